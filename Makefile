@@ -1,0 +1,30 @@
+# VectorStream — see README.md. `make` turns a failing recipe into exit code 2;
+# scripts that care about the binary's own exit codes (99 gate failed, 4 invalid run)
+# call bin/vectorstream directly.
+GO       ?= go
+SCENARIO ?= scenarios/smoke.yaml
+BIN      := bin/vectorstream
+
+.PHONY: all build test vet bench race fuzz clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/vectorstream
+
+vet:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+test: vet
+	$(GO) test -race ./...
+
+bench: build
+	$(BIN) bench $(SCENARIO)
+
+microbench:
+	$(GO) test -run '^$$' -bench . -benchmem ./workloads/ ./embed/ ./kernels/...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/vectorstream/vectorstream/harness"
+	"github.com/vectorstream/vectorstream/pipeline"
+)
+
+func runBench(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	var sets stringsFlag
+	fs.Var(&sets, "set", "override a scenario field, e.g. --set load.rate=5000 (repeatable; beats VECTORSTREAM_* variables and the file)")
+	resultsDir := fs.String("results", "results", "folder that receives <scenario>/<run-id>/")
+	runID := fs.String("run-id", "", "name of the run folder (default: start time, UTC)")
+	doPprof := fs.Bool("pprof", false, "write cpu.pprof and heap.pprof of the run into its folder")
+	logLevel := fs.String("log-level", "warn", "harness log level: debug, info, warn, error")
+	quiet := fs.Bool("quiet", false, "no per-second progress lines")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: vectorstream bench [flags] scenario.yaml")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return usageErr("bench takes exactly one scenario file")
+	}
+	sc, err := harness.LoadScenario(fs.Arg(0), sets)
+	if err != nil {
+		return err
+	}
+	level := new(slog.LevelVar)
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return usageErr("--log-level: %v", err)
+	}
+	log := newLogger(level)
+	if *runID == "" {
+		*runID = time.Now().UTC().Format("20060102T150405Z")
+	}
+	dir := filepath.Join(*resultsDir, sc.Name, *runID)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("results folder: %w", err)
+	}
+	opts := harness.Options{Log: log, LogLevel: level, RunID: *runID}
+	if !*quiet && isTerminal(os.Stderr) {
+		opts.Progress = os.Stderr
+	}
+	if f, err := pipeline.ParseFault(os.Getenv("VECTORSTREAM_FAULT")); err != nil {
+		return fmt.Errorf("%w: %w", harness.ErrConfig, err)
+	} else if f.Point != "" {
+		f.Exit = os.Exit
+		opts.PipelineOpts = append(opts.PipelineOpts, pipeline.WithFault(f))
+	}
+
+	// SIGHUP re-reads the scenario file and applies the pipeline settings that may
+	// change live.
+	var live atomic.Pointer[pipeline.Pipeline]
+	opts.OnPipeline = live.Store
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for range hup {
+			p := live.Load()
+			if p == nil {
+				continue
+			}
+			next, err := harness.LoadScenario(sc.File, sets)
+			if err == nil {
+				err = p.Reload(next.Pipeline)
+			}
+			if err != nil {
+				log.Error("SIGHUP reload refused", "err", err)
+			}
+		}
+	}()
+
+	if *doPprof {
+		f, err := os.Create(filepath.Join(dir, "cpu.pprof"))
+		if err != nil {
+			return fmt.Errorf("pprof: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("pprof: %w", err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
+	}
+	fmt.Fprintf(os.Stderr, "vectorstream bench %s: %s load at %s for %v (+%v warm-up), infra %s\n",
+		sc.Name, sc.Load.Kind, describeLoad(sc), sc.Duration, sc.Warmup, sc.Infra.Mode)
+	res, runErr := harness.Run(ctx, sc, opts)
+	if *doPprof {
+		if err := writeHeapProfile(filepath.Join(dir, "heap.pprof")); err != nil {
+			log.Warn("heap profile", "err", err)
+		}
+	}
+	if res == nil {
+		_ = os.Remove(dir) // nothing was measured; leave no empty folder behind
+		return runErr
+	}
+	if err := res.WriteRunDir(dir); err != nil {
+		return errors.Join(runErr, err)
+	}
+	harness.PrintSummary(os.Stdout, res)
+	fmt.Fprintf(os.Stdout, "results: %s\n", dir)
+	return runErr
+}
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	runtime.GC()
+	return pprof.WriteHeapProfile(f)
+}
+
+func describeLoad(sc *harness.Scenario) string {
+	l := sc.Load
+	switch l.Kind {
+	case "ramp":
+		return fmt.Sprintf("%.0f→%.0f events/s", l.From, l.To)
+	case "step":
+		return fmt.Sprintf("%d steps", len(l.Steps))
+	case "spike":
+		return fmt.Sprintf("%.0f events/s with a spike to %.0f", l.Rate, l.SpikeRate)
+	}
+	return fmt.Sprintf("%.0f events/s", l.Rate)
+}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/vectorstream/vectorstream/harness"
+)
+
+func runFit(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("fit", flag.ContinueOnError)
+	out := fs.String("o", "model.vsm", "where to write the model")
+	var sets stringsFlag
+	fs.Var(&sets, "set", "override a scenario field (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	if fs.NArg() != 1 {
+		return usageErr("fit takes exactly one scenario file")
+	}
+	sc, err := harness.LoadScenario(fs.Arg(0), sets)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	m, err := harness.FitModel(ctx, sc)
+	if err != nil {
+		return err
+	}
+	if err := m.Save(*out); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stdout, "fitted %d-dimensional model, vocabulary %d, on %d products in %v: %s\n",
+		m.Dim(), m.VocabSize(), sc.Workload.Products, time.Since(start).Round(time.Millisecond), *out)
+	return nil
+}
+
+func runValidate(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	var sets stringsFlag
+	fs.Var(&sets, "set", "override a scenario field (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	if fs.NArg() == 0 {
+		return usageErr("validate takes one or more scenario files")
+	}
+	var firstErr error
+	for _, f := range fs.Args() {
+		if _, err := harness.LoadScenario(f, sets); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		fmt.Fprintf(os.Stdout, "%s: ok\n", f)
+	}
+	return firstErr
+}

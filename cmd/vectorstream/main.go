@@ -1,0 +1,17 @@
+// Command vectorstream measures real-time embedding pipelines: it drives synthetic
+// e-commerce load through Kafka, a micro-batch embedding pipeline and Qdrant, verifies
+// what was written and reports throughput, latency and gates.
+//
+// Exit codes (mapped here only):
+//
+//	0   passed
+//	1   run error
+//	2   bad configuration or usage
+//	3   a service could not be reached
+//	4   measurement invalid (the harness, not the system, limited the run; or verification failed)
+//	99  a gate failed
+package main
+
+import "os"
+
+func main() { os.Exit(Execute(os.Args[1:])) }

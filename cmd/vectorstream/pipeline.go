@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/vectorstream/vectorstream/embed"
+	"github.com/vectorstream/vectorstream/harness"
+	"github.com/vectorstream/vectorstream/infra"
+	"github.com/vectorstream/vectorstream/internal/yamlconf"
+	"github.com/vectorstream/vectorstream/kernels"
+	"github.com/vectorstream/vectorstream/pipeline"
+)
+
+// loadAppConfig reads the base configuration, then each overlay over it, then
+// VECTORSTREAM_* variables and --set flags, strictly, and validates the result.
+func loadAppConfig(base string, overlays, sets []string) (pipeline.Config, error) {
+	cfg := pipeline.DefaultConfig()
+	files := append([]string{base}, overlays...)
+	var doc *yamlconf.Doc
+	for i, f := range files {
+		var ovs []yamlconf.Override
+		if i == len(files)-1 {
+			ovs = yamlconf.EnvOverrides(&cfg, "VECTORSTREAM_", os.LookupEnv)
+			for _, s := range sets {
+				o, err := yamlconf.ParseSet(s)
+				if err != nil {
+					return cfg, fmt.Errorf("%w: %w", harness.ErrConfig, err)
+				}
+				ovs = append(ovs, o)
+			}
+		}
+		d, err := yamlconf.LoadFile(f, &cfg, ovs)
+		if err != nil {
+			return cfg, fmt.Errorf("%w: %w", harness.ErrConfig, err)
+		}
+		doc = d
+	}
+	var errs []error
+	for _, p := range cfg.Problems() {
+		errs = append(errs, doc.Errorf(p.Path, "%s", p.Msg))
+	}
+	if len(errs) > 0 {
+		return cfg, fmt.Errorf("%w: %w", harness.ErrConfig, errors.Join(errs...))
+	}
+	return cfg, nil
+}
+
+func runPipeline(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("pipeline", flag.ContinueOnError)
+	config := fs.String("config", "configs/app_config.yaml", "pipeline configuration")
+	var overlays, sets stringsFlag
+	fs.Var(&overlays, "overlay", "configuration applied over --config, e.g. configs/production.yaml (repeatable)")
+	fs.Var(&sets, "set", "override a field, e.g. --set batch.max_size=500 (repeatable)")
+	brokers := fs.String("brokers", "127.0.0.1:9092", "Kafka bootstrap brokers, comma-separated")
+	qdrantAddr := fs.String("qdrant", "127.0.0.1:6334", "Qdrant gRPC address (port 6334; 6333 is the REST port)")
+	modelPath := fs.String("model", "", "embedding model file from `vectorstream fit` (required)")
+	backend := fs.String("backend", "cpu", "embedding backend: cpu, cuda or auto")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	if *modelPath == "" {
+		return usageErr("pipeline needs --model (make one with `vectorstream fit scenario.yaml -o model.vsm`)")
+	}
+	cfg, err := loadAppConfig(*config, overlays, sets)
+	if err != nil {
+		return err
+	}
+	level := new(slog.LevelVar)
+	log := newLogger(level)
+	model, err := embed.Load(*modelPath)
+	if err != nil {
+		return fmt.Errorf("%w: --model: %w", harness.ErrConfig, err)
+	}
+	be, err := kernels.New(*backend)
+	if err != nil {
+		return fmt.Errorf("%w: --backend: %w", harness.ErrConfig, err)
+	}
+	defer be.Close()
+	host, portS, err := net.SplitHostPort(*qdrantAddr)
+	if err != nil {
+		return usageErr("--qdrant %q: %v", *qdrantAddr, err)
+	}
+	port, err := strconv.Atoi(portS)
+	if err != nil {
+		return usageErr("--qdrant %q: port: %v", *qdrantAddr, err)
+	}
+	if port == 6333 {
+		return usageErr("--qdrant %q: 6333 is Qdrant's REST port; the pipeline speaks gRPC, on 6334 by default", *qdrantAddr)
+	}
+	env := infra.Connect(infra.External{Brokers: strings.Split(*brokers, ","), QdrantHost: host, QdrantPort: port})
+	qc, err := infra.NewQdrantClient(env)
+	if err != nil {
+		return err
+	}
+	defer qc.Close()
+	fault, err := pipeline.ParseFault(os.Getenv("VECTORSTREAM_FAULT"))
+	if err != nil {
+		return fmt.Errorf("%w: %w", harness.ErrConfig, err)
+	}
+	fault.Exit = os.Exit
+	p, err := pipeline.New(cfg, pipeline.Deps{
+		KafkaOpts:   append([]kgo.Opt{kgo.SeedBrokers(env.KafkaBrokers...)}, env.KafkaOpts...),
+		Qdrant:      qc,
+		Dim:         model.Dim(),
+		NewEmbedder: func() (pipeline.Embedder, error) { return embed.NewEncoder(model, be), nil },
+	}, pipeline.WithLogger(log, level), pipeline.WithFault(fault))
+	if err != nil {
+		return fmt.Errorf("%w: %w", harness.ErrConfig, err)
+	}
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for range hup {
+			next, err := loadAppConfig(*config, overlays, sets)
+			if err == nil {
+				err = p.Reload(next)
+			}
+			if err != nil {
+				log.Error("SIGHUP reload refused", "err", err)
+			}
+		}
+	}()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	if cfg.HealthAddr != "" {
+		wg.Go(func() {
+			err := p.Serve(ctx, cfg.HealthAddr, func(a net.Addr) {
+				log.Info("health and metrics", "addr", "http://"+a.String()+"/health")
+			})
+			if err != nil {
+				log.Error("health server", "err", err)
+			}
+		})
+	}
+	err = p.Run(ctx)
+	cancel()
+	wg.Wait()
+	return err
+}

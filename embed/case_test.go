@@ -1,0 +1,5 @@
+package embed_test
+
+import "unicode"
+
+var turkishCase = unicode.TurkishCase

@@ -1,0 +1,147 @@
+package harness
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/vectorstream/vectorstream/pipeline"
+)
+
+// summarise fills counts, throughput, latency and validity inputs from the run.
+func summarise(res *Result, sc *Scenario, lg *loadGen, stats *pipeline.Stats) {
+	c := stats.Counters()
+	acked := lg.acked.Load()
+	res.Counts = Counts{
+		Offered:       lg.sched.Count(),
+		Produced:      acked,
+		ProduceErrors: lg.failed.Load(),
+		Consumed:      c.Consumed,
+		Written:       c.Written,
+		DeadLettered:  c.DeadLettered,
+		Redelivered:   max(0, c.Consumed-acked),
+		Batches:       c.Batches,
+		Retries:       c.Retries,
+	}
+	commits := stats.Commits()
+	from, to := lg.measureFrom, lg.measureTo
+	third := sc.Duration / 3
+	secs := sc.Duration.Seconds()
+	res.Throughput = Throughput{
+		OfferedEPS:    float64(lg.offeredInWin) / secs,
+		ProducedEPS:   float64(lg.producedInWin.Load()) / secs,
+		AchievedEPS:   commitRate(commits, from, to),
+		FirstThirdEPS: commitRate(commits, from, from.Add(third)),
+		LastThirdEPS:  commitRate(commits, to.Add(-third), to),
+	}
+	if res.Throughput.OfferedEPS > 0 {
+		res.Throughput.AchievedRatio = res.Throughput.AchievedEPS / res.Throughput.OfferedEPS
+	}
+
+	snap, err := stats.Snapshot()
+	if err != nil {
+		res.Notes = append(res.Notes, "encode histograms: "+err.Error())
+	}
+	res.Pipeline = snap
+	res.Latency = map[string]Percentiles{}
+	res.Histograms = map[string]string{}
+	for _, st := range pipeline.Stages() {
+		h := stats.Histogram(st)
+		res.Latency[st.String()] = PercentilesOf(h)
+		res.Histograms[st.String()] = snap.Histograms[st.String()]
+	}
+	res.Latency["load_send_delay"] = PercentilesOf(lg.sendDelay)
+	if enc, err := lg.sendDelay.Encode(hdrhistogram.V2CompressedEncodingCookieBase); err == nil {
+		res.Histograms["load_send_delay"] = string(enc)
+	}
+	e2e := stats.Histogram(pipeline.StageE2E)
+	res.Stages = map[string]StageBreakdown{}
+	if e2e.TotalCount() > 0 {
+		res.Stages["p50"] = snap.Breakdown(time.Duration(e2e.ValueAtQuantile(50)) * time.Microsecond)
+		res.Stages["p99"] = snap.Breakdown(time.Duration(e2e.ValueAtQuantile(99)) * time.Microsecond)
+	}
+
+	// Validity inputs.
+	v := &res.Validity
+	v.SendDelayP99MS = float64(lg.sendDelay.ValueAtQuantile(99)) / 1000
+	if lg.measured > 0 {
+		v.LateFraction = float64(lg.lateCount) / float64(lg.measured)
+	}
+	if f := res.Throughput.FirstThirdEPS; f > 0 {
+		v.ThroughputDrift = math.Abs(res.Throughput.LastThirdEPS-f) / f
+	}
+}
+
+// commitRate is the rate at which records were committed between the first and the
+// last batch commit inside [from, to]. Measuring between commits, not between window
+// edges, keeps micro-batches of seconds from turning a steady rate into a staircase
+// whose slope depends on where the edges fall. It is 0 with fewer than two commits.
+func commitRate(commits []pipeline.Commit, from, to time.Time) float64 {
+	lo := sort.Search(len(commits), func(i int) bool { return !commits[i].At.Before(from) })
+	hi := sort.Search(len(commits), func(i int) bool { return commits[i].At.After(to) }) - 1
+	if hi <= lo {
+		return 0
+	}
+	dt := commits[hi].At.Sub(commits[lo].At).Seconds()
+	if dt <= 0 {
+		return 0
+	}
+	return float64(commits[hi].Cumulative-commits[lo].Cumulative) / dt
+}
+
+// judge decides validity and evaluates the gates.
+func judge(res *Result, sc *Scenario) {
+	v := &res.Validity
+	v.Reasons = nil
+	if lim := sc.Validity.MaxSendDelayP99; v.SendDelayP99MS > ms(lim) {
+		v.Reasons = append(v.Reasons, fmt.Sprintf("load generator send delay p99 %.1f ms exceeds %v: the harness, not the system, limited the load", v.SendDelayP99MS, lim))
+	}
+	if v.LateFraction > sc.Validity.MaxLateFraction {
+		v.Reasons = append(v.Reasons, fmt.Sprintf("%.2f%% of events were sent more than %v late (limit %.2f%%)", 100*v.LateFraction, sc.Validity.LateThreshold, 100*sc.Validity.MaxLateFraction))
+	}
+	if sc.Load.Kind == "constant" && v.ThroughputDrift > sc.Validity.MaxThroughputDrift {
+		v.Reasons = append(v.Reasons, fmt.Sprintf("throughput in the last third (%.0f/s) differs from the first third (%.0f/s) by %.1f%% at constant load (limit %.0f%%)",
+			res.Throughput.LastThirdEPS, res.Throughput.FirstThirdEPS, 100*v.ThroughputDrift, 100*sc.Validity.MaxThroughputDrift))
+	}
+	if res.Counts.ProduceErrors > 0 {
+		v.Reasons = append(v.Reasons, fmt.Sprintf("%d events could not be produced", res.Counts.ProduceErrors))
+	}
+	if !res.Verification.Passed {
+		v.Reasons = append(v.Reasons, "verification failed: "+fmt.Sprint(res.Verification.Problems))
+	}
+	v.Valid = len(v.Reasons) == 0
+
+	g := sc.Gates
+	res.Gates = nil
+	add := func(name string, limit, actual float64, unit string, pass bool) {
+		res.Gates = append(res.Gates, GateResult{Name: name, Limit: limit, Actual: actual, Unit: unit, Passed: pass})
+	}
+	if g.MinThroughputEPS > 0 {
+		add("min_throughput_eps", g.MinThroughputEPS, res.Throughput.AchievedEPS, "events/s", res.Throughput.AchievedEPS >= g.MinThroughputEPS)
+	}
+	if g.MinAchievedRatio > 0 {
+		add("min_achieved_ratio", g.MinAchievedRatio, res.Throughput.AchievedRatio, "of offered", res.Throughput.AchievedRatio >= g.MinAchievedRatio)
+	}
+	e2e := res.Latency[pipeline.StageE2E.String()]
+	if g.MaxE2EP99 > 0 {
+		add("max_e2e_p99", ms(g.MaxE2EP99), e2e.P99, "ms", e2e.Count > 0 && e2e.P99 < ms(g.MaxE2EP99))
+	}
+	if g.MaxE2EP50 > 0 {
+		add("max_e2e_p50", ms(g.MaxE2EP50), e2e.P50, "ms", e2e.Count > 0 && e2e.P50 < ms(g.MaxE2EP50))
+	}
+	if g.MaxDLQFraction > 0 {
+		f := 0.0
+		if res.Counts.Consumed > 0 {
+			f = float64(res.Counts.DeadLettered) / float64(res.Counts.Consumed)
+		}
+		add("max_dlq_fraction", g.MaxDLQFraction, f, "of consumed", f <= g.MaxDLQFraction)
+	}
+	res.Passed = v.Valid
+	for _, gr := range res.Gates {
+		res.Passed = res.Passed && gr.Passed
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

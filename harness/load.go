@@ -1,0 +1,139 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/vectorstream/vectorstream/pipeline"
+	"github.com/vectorstream/vectorstream/workloads"
+)
+
+// position is where Kafka put one produced record; partition -1 means not produced.
+type position struct {
+	partition int32
+	offset    int64
+}
+
+// loadGen offers the scenario's load open-loop: event i is due at start + At(i), and
+// that intended time, not the moment it was actually sent, is stamped into the event
+// and its headers, so a stalled producer shows up as latency instead of hiding it.
+type loadGen struct {
+	cl          *kgo.Client
+	topic       string
+	gen         *workloads.Generator
+	sched       *workloads.Schedule
+	start       time.Time
+	measureFrom time.Time
+	measureTo   time.Time
+	late        time.Duration
+
+	pos      []position
+	sent     atomic.Int64 // records handed to the client
+	acked    atomic.Int64 // records Kafka acknowledged
+	failed   atomic.Int64
+	firstErr atomic.Pointer[error]
+
+	// Written by the send loop only; read after run returns.
+	sendDelay     *hdrhistogram.Histogram
+	measured      int64
+	lateCount     int64
+	offeredInWin  int64
+	producedInWin atomic.Int64
+}
+
+func newLoadGen(cl *kgo.Client, topic string, gen *workloads.Generator, sched *workloads.Schedule, start, measureFrom, measureTo time.Time, late time.Duration) *loadGen {
+	n := sched.Count()
+	l := &loadGen{cl: cl, topic: topic, gen: gen, sched: sched, start: start, measureFrom: measureFrom,
+		measureTo: measureTo, late: late, pos: make([]position, n), sendDelay: pipeline.NewHistogram()}
+	for i := range l.pos {
+		l.pos[i].partition = -1
+	}
+	return l
+}
+
+// offeredBefore returns how many events are due before t.
+func (l *loadGen) offeredBefore(t time.Time) int64 {
+	n := l.sched.Count()
+	d := t.Sub(l.start)
+	return int64(sort.Search(int(n), func(i int) bool { return l.sched.At(int64(i)) >= d }))
+}
+
+// run sends every scheduled event, then waits for Kafka to acknowledge them all.
+func (l *loadGen) run(ctx context.Context) error {
+	n := l.sched.Count()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for i := int64(0); i < n; i++ {
+		due := l.start.Add(l.sched.At(i))
+		if wait := time.Until(due); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-ctx.Done():
+				return l.flush(ctx)
+			case <-timer.C:
+			}
+		} else if ctx.Err() != nil {
+			return l.flush(ctx)
+		}
+		rec := l.gen.Next(due)
+		sent := time.Now()
+		inWin := !due.Before(l.measureFrom) && due.Before(l.measureTo)
+		if inWin {
+			l.offeredInWin++
+			l.measured++
+			delay := sent.Sub(due)
+			recordLatency(l.sendDelay, delay)
+			if delay > l.late {
+				l.lateCount++
+			}
+		}
+		kr := &kgo.Record{
+			Topic: l.topic,
+			Key:   rec.Key,
+			Value: rec.Value,
+			Headers: []kgo.RecordHeader{
+				{Key: pipeline.HeaderEventID, Value: []byte(rec.EventID)},
+				{Key: pipeline.HeaderIntended, Value: strconv.AppendInt(nil, due.UnixNano(), 10)},
+				{Key: pipeline.HeaderSent, Value: strconv.AppendInt(nil, sent.UnixNano(), 10)},
+			},
+		}
+		seq := i
+		l.sent.Add(1)
+		l.cl.Produce(ctx, kr, func(r *kgo.Record, err error) {
+			if err != nil {
+				l.failed.Add(1)
+				l.firstErr.CompareAndSwap(nil, &err)
+				return
+			}
+			l.pos[seq] = position{r.Partition, r.Offset}
+			l.acked.Add(1)
+			if inWin {
+				l.producedInWin.Add(1)
+			}
+		})
+	}
+	return l.flush(ctx)
+}
+
+func (l *loadGen) flush(ctx context.Context) error {
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := l.cl.Flush(fctx); err != nil {
+		return fmt.Errorf("load: flush producer: %w", err)
+	}
+	if ep := l.firstErr.Load(); ep != nil {
+		return fmt.Errorf("load: %d records not produced, first: %w", l.failed.Load(), *ep)
+	}
+	return ctx.Err()
+}
+
+func recordLatency(h *hdrhistogram.Histogram, d time.Duration) {
+	us := max(d.Microseconds(), 1)
+	_ = h.RecordValue(min(us, h.HighestTrackableValue()))
+}

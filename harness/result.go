@@ -1,0 +1,270 @@
+package harness
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/vectorstream/vectorstream/pipeline"
+)
+
+// SchemaVersion is the version of result.json's layout.
+const SchemaVersion = 1
+
+// Result is everything one run leaves behind in result.json.
+type Result struct {
+	SchemaVersion int         `json:"schema_version"`
+	RunID         string      `json:"run_id"`
+	Scenario      Scenario    `json:"scenario"`
+	Environment   Environment `json:"environment"`
+	Started       time.Time   `json:"started"`
+	Finished      time.Time   `json:"finished"`
+	// MeasureStart and MeasureEnd bound the measured window (after warm-up, until the
+	// load stopped).
+	MeasureStart time.Time `json:"measure_start"`
+	MeasureEnd   time.Time `json:"measure_end"`
+
+	Counts       Counts                    `json:"counts"`
+	Throughput   Throughput                `json:"throughput"`
+	Latency      map[string]Percentiles    `json:"latency"`
+	Histograms   map[string]string         `json:"histograms"`
+	Pipeline     pipeline.Snapshot         `json:"-"`
+	Verification Verification              `json:"verification"`
+	Validity     Validity                  `json:"validity"`
+	Gates        []GateResult              `json:"gates"`
+	Passed       bool                      `json:"passed"`
+	Notes        []string                  `json:"notes,omitempty"`
+	Extra        map[string]float64        `json:"extra,omitempty"`
+	Timeline     []TimelineRow             `json:"-"`
+	Stages       map[string]StageBreakdown `json:"stage_breakdown,omitempty"`
+}
+
+// Counts are the run's totals.
+type Counts struct {
+	Offered       int64 `json:"offered"`
+	Produced      int64 `json:"produced"`
+	ProduceErrors int64 `json:"produce_errors"`
+	Valid         int64 `json:"valid"`
+	Malformed     int64 `json:"malformed"`
+	Consumed      int64 `json:"consumed"`
+	Written       int64 `json:"written"`
+	DeadLettered  int64 `json:"dead_lettered"`
+	Redelivered   int64 `json:"redelivered"`
+	Batches       int64 `json:"batches"`
+	Retries       int64 `json:"retries"`
+}
+
+// Throughput is measured over the window after warm-up.
+type Throughput struct {
+	OfferedEPS  float64 `json:"offered_eps"`
+	ProducedEPS float64 `json:"produced_eps"`
+	// AchievedEPS counts events the pipeline finished (written or dead-lettered) in the
+	// window, per second.
+	AchievedEPS   float64 `json:"achieved_eps"`
+	AchievedRatio float64 `json:"achieved_ratio"`
+	FirstThirdEPS float64 `json:"first_third_eps"`
+	LastThirdEPS  float64 `json:"last_third_eps"`
+}
+
+// Percentiles of one latency histogram, in milliseconds.
+type Percentiles struct {
+	Count int64   `json:"count"`
+	P50   float64 `json:"p50_ms"`
+	P90   float64 `json:"p90_ms"`
+	P95   float64 `json:"p95_ms"`
+	P99   float64 `json:"p99_ms"`
+	P999  float64 `json:"p99_9_ms"`
+	Max   float64 `json:"max_ms"`
+	Mean  float64 `json:"mean_ms"`
+}
+
+// StageBreakdown is the mean time (ms) each stage took for the events whose e2e
+// latency lay near a percentile; unlike percentiles, these means add up.
+type StageBreakdown map[string]float64
+
+// PercentilesOf summarises a microsecond histogram.
+func PercentilesOf(h *hdrhistogram.Histogram) Percentiles {
+	ms := func(v int64) float64 { return float64(v) / 1000 }
+	return Percentiles{
+		Count: h.TotalCount(),
+		P50:   ms(h.ValueAtQuantile(50)), P90: ms(h.ValueAtQuantile(90)), P95: ms(h.ValueAtQuantile(95)),
+		P99: ms(h.ValueAtQuantile(99)), P999: ms(h.ValueAtQuantile(99.9)), Max: ms(h.Max()),
+		Mean: h.Mean() / 1000,
+	}
+}
+
+// Verification is the identity check of what Qdrant and the DLQ hold.
+type Verification struct {
+	Passed bool `json:"passed"`
+	// Points: the event point ids equal the valid event ids produced.
+	ExpectedPoints int64 `json:"expected_points"`
+	StoredPoints   int64 `json:"stored_points"`
+	Lost           int64 `json:"lost"`
+	Unexpected     int64 `json:"unexpected"`
+	// DLQ: the dead letters are exactly the malformed events, with the right reasons.
+	ExpectedDLQ  int64 `json:"expected_dlq"`
+	DLQRecords   int64 `json:"dlq_records"`
+	DLQMissing   int64 `json:"dlq_missing"`
+	DLQWrong     int64 `json:"dlq_wrong_reason"`
+	DLQUnknown   int64 `json:"dlq_unexpected"`
+	DLQDuplicate int64 `json:"dlq_duplicates"`
+	// Vectors: a sample of stored vectors equals a fresh re-embedding.
+	VectorsChecked int     `json:"vectors_checked"`
+	VectorsBad     int     `json:"vectors_bad"`
+	MinVectorCos   float64 `json:"min_vector_cosine"`
+	// Profiles: every profile equals a recomputation from the produced events.
+	ExpectedProfiles int64    `json:"expected_profiles"`
+	StoredProfiles   int64    `json:"stored_profiles"`
+	ProfilesBad      int64    `json:"profiles_bad"`
+	MinProfileCos    float64  `json:"min_profile_cosine"`
+	Problems         []string `json:"problems,omitempty"`
+}
+
+// Validity says whether the run measured the system and not the harness.
+type Validity struct {
+	Valid           bool     `json:"valid"`
+	SendDelayP99MS  float64  `json:"send_delay_p99_ms"`
+	LateFraction    float64  `json:"late_fraction"`
+	ThroughputDrift float64  `json:"throughput_drift"`
+	Reasons         []string `json:"reasons,omitempty"`
+}
+
+// GateResult is one gate's verdict.
+type GateResult struct {
+	Name   string  `json:"name"`
+	Limit  float64 `json:"limit"`
+	Actual float64 `json:"actual"`
+	Unit   string  `json:"unit"`
+	Passed bool    `json:"passed"`
+}
+
+// TimelineRow is one second of the run.
+type TimelineRow struct {
+	Second       int     `json:"second"`
+	Offered      int64   `json:"offered"`
+	Produced     int64   `json:"produced"`
+	Consumed     int64   `json:"consumed"`
+	Written      int64   `json:"written"`
+	DeadLettered int64   `json:"dead_lettered"`
+	E2EP50MS     float64 `json:"e2e_p50_ms"`
+	E2EP99MS     float64 `json:"e2e_p99_ms"`
+	E2EMaxMS     float64 `json:"e2e_max_ms"`
+	Lag          int64   `json:"consumer_lag"`
+	CPUPercent   float64 `json:"cpu_percent"`
+	HeapBytes    uint64  `json:"heap_bytes"`
+	RSSBytes     uint64  `json:"rss_bytes"`
+	GCPauseMS    float64 `json:"gc_pause_ms"`
+	Goroutines   int     `json:"goroutines"`
+}
+
+// TimelineHeader is the header row of timeline.csv.
+var TimelineHeader = []string{"second", "offered", "produced", "consumed", "written", "dead_lettered",
+	"e2e_p50_ms", "e2e_p99_ms", "e2e_max_ms", "consumer_lag", "cpu_percent", "heap_bytes", "rss_bytes",
+	"gc_pause_ms", "goroutines"}
+
+func (r TimelineRow) record() []string {
+	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
+	i := func(v int64) string { return strconv.FormatInt(v, 10) }
+	return []string{strconv.Itoa(r.Second), i(r.Offered), i(r.Produced), i(r.Consumed), i(r.Written),
+		i(r.DeadLettered), f(r.E2EP50MS), f(r.E2EP99MS), f(r.E2EMaxMS), i(r.Lag), f(r.CPUPercent),
+		strconv.FormatUint(r.HeapBytes, 10), strconv.FormatUint(r.RSSBytes, 10), f(r.GCPauseMS), strconv.Itoa(r.Goroutines)}
+}
+
+// WriteTimelineCSV writes rows with TimelineHeader.
+func WriteTimelineCSV(w io.Writer, rows []TimelineRow) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(TimelineHeader); err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if err := cw.Write(r.record()); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// ReadTimelineCSV reads what WriteTimelineCSV wrote.
+func ReadTimelineCSV(r io.Reader) ([]TimelineRow, error) {
+	recs, err := csv.NewReader(r).ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("timeline: %w", err)
+	}
+	if len(recs) == 0 || len(recs[0]) != len(TimelineHeader) {
+		return nil, fmt.Errorf("timeline: header does not match %v", TimelineHeader)
+	}
+	var rows []TimelineRow
+	for n, rec := range recs[1:] {
+		var r TimelineRow
+		var errs [15]error
+		pi := func(k int) int64 { v, err := strconv.ParseInt(rec[k], 10, 64); errs[k] = err; return v }
+		pu := func(k int) uint64 { v, err := strconv.ParseUint(rec[k], 10, 64); errs[k] = err; return v }
+		pf := func(k int) float64 { v, err := strconv.ParseFloat(rec[k], 64); errs[k] = err; return v }
+		r.Second = int(pi(0))
+		r.Offered, r.Produced, r.Consumed, r.Written, r.DeadLettered = pi(1), pi(2), pi(3), pi(4), pi(5)
+		r.E2EP50MS, r.E2EP99MS, r.E2EMaxMS = pf(6), pf(7), pf(8)
+		r.Lag, r.CPUPercent, r.HeapBytes, r.RSSBytes, r.GCPauseMS = pi(9), pf(10), pu(11), pu(12), pf(13)
+		r.Goroutines = int(pi(14))
+		for k, err := range errs {
+			if err != nil {
+				return nil, fmt.Errorf("timeline row %d, column %s: %w", n+2, TimelineHeader[k], err)
+			}
+		}
+		rows = append(rows, r)
+	}
+	return rows, nil
+}
+
+// WriteRunDir writes result.json and timeline.csv into dir.
+func (r *Result) WriteRunDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("results: %w", err)
+	}
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("results: encode: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "result.json"), append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("results: %w", err)
+	}
+	f, err := os.Create(filepath.Join(dir, "timeline.csv"))
+	if err != nil {
+		return fmt.Errorf("results: %w", err)
+	}
+	if err := WriteTimelineCSV(f, r.Timeline); err != nil {
+		f.Close()
+		return fmt.Errorf("results: timeline: %w", err)
+	}
+	return f.Close()
+}
+
+// ReadRunDir reads result.json and timeline.csv back.
+func ReadRunDir(dir string) (*Result, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "result.json"))
+	if err != nil {
+		return nil, fmt.Errorf("results: %w", err)
+	}
+	var r Result
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("results: %s: %w", filepath.Join(dir, "result.json"), err)
+	}
+	if r.SchemaVersion != SchemaVersion {
+		return nil, fmt.Errorf("results: %s: schema_version %d, this build reads %d", dir, r.SchemaVersion, SchemaVersion)
+	}
+	f, err := os.Open(filepath.Join(dir, "timeline.csv"))
+	if err != nil {
+		return nil, fmt.Errorf("results: %w", err)
+	}
+	defer f.Close()
+	if r.Timeline, err = ReadTimelineCSV(f); err != nil {
+		return nil, fmt.Errorf("results: %s: %w", dir, err)
+	}
+	return &r, nil
+}

@@ -1,0 +1,356 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/qdrant/go-client/qdrant"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/vectorstream/vectorstream/embed"
+	"github.com/vectorstream/vectorstream/infra"
+	"github.com/vectorstream/vectorstream/kernels"
+	"github.com/vectorstream/vectorstream/pipeline"
+	"github.com/vectorstream/vectorstream/workloads"
+)
+
+// Options tune one run beyond its scenario.
+type Options struct {
+	// Log receives structured progress; nil discards.
+	Log *slog.Logger
+	// LogLevel filters the pipeline's logging; nil means info.
+	LogLevel *slog.LevelVar
+	// Progress, when set, receives one human-readable line a second.
+	Progress io.Writer
+	// RunID names the run; empty derives one from the start time.
+	RunID string
+	// PipelineOpts are passed to the in-process pipeline (tests inject faults here).
+	PipelineOpts []pipeline.Opt
+	// BeforeVerify runs after the drain and before verification; tests use it to
+	// tamper with what was written and check that verification notices.
+	BeforeVerify func(ctx context.Context, env *infra.Env, qc *qdrant.Client) error
+	// OnPipeline is called with the in-process pipeline once it exists (for SIGHUP
+	// reloads and health checks).
+	OnPipeline func(*pipeline.Pipeline)
+}
+
+// ErrInvalid marks a run whose measurement cannot be trusted (exit code 4).
+var ErrInvalid = errors.New("run invalid")
+
+// ErrGate marks a valid run that failed a gate (exit code 99).
+var ErrGate = errors.New("gate failed")
+
+// Run executes one scenario end to end: infra → model → pipeline → open-loop load →
+// drain → verify → gates. It returns the result even when the run is invalid or a
+// gate failed; err then wraps ErrInvalid or ErrGate. Other errors mean no result.
+func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	level := o.LogLevel
+	if level == nil {
+		level = new(slog.LevelVar)
+	}
+	res := &Result{SchemaVersion: SchemaVersion, Scenario: *sc, Started: time.Now().UTC(), Extra: map[string]float64{}}
+	res.RunID = o.RunID
+	if res.RunID == "" {
+		res.RunID = res.Started.Format("20060102T150405Z")
+	}
+	res.Environment = CaptureEnvironment(ctx)
+	res.Environment.EmbeddingBackend = sc.Embedding.Backend
+
+	// Infrastructure.
+	env, err := startInfra(ctx, sc)
+	if err != nil {
+		return nil, err
+	}
+	defer env.Close()
+	res.Environment.InfraMode = env.Mode
+	res.Environment.Kafka, res.Environment.Qdrant = env.KafkaLabel, env.QdrantLabel
+	res.Environment.Embedded = env.Mode == infra.ModeEmbedded
+	if res.Environment.Embedded {
+		res.Notes = append(res.Notes, "Kafka and Qdrant were embedded stand-ins ("+env.KafkaLabel+"; "+env.QdrantLabel+"): these numbers are not Kafka's or Qdrant's.")
+	}
+	log.Info("infra up", "mode", env.Mode, "kafka", env.KafkaLabel, "qdrant", env.QdrantLabel)
+
+	// Workload and model.
+	gcfg, err := sc.GeneratorConfig()
+	if err != nil {
+		return nil, fmt.Errorf("%w: workload: %w", ErrConfig, err)
+	}
+	gen, err := workloads.NewGenerator(gcfg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: workload: %w", ErrConfig, err)
+	}
+	be, err := kernels.New(sc.Embedding.Backend)
+	if err != nil {
+		return nil, fmt.Errorf("%w: embedding.backend: %w", ErrConfig, err)
+	}
+	defer be.Close()
+	res.Environment.EmbeddingBackend = be.Name()
+	fitStart := time.Now()
+	model, err := loadOrFit(ctx, sc, gen, be)
+	if err != nil {
+		return nil, err
+	}
+	res.Extra["model_fit_seconds"] = time.Since(fitStart).Seconds()
+	res.Extra["model_vocabulary"] = float64(model.VocabSize())
+	log.Info("model ready", "dim", model.Dim(), "vocab", model.VocabSize(), "seconds", time.Since(fitStart).Seconds())
+
+	qc, err := infra.NewQdrantClient(env)
+	if err != nil {
+		return nil, err
+	}
+	defer qc.Close()
+	if env.Mode != infra.ModeEmbedded {
+		// Verification is by identity: start from empty collections.
+		for _, name := range []string{sc.Pipeline.Qdrant.EventsCollection, sc.Pipeline.Qdrant.ProfilesCollection} {
+			if ok, err := qc.CollectionExists(ctx, name); err == nil && ok {
+				if err := qc.DeleteCollection(ctx, name); err != nil {
+					return nil, fmt.Errorf("qdrant: delete collection %s: %w", name, err)
+				}
+			}
+		}
+	}
+
+	// Pipeline, in process.
+	stats := pipeline.NewStats()
+	deps := pipeline.Deps{
+		KafkaOpts: append([]kgo.Opt{kgo.SeedBrokers(env.KafkaBrokers...)}, env.KafkaOpts...),
+		Qdrant:    qc,
+		Dim:       model.Dim(),
+		NewEmbedder: func() (pipeline.Embedder, error) {
+			return embed.NewEncoder(model, be), nil
+		},
+	}
+	popts := append([]pipeline.Opt{pipeline.WithStats(stats), pipeline.WithLogger(log.With("component", "pipeline"), level)}, o.PipelineOpts...)
+	p, err := pipeline.New(sc.Pipeline, deps, popts...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if o.OnPipeline != nil {
+		o.OnPipeline(p)
+	}
+	pctx, stopPipeline := context.WithCancel(ctx)
+	defer stopPipeline()
+	var (
+		wg      sync.WaitGroup
+		pipeErr error
+	)
+	pipeDone := make(chan struct{})
+	wg.Go(func() {
+		defer close(pipeDone)
+		pipeErr = p.Run(pctx)
+	})
+	if sc.Pipeline.HealthAddr != "" {
+		wg.Go(func() {
+			err := p.Serve(pctx, sc.Pipeline.HealthAddr, func(a net.Addr) {
+				res.Extra["health_port"] = float64(a.(*net.TCPAddr).Port)
+				log.Info("health and metrics", "addr", "http://"+a.String()+"/health")
+			})
+			if err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Warn("health server", "err", err)
+			}
+		})
+	}
+	defer wg.Wait()
+	if err := waitReady(ctx, p, pipeDone, 30*time.Second); err != nil {
+		stopPipeline()
+		<-pipeDone
+		return nil, errors.Join(err, pipeErr)
+	}
+
+	// Load.
+	sched, err := workloads.NewSchedule(sc.Load, sc.Warmup+sc.Duration)
+	if err != nil {
+		return nil, fmt.Errorf("%w: load: %w", ErrConfig, err)
+	}
+	producer, err := infra.NewKafkaClient(env,
+		kgo.ProducerLinger(sc.Kafka.ProducerLinger),
+		kgo.MaxBufferedRecords(1<<16),
+		kgo.DefaultProduceTopic(sc.Pipeline.Kafka.Topic),
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer producer.Close()
+	start := time.Now().Add(100 * time.Millisecond).Truncate(time.Millisecond)
+	measureFrom := start.Add(sc.Warmup)
+	measureTo := measureFrom.Add(sc.Duration)
+	stats.MeasureFrom(measureFrom)
+	res.MeasureStart, res.MeasureEnd = measureFrom.UTC(), measureTo.UTC()
+	lg := newLoadGen(producer, sc.Pipeline.Kafka.Topic, gen, sched, start, measureFrom, measureTo, sc.Validity.LateThreshold)
+	smp := newSampler(lg, stats, start, sc, o.Progress)
+	sctx, stopSampler := context.WithCancel(ctx)
+	samplerDone := make(chan struct{})
+	go func() { defer close(samplerDone); smp.run(sctx) }()
+	log.Info("load started", "events", sched.Count(), "profile", sc.Load.Kind, "warmup", sc.Warmup, "duration", sc.Duration)
+	loadErr := lg.run(ctx)
+
+	// Drain: wait until the pipeline has committed every produced record.
+	drainErr := waitDrained(ctx, stats, lg, pipeDone, sc.DrainTimeout)
+	stopSampler()
+	<-samplerDone
+	stopPipeline()
+	<-pipeDone
+	res.Finished = time.Now().UTC()
+	if loadErr != nil {
+		return nil, loadErr
+	}
+	if pipeErr != nil {
+		res.Notes = append(res.Notes, "pipeline stopped with an error: "+pipeErr.Error())
+	}
+	if drainErr != nil {
+		res.Notes = append(res.Notes, drainErr.Error())
+	}
+
+	// Results.
+	res.Timeline = smp.rows
+	summarise(res, sc, lg, stats)
+	if o.BeforeVerify != nil {
+		if err := o.BeforeVerify(ctx, env, qc); err != nil {
+			return nil, fmt.Errorf("before verify: %w", err)
+		}
+	}
+	log.Info("verifying")
+	res.Verification = verify(ctx, sc, env, qc, embed.NewEncoder(model, be), model.Dim(), lg, gcfg, res)
+	judge(res, sc)
+	return res, res.Err()
+}
+
+// Err returns nil for a passed run, an ErrInvalid or ErrGate error otherwise.
+func (r *Result) Err() error {
+	if !r.Validity.Valid {
+		return fmt.Errorf("%w: %v", ErrInvalid, r.Validity.Reasons)
+	}
+	var failed []string
+	for _, g := range r.Gates {
+		if !g.Passed {
+			failed = append(failed, fmt.Sprintf("%s: %.4g %s (limit %.4g)", g.Name, g.Actual, g.Unit, g.Limit))
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%w: %v", ErrGate, failed)
+	}
+	return nil
+}
+
+func startInfra(ctx context.Context, sc *Scenario) (*infra.Env, error) {
+	emb := infra.EmbeddedConfig{Partitions: sc.Kafka.Partitions, Topics: []string{sc.Pipeline.Kafka.Topic, sc.Pipeline.Kafka.DLQTopic}}
+	var ext infra.External
+	if sc.Infra.Mode == infra.ModeExternal {
+		host, portS, err := net.SplitHostPort(sc.Infra.QdrantAddr)
+		if err != nil {
+			return nil, fmt.Errorf("%w: infra.qdrant_addr: %w", ErrConfig, err)
+		}
+		var port int
+		fmt.Sscan(portS, &port)
+		ext = infra.External{Brokers: sc.Infra.Brokers, QdrantHost: host, QdrantPort: port}
+	}
+	env, err := infra.Start(ctx, sc.Infra.Mode, emb, ext)
+	if err != nil {
+		return nil, fmt.Errorf("infra: %w", err)
+	}
+	return env, nil
+}
+
+// loadOrFit loads the scenario's model file or fits one on the catalog.
+func loadOrFit(ctx context.Context, sc *Scenario, gen *workloads.Generator, be kernels.Backend) (*embed.Model, error) {
+	if sc.Embedding.Model != "" {
+		m, err := embed.Load(sc.Embedding.Model)
+		if err != nil {
+			return nil, fmt.Errorf("%w: embedding.model: %w", ErrConfig, err)
+		}
+		if m.Dim() != sc.Embedding.Dimensions {
+			return nil, fmt.Errorf("%w: embedding.model %s has %d dimensions, embedding.dimensions is %d", ErrConfig, sc.Embedding.Model, m.Dim(), sc.Embedding.Dimensions)
+		}
+		return m, nil
+	}
+	docs := CatalogDocs(gen)
+	e := sc.Embedding
+	m, err := embed.Fit(ctx, docs, embed.FitConfig{Dim: e.Dimensions, MinDF: e.MinDF, MaxVocab: e.MaxVocab,
+		Oversample: e.Oversample, PowerIters: e.PowerIters, Seed: sc.Seed}, be)
+	if err != nil {
+		return nil, fmt.Errorf("fit model: %w", err)
+	}
+	return m, nil
+}
+
+// CatalogDocs returns the documents a model is fitted on: every product's embedding
+// text as the users of each configured locale see it, in that locale's language.
+func CatalogDocs(gen *workloads.Generator) []embed.Doc {
+	locales := slices.Sorted(maps.Keys(gen.Config().Locales))
+	var docs []embed.Doc
+	for _, loc := range locales {
+		cat := gen.CatalogFor(loc)
+		for i := range cat {
+			docs = append(docs, embed.Doc{Text: workloads.ProductText(&cat[i]), Lang: loc})
+		}
+	}
+	return docs
+}
+
+func waitReady(ctx context.Context, p *pipeline.Pipeline, done <-chan struct{}, timeout time.Duration) error {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	deadline := time.After(timeout)
+	for !p.Ready() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-done:
+			return errors.New("pipeline stopped before it was ready")
+		case <-deadline:
+			return fmt.Errorf("pipeline not ready after %v", timeout)
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// waitDrained waits until the pipeline has committed as many records as Kafka
+// acknowledged to the load generator.
+func waitDrained(ctx context.Context, stats *pipeline.Stats, lg *loadGen, done <-chan struct{}, timeout time.Duration) error {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	deadline := time.After(timeout)
+	for stats.Counters().Consumed < lg.acked.Load() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-done:
+			return fmt.Errorf("drain: pipeline stopped with %d of %d records committed", stats.Counters().Consumed, lg.acked.Load())
+		case <-deadline:
+			return fmt.Errorf("drain: %d of %d records committed after %v", stats.Counters().Consumed, lg.acked.Load(), timeout)
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// FitModel loads the scenario's model file, or fits a model on its catalog.
+func FitModel(ctx context.Context, sc *Scenario) (*embed.Model, error) {
+	gcfg, err := sc.GeneratorConfig()
+	if err != nil {
+		return nil, fmt.Errorf("%w: workload: %w", ErrConfig, err)
+	}
+	gen, err := workloads.NewGenerator(gcfg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: workload: %w", ErrConfig, err)
+	}
+	be, err := kernels.New(sc.Embedding.Backend)
+	if err != nil {
+		return nil, fmt.Errorf("%w: embedding.backend: %w", ErrConfig, err)
+	}
+	defer be.Close()
+	return loadOrFit(ctx, sc, gen, be)
+}

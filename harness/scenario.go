@@ -1,0 +1,321 @@
+package harness
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/vectorstream/vectorstream/internal/yamlconf"
+	"github.com/vectorstream/vectorstream/pipeline"
+	"github.com/vectorstream/vectorstream/workloads"
+)
+
+// Scenario describes one benchmark run. It is decoded strictly from YAML: an unknown
+// key, a wrong type or an out-of-range value fails before any load is offered, naming
+// file, line and field, every problem at once. Precedence: --set flags over
+// VECTORSTREAM_* environment variables over the file over the defaults.
+type Scenario struct {
+	Name        string `yaml:"name" json:"name"`
+	Description string `yaml:"description" json:"description,omitempty"`
+	Seed        int64  `yaml:"seed" json:"seed"`
+	// Duration is the measured part of the run; the load runs Warmup + Duration.
+	Duration time.Duration `yaml:"duration" json:"duration"`
+	Warmup   time.Duration `yaml:"warmup" json:"warmup"`
+	// DrainTimeout bounds how long the pipeline may take to catch up after the load.
+	DrainTimeout time.Duration     `yaml:"drain_timeout" json:"drain_timeout"`
+	Load         workloads.Profile `yaml:"load" json:"load"`
+	Workload     WorkloadConfig    `yaml:"workload" json:"workload"`
+	Kafka        KafkaConfig       `yaml:"kafka" json:"kafka"`
+	Pipeline     pipeline.Config   `yaml:"pipeline" json:"pipeline"`
+	Embedding    EmbeddingConfig   `yaml:"embedding" json:"embedding"`
+	Infra        InfraConfig       `yaml:"infra" json:"infra"`
+	Verify       VerifyConfig      `yaml:"verify" json:"verify"`
+	Validity     ValidityConfig    `yaml:"validity" json:"validity"`
+	Gates        Gates             `yaml:"gates" json:"gates"`
+
+	// File is where the scenario was read from.
+	File string `yaml:"-" json:"file"`
+	doc  *yamlconf.Doc
+}
+
+// WorkloadConfig shapes the synthetic shop.
+type WorkloadConfig struct {
+	Products          int                           `yaml:"products" json:"products"`
+	Users             int                           `yaml:"users" json:"users"`
+	MalformedFraction float64                       `yaml:"malformed_fraction" json:"malformed_fraction"`
+	TypoRate          float64                       `yaml:"typo_rate" json:"typo_rate"`
+	Locales           map[string]float64            `yaml:"locales" json:"locales,omitempty"`
+	Transitions       map[string]map[string]float64 `yaml:"transitions" json:"transitions,omitempty"`
+}
+
+// KafkaConfig is what the harness needs of the raw topic beyond the pipeline's view.
+type KafkaConfig struct {
+	Partitions int `yaml:"partitions" json:"partitions"`
+	// ProducerLinger lets the load generator's client batch records.
+	ProducerLinger time.Duration `yaml:"producer_linger" json:"producer_linger"`
+}
+
+// EmbeddingConfig selects and fits the embedding model.
+type EmbeddingConfig struct {
+	Dimensions int    `yaml:"dimensions" json:"dimensions"`
+	Backend    string `yaml:"backend" json:"backend"`
+	// Model is a model file to load; empty fits one on the scenario's catalog.
+	Model      string `yaml:"model" json:"model,omitempty"`
+	MinDF      int    `yaml:"min_df" json:"min_df"`
+	MaxVocab   int    `yaml:"max_vocab" json:"max_vocab"`
+	Oversample int    `yaml:"oversample" json:"oversample"`
+	PowerIters int    `yaml:"power_iters" json:"power_iters"`
+}
+
+// InfraConfig says where Kafka and Qdrant come from.
+type InfraConfig struct {
+	Mode string `yaml:"mode" json:"mode"`
+	// Brokers and QdrantAddr are used in external mode.
+	Brokers    []string `yaml:"brokers" json:"brokers,omitempty"`
+	QdrantAddr string   `yaml:"qdrant_addr" json:"qdrant_addr,omitempty"`
+}
+
+// VerifyConfig sizes the verification after the run.
+type VerifyConfig struct {
+	// SampleVectors is how many stored event vectors are compared to a fresh re-embedding.
+	SampleVectors int `yaml:"sample_vectors" json:"sample_vectors"`
+	// MinCosine is the least cosine similarity a stored vector or profile may have with
+	// its recomputation.
+	MinCosine float64 `yaml:"min_cosine" json:"min_cosine"`
+}
+
+// ValidityConfig are the limits beyond which a run measures the harness rather than the
+// system, and is reported invalid (exit 4) instead of passed or failed.
+type ValidityConfig struct {
+	MaxSendDelayP99 time.Duration `yaml:"max_send_delay_p99" json:"max_send_delay_p99"`
+	LateThreshold   time.Duration `yaml:"late_threshold" json:"late_threshold"`
+	MaxLateFraction float64       `yaml:"max_late_fraction" json:"max_late_fraction"`
+	// MaxThroughputDrift bounds |last third − first third| / first third at constant load.
+	MaxThroughputDrift float64 `yaml:"max_throughput_drift" json:"max_throughput_drift"`
+}
+
+// Gates are the pass/fail criteria of a valid run. Zero disables a gate. Zero loss is
+// not a gate: it is an invariant every run must hold (see Verify).
+type Gates struct {
+	MinThroughputEPS float64       `yaml:"min_throughput_eps" json:"min_throughput_eps,omitempty"`
+	MinAchievedRatio float64       `yaml:"min_achieved_ratio" json:"min_achieved_ratio,omitempty"`
+	MaxE2EP99        time.Duration `yaml:"max_e2e_p99" json:"max_e2e_p99,omitempty"`
+	MaxE2EP50        time.Duration `yaml:"max_e2e_p50" json:"max_e2e_p50,omitempty"`
+	MaxDLQFraction   float64       `yaml:"max_dlq_fraction" json:"max_dlq_fraction,omitempty"`
+}
+
+// DefaultScenario returns the values a scenario file is applied over.
+func DefaultScenario() Scenario {
+	return Scenario{
+		Seed:         1,
+		Duration:     30 * time.Second,
+		Warmup:       5 * time.Second,
+		DrainTimeout: 60 * time.Second,
+		Load:         workloads.Profile{Kind: "constant", Rate: 1000},
+		Workload:     WorkloadConfig{Products: 5000, Users: 2000, MalformedFraction: 0.01, TypoRate: 0.05},
+		Kafka:        KafkaConfig{Partitions: 4, ProducerLinger: 2 * time.Millisecond},
+		Pipeline:     pipeline.DefaultConfig(),
+		Embedding:    EmbeddingConfig{Dimensions: 128, Backend: "cpu", MinDF: 2, MaxVocab: 50000, Oversample: 16, PowerIters: 4},
+		Infra:        InfraConfig{Mode: "embedded"},
+		Verify:       VerifyConfig{SampleVectors: 200, MinCosine: 0.9999},
+		Validity:     ValidityConfig{MaxSendDelayP99: 50 * time.Millisecond, LateThreshold: 100 * time.Millisecond, MaxLateFraction: 0.01, MaxThroughputDrift: 0.10},
+	}
+}
+
+// ErrConfig marks a configuration problem (exit code 2).
+var ErrConfig = errors.New("bad configuration")
+
+// LoadScenario reads a scenario file, applies environment and flag overrides, and
+// validates it. Every problem comes back at once, wrapped in ErrConfig.
+func LoadScenario(path string, sets []string) (*Scenario, error) {
+	sc := DefaultScenario()
+	sc.Pipeline.HealthAddr = "127.0.0.1:0"
+	ovs := yamlconf.EnvOverrides(&sc, "VECTORSTREAM_", os.LookupEnv)
+	var errs []error
+	for _, s := range sets {
+		o, err := yamlconf.ParseSet(s)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		ovs = append(ovs, o)
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, errors.Join(errs...))
+	}
+	doc, err := yamlconf.LoadFile(path, &sc, ovs)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	sc.File, sc.doc = path, doc
+	if sc.Name == "" {
+		base := path[strings.LastIndexByte(path, '/')+1:]
+		sc.Name = strings.TrimSuffix(strings.TrimSuffix(base, ".yaml"), ".yml")
+	}
+	if err := sc.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	return &sc, nil
+}
+
+// Validate checks every value's range and returns all problems joined, each naming
+// the field (and, for a scenario read from a file, the file and line).
+func (s *Scenario) Validate() error {
+	var errs []error
+	bad := func(path, format string, args ...any) {
+		if s.doc != nil {
+			errs = append(errs, s.doc.Errorf(path, format, args...))
+			return
+		}
+		errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
+	}
+	if s.Duration <= 0 {
+		bad("duration", "must be > 0, got %v", s.Duration)
+	}
+	if s.Warmup < 0 {
+		bad("warmup", "must be >= 0, got %v", s.Warmup)
+	}
+	if s.DrainTimeout <= 0 {
+		bad("drain_timeout", "must be > 0, got %v", s.DrainTimeout)
+	}
+	if err := s.Load.Validate(); err != nil {
+		// The profile names the field first ("rate: must be > 0"); point at it.
+		for _, line := range strings.Split(err.Error(), "\n") {
+			field, msg, ok := strings.Cut(line, ": ")
+			if !ok || strings.ContainsAny(field, " ") {
+				field, msg = "", line
+			}
+			bad(strings.TrimSuffix("load."+field, "."), "%s", msg)
+		}
+	}
+	w := s.Workload
+	if w.Products < 1 {
+		bad("workload.products", "must be >= 1, got %d", w.Products)
+	}
+	if w.Users < 1 {
+		bad("workload.users", "must be >= 1, got %d", w.Users)
+	}
+	if w.MalformedFraction < 0 || w.MalformedFraction > 1 {
+		bad("workload.malformed_fraction", "must be in [0, 1], got %v", w.MalformedFraction)
+	}
+	if w.TypoRate < 0 || w.TypoRate > 1 {
+		bad("workload.typo_rate", "must be in [0, 1], got %v", w.TypoRate)
+	}
+	if _, err := s.GeneratorConfig(); err != nil {
+		bad("workload", "%v", err)
+	}
+	if s.Kafka.Partitions < 1 || s.Kafka.Partitions > 10000 {
+		bad("kafka.partitions", "must be in [1, 10000], got %d", s.Kafka.Partitions)
+	}
+	if s.Kafka.ProducerLinger < 0 {
+		bad("kafka.producer_linger", "must be >= 0, got %v", s.Kafka.ProducerLinger)
+	}
+	for _, p := range s.Pipeline.Problems() {
+		bad("pipeline."+p.Path, "%s", p.Msg)
+	}
+	e := s.Embedding
+	if e.Dimensions < 1 || e.Dimensions > 4096 {
+		bad("embedding.dimensions", "must be in [1, 4096], got %d", e.Dimensions)
+	}
+	switch e.Backend {
+	case "cpu", "cuda", "auto":
+	default:
+		bad("embedding.backend", "must be cpu, cuda or auto, got %q", e.Backend)
+	}
+	if e.MinDF < 1 {
+		bad("embedding.min_df", "must be >= 1, got %d", e.MinDF)
+	}
+	if e.MaxVocab < e.Dimensions {
+		bad("embedding.max_vocab", "must be >= embedding.dimensions (%d), got %d", e.Dimensions, e.MaxVocab)
+	}
+	if e.Oversample < 0 {
+		bad("embedding.oversample", "must be >= 0, got %d", e.Oversample)
+	}
+	if e.PowerIters < 0 {
+		bad("embedding.power_iters", "must be >= 0, got %d", e.PowerIters)
+	}
+	switch s.Infra.Mode {
+	case "embedded":
+	case "external":
+		if len(s.Infra.Brokers) == 0 {
+			bad("infra.brokers", "external mode needs at least one broker address")
+		}
+		if s.Infra.QdrantAddr == "" {
+			bad("infra.qdrant_addr", "external mode needs Qdrant's gRPC address (host:6334)")
+		}
+	case "containers":
+		bad("infra.mode", "containers mode is not implemented yet; use embedded or external")
+	default:
+		bad("infra.mode", "must be embedded, external or containers, got %q", s.Infra.Mode)
+	}
+	if s.Verify.SampleVectors < 0 {
+		bad("verify.sample_vectors", "must be >= 0, got %d", s.Verify.SampleVectors)
+	}
+	if s.Verify.MinCosine <= 0 || s.Verify.MinCosine > 1 {
+		bad("verify.min_cosine", "must be in (0, 1], got %v", s.Verify.MinCosine)
+	}
+	v := s.Validity
+	if v.MaxSendDelayP99 <= 0 {
+		bad("validity.max_send_delay_p99", "must be > 0, got %v", v.MaxSendDelayP99)
+	}
+	if v.LateThreshold <= 0 {
+		bad("validity.late_threshold", "must be > 0, got %v", v.LateThreshold)
+	}
+	if v.MaxLateFraction < 0 || v.MaxLateFraction > 1 {
+		bad("validity.max_late_fraction", "must be in [0, 1], got %v", v.MaxLateFraction)
+	}
+	if v.MaxThroughputDrift <= 0 {
+		bad("validity.max_throughput_drift", "must be > 0, got %v", v.MaxThroughputDrift)
+	}
+	g := s.Gates
+	if g.MinThroughputEPS < 0 {
+		bad("gates.min_throughput_eps", "must be >= 0, got %v", g.MinThroughputEPS)
+	}
+	if g.MinAchievedRatio < 0 || g.MinAchievedRatio > 1 {
+		bad("gates.min_achieved_ratio", "must be in [0, 1], got %v", g.MinAchievedRatio)
+	}
+	if g.MaxE2EP99 < 0 {
+		bad("gates.max_e2e_p99", "must be >= 0, got %v", g.MaxE2EP99)
+	}
+	if g.MaxE2EP50 < 0 {
+		bad("gates.max_e2e_p50", "must be >= 0, got %v", g.MaxE2EP50)
+	}
+	if g.MaxDLQFraction < 0 || g.MaxDLQFraction > 1 {
+		bad("gates.max_dlq_fraction", "must be in [0, 1], got %v", g.MaxDLQFraction)
+	}
+	return errors.Join(errs...)
+}
+
+// GeneratorConfig converts the workload section into the generator's configuration.
+func (s *Scenario) GeneratorConfig() (workloads.GeneratorConfig, error) {
+	w := s.Workload
+	cfg := workloads.GeneratorConfig{
+		Seed:              s.Seed,
+		Products:          w.Products,
+		Users:             w.Users,
+		Locales:           w.Locales,
+		MalformedFraction: w.MalformedFraction,
+		TypoRate:          w.TypoRate,
+		MaxEventBytes:     s.Pipeline.Validator.MaxBytes,
+	}
+	if len(w.Transitions) > 0 {
+		cfg.Transitions = map[workloads.EventType]map[workloads.EventType]float64{}
+		for from, row := range w.Transitions {
+			ft := workloads.EventType(from)
+			if !ft.Valid() {
+				return cfg, fmt.Errorf("transitions: unknown event type %q", from)
+			}
+			cfg.Transitions[ft] = map[workloads.EventType]float64{}
+			for to, p := range row {
+				tt := workloads.EventType(to)
+				if !tt.Valid() {
+					return cfg, fmt.Errorf("transitions.%s: unknown event type %q", from, to)
+				}
+				cfg.Transitions[ft][tt] = p
+			}
+		}
+	}
+	return cfg, cfg.Validate()
+}

@@ -1,0 +1,73 @@
+package harness
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/vectorstream/vectorstream/pipeline"
+)
+
+// PrintSummary writes the short human summary of a run: throughput, latency per stage,
+// verification, validity and gates.
+func PrintSummary(w io.Writer, r *Result) {
+	env := r.Environment
+	fmt.Fprintf(w, "\nscenario %s  run %s  (%s, %d cores, %s)\n", r.Scenario.Name, r.RunID, env.CPUModel, env.CPUCores, env.GoVersion)
+	fmt.Fprintf(w, "infra: %s — kafka: %s; qdrant: %s; embeddings: %s\n", env.InfraMode, env.Kafka, env.Qdrant, env.EmbeddingBackend)
+	if env.Embedded {
+		fmt.Fprintln(w, "NOTE: embedded stand-ins, not Kafka or Qdrant: compare these numbers only with other embedded runs.")
+	}
+	t := r.Throughput
+	fmt.Fprintf(w, "\nthroughput (after warm-up): offered %.0f/s  produced %.0f/s  achieved %.0f/s (%.1f%%)  first third %.0f/s  last third %.0f/s\n",
+		t.OfferedEPS, t.ProducedEPS, t.AchievedEPS, 100*t.AchievedRatio, t.FirstThirdEPS, t.LastThirdEPS)
+	c := r.Counts
+	fmt.Fprintf(w, "counts: produced %d (valid %d, malformed %d)  written %d  dead-lettered %d  redelivered %d  batches %d  retries %d\n\n",
+		c.Produced, c.Valid, c.Malformed, c.Written, c.DeadLettered, c.Redelivered, c.Batches, c.Retries)
+
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "latency (ms)\tcount\tp50\tp90\tp95\tp99\tp99.9\tmax\t")
+	rows := []string{"load_send_delay"}
+	for _, st := range pipeline.BreakdownStages() {
+		if st != pipeline.StageSendDelay {
+			rows = append(rows, st.String())
+		}
+	}
+	rows = append(rows, pipeline.StageE2E.String(), pipeline.StageCommit.String(), pipeline.StageDLQ.String())
+	for _, name := range rows {
+		p := r.Latency[name]
+		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t\n", name, p.Count, p.P50, p.P90, p.P95, p.P99, p.P999, p.Max)
+	}
+	tw.Flush()
+
+	v := r.Verification
+	fmt.Fprintf(w, "\nverification: %s — points %d/%d (lost %d, unexpected %d), dlq %d/%d (missing %d, wrong reason %d, duplicates %d), vectors %d checked (min cos %.6f), profiles %d/%d (bad %d, min cos %.6f)\n",
+		passFail(v.Passed), v.StoredPoints, v.ExpectedPoints, v.Lost, v.Unexpected, v.DLQRecords, v.ExpectedDLQ, v.DLQMissing, v.DLQWrong, v.DLQDuplicate,
+		v.VectorsChecked, v.MinVectorCos, v.StoredProfiles, v.ExpectedProfiles, v.ProfilesBad, v.MinProfileCos)
+	if r.Validity.Valid {
+		fmt.Fprintf(w, "validity: valid (send delay p99 %.2f ms, %.3f%% late, drift %.1f%%)\n", r.Validity.SendDelayP99MS, 100*r.Validity.LateFraction, 100*r.Validity.ThroughputDrift)
+	} else {
+		fmt.Fprintf(w, "validity: INVALID — %s\n", strings.Join(r.Validity.Reasons, "; "))
+	}
+	for _, g := range r.Gates {
+		fmt.Fprintf(w, "gate %-20s %s  actual %.4g %s, limit %.4g\n", g.Name, passFail(g.Passed), g.Actual, g.Unit, g.Limit)
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+	verdict := "PASSED"
+	switch {
+	case !r.Validity.Valid:
+		verdict = "INVALID"
+	case !r.Passed:
+		verdict = "FAILED"
+	}
+	fmt.Fprintf(w, "result: %s\n", verdict)
+}
+
+func passFail(ok bool) string {
+	if ok {
+		return "pass"
+	}
+	return "FAIL"
+}

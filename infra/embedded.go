@@ -1,0 +1,247 @@
+package infra
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"runtime/debug"
+	"strconv"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/vectorstream/vectorstream/infra/qdrantfake"
+)
+
+// DefaultAddr is where embedded services listen unless told otherwise: a free
+// loopback port.
+const DefaultAddr = "127.0.0.1:0"
+
+// DefaultPartitions is the partition count of seeded and auto-created topics
+// unless EmbeddedConfig says otherwise.
+const DefaultPartitions = 4
+
+// kfakeModule is kfake's module path; kfakeVersion is its version in go.mod,
+// used when the binary carries no build information (test binaries). A test
+// keeps it in step with go.mod.
+const (
+	kfakeModule  = "github.com/twmb/franz-go/pkg/kfake"
+	kfakeVersion = "v0.0.0-20260918054303-01f206a7e32c"
+)
+
+// QdrantFakeLabel is the label of the embedded Qdrant stand-in.
+const QdrantFakeLabel = "qdrantfake (embedded stand-in for Qdrant 1.17, in-memory)"
+
+// KfakeLabel returns the label of the embedded Kafka stand-in, with kfake's
+// module version.
+func KfakeLabel() string {
+	return "kfake " + moduleVersion(kfakeModule, kfakeVersion) + " (embedded stand-in, in-process)"
+}
+
+func moduleVersion(path, fallback string) string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path != path {
+				continue
+			}
+			if d.Replace != nil && d.Replace.Version != "" {
+				return d.Replace.Version
+			}
+			if d.Version != "" && d.Version != "(devel)" {
+				return d.Version
+			}
+		}
+	}
+	return fallback
+}
+
+// EmbeddedConfig configures StartEmbedded and Serve.
+type EmbeddedConfig struct {
+	// Partitions is the partition count of Topics and of auto-created topics;
+	// zero means DefaultPartitions.
+	Partitions int `json:"partitions" yaml:"partitions"`
+	// Topics are created at start. Topics a client asks for later are
+	// auto-created, as Kafka does by default.
+	Topics []string `json:"topics" yaml:"topics"`
+	// TopicConfigs are Kafka topic configs given to every topic in Topics,
+	// nil for none. kfake keeps every record in memory until retention
+	// trims it, so long runs should set "retention.bytes" (per partition)
+	// or "retention.ms"; kfake then trims every log.cleaner.backoff.ms
+	// (default one hour; lower it with kfake.BrokerConfigs in KafkaOpts).
+	TopicConfigs map[string]string `json:"topic_configs,omitempty" yaml:"topic_configs,omitempty"`
+	// KafkaAddr and QdrantAddr are the listen addresses; empty means
+	// DefaultAddr. The Kafka broker advertises the address it listens on, so
+	// it must be one clients can dial (not 0.0.0.0).
+	KafkaAddr  string `json:"kafka_addr" yaml:"kafka_addr"`
+	QdrantAddr string `json:"qdrant_addr" yaml:"qdrant_addr"`
+
+	// KafkaOpts are extra kfake options, applied last (for example
+	// kfake.BrokerConfigs or kfake.GroupMinSessionTimeout).
+	KafkaOpts []kfake.Opt `json:"-" yaml:"-"`
+	// QdrantOpts are extra qdrantfake options.
+	QdrantOpts []qdrantfake.Opt `json:"-" yaml:"-"`
+}
+
+func (cfg EmbeddedConfig) withDefaults() EmbeddedConfig {
+	if cfg.Partitions == 0 {
+		cfg.Partitions = DefaultPartitions
+	}
+	if cfg.KafkaAddr == "" {
+		cfg.KafkaAddr = DefaultAddr
+	}
+	if cfg.QdrantAddr == "" {
+		cfg.QdrantAddr = DefaultAddr
+	}
+	return cfg
+}
+
+// Validate reports every problem with cfg at once.
+func (cfg EmbeddedConfig) Validate() error {
+	cfg = cfg.withDefaults()
+	var errs []error
+	if cfg.Partitions < 0 || cfg.Partitions > 1<<16 {
+		errs = append(errs, fmt.Errorf("infra: embedded: partitions %d out of range", cfg.Partitions))
+	}
+	for i, t := range cfg.Topics {
+		if t == "" {
+			errs = append(errs, fmt.Errorf("infra: embedded: topics[%d] is empty", i))
+		}
+	}
+	for field, addr := range map[string]string{"kafka_addr": cfg.KafkaAddr, "qdrant_addr": cfg.QdrantAddr} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			errs = append(errs, fmt.Errorf("infra: embedded: %s %q: %w", field, addr, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// StartEmbedded starts one kfake broker and a qdrantfake server on loopback,
+// with cfg.Topics created. Consumer groups, offset commits, idempotent and
+// transactional producers work as on Kafka. Env.Close stops both.
+func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Env, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("infra: start embedded: %w", err)
+	}
+	cfg = cfg.withDefaults()
+	kafkaAddr := cfg.KafkaAddr
+	opts := []kfake.Opt{
+		kfake.NumBrokers(1),
+		// kfake asks for 127.0.0.1:<port>; listen where configured instead.
+		kfake.ListenFn(func(network, _ string) (net.Listener, error) { return net.Listen(network, kafkaAddr) }),
+		kfake.DefaultNumPartitions(cfg.Partitions),
+		kfake.AllowAutoTopicCreation(),
+	}
+	if len(cfg.Topics) > 0 && cfg.TopicConfigs == nil {
+		opts = append(opts, kfake.SeedTopics(int32(cfg.Partitions), cfg.Topics...))
+	}
+	opts = append(opts, cfg.KafkaOpts...)
+	cluster, err := kfake.NewCluster(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("infra: start kfake on %s: %w", kafkaAddr, err)
+	}
+	if cfg.TopicConfigs != nil {
+		for _, t := range cfg.Topics {
+			if err := cluster.CreateTopic(t, int32(cfg.Partitions), cfg.TopicConfigs); err != nil {
+				cluster.Close()
+				return nil, fmt.Errorf("infra: create topic %s: %w", t, err)
+			}
+		}
+	}
+	srv, err := qdrantfake.Listen(cfg.QdrantAddr, cfg.QdrantOpts...)
+	if err != nil {
+		cluster.Close()
+		return nil, fmt.Errorf("infra: start qdrantfake: %w", err)
+	}
+	host, portStr, err := net.SplitHostPort(srv.Addr())
+	if err != nil {
+		cluster.Close()
+		_ = srv.Close()
+		return nil, fmt.Errorf("infra: qdrantfake address %q: %w", srv.Addr(), err)
+	}
+	port, _ := strconv.Atoi(portStr)
+	env := &Env{
+		Mode:         ModeEmbedded,
+		KafkaBrokers: cluster.ListenAddrs(),
+		QdrantHost:   host,
+		QdrantPort:   port,
+		KafkaLabel:   KfakeLabel(),
+		QdrantLabel:  QdrantFakeLabel,
+		KafkaCluster: cluster,
+		QdrantServer: srv,
+	}
+	env.closers = append(env.closers, cluster.Close, func() { _ = srv.Close() })
+	return env, nil
+}
+
+// ServeInfo is the one JSON line Serve writes: where the services listen and
+// what they are.
+type ServeInfo struct {
+	KafkaBrokers []string `json:"kafka_brokers"`
+	QdrantAddr   string   `json:"qdrant_addr"`
+	KafkaLabel   string   `json:"kafka_label"`
+	QdrantLabel  string   `json:"qdrant_label"`
+}
+
+// External returns the External that connects to the served services, with
+// their labels.
+func (si ServeInfo) External() (External, error) {
+	host, portStr, err := net.SplitHostPort(si.QdrantAddr)
+	if err != nil {
+		return External{}, fmt.Errorf("infra: serve info: qdrant_addr %q: %w", si.QdrantAddr, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return External{}, fmt.Errorf("infra: serve info: qdrant_addr %q: %w", si.QdrantAddr, err)
+	}
+	return External{
+		Brokers:     si.KafkaBrokers,
+		QdrantHost:  host,
+		QdrantPort:  port,
+		KafkaLabel:  si.KafkaLabel,
+		QdrantLabel: si.QdrantLabel,
+	}, nil
+}
+
+// ReadServeInfo reads the line Serve writes, for a process that started
+// `vectorstream infra serve` and reads its stdout.
+func ReadServeInfo(r io.Reader) (ServeInfo, error) {
+	line, err := bufio.NewReader(r).ReadBytes('\n')
+	if err != nil && len(line) == 0 {
+		return ServeInfo{}, fmt.Errorf("infra: read serve info: %w", err)
+	}
+	var si ServeInfo
+	if err := json.Unmarshal(line, &si); err != nil {
+		return ServeInfo{}, fmt.Errorf("infra: decode serve info %q: %w", line, err)
+	}
+	return si, nil
+}
+
+// Serve runs the embedded services for `vectorstream infra serve`: it starts
+// them, writes one ServeInfo JSON line to w, and runs until ctx is done, then
+// shuts them down and returns nil.
+func Serve(ctx context.Context, cfg EmbeddedConfig, w io.Writer) error {
+	env, err := StartEmbedded(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	line, err := json.Marshal(ServeInfo{
+		KafkaBrokers: env.KafkaBrokers,
+		QdrantAddr:   env.QdrantAddr(),
+		KafkaLabel:   env.KafkaLabel,
+		QdrantLabel:  env.QdrantLabel,
+	})
+	if err != nil {
+		return fmt.Errorf("infra: encode serve info: %w", err)
+	}
+	if _, err := w.Write(append(line, '\n')); err != nil {
+		return fmt.Errorf("infra: write serve info: %w", err)
+	}
+	<-ctx.Done()
+	return nil
+}

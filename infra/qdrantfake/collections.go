@@ -1,0 +1,199 @@
+package qdrantfake
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/qdrant/go-client/qdrant"
+	"google.golang.org/protobuf/proto"
+)
+
+// collectionsService implements the qdrant.Collections service.
+type collectionsService struct {
+	qdrant.UnimplementedCollectionsServer
+	s *Server
+}
+
+// Create creates a collection with dense vectors. Qdrant answers the creation
+// of an existing collection with InvalidArgument, and so does this.
+func (cs *collectionsService) Create(_ context.Context, req *qdrant.CreateCollection) (*qdrant.CollectionOperationResponse, error) {
+	start := time.Now()
+	s := cs.s
+	if err := s.enter(qdrant.Collections_Create_FullMethodName); err != nil {
+		return nil, err
+	}
+	name := req.GetCollectionName()
+	if name == "" || strings.ContainsAny(name, "/\\") {
+		return nil, errValidation("collection_name: invalid collection name %q", name)
+	}
+	if req.GetSparseVectorsConfig() != nil && len(req.GetSparseVectorsConfig().GetMap()) > 0 {
+		return nil, errUnsupported("sparse vectors")
+	}
+	named, specs, err := vectorSpecs(req.GetVectorsConfig())
+	if err != nil {
+		return nil, err
+	}
+	c := newCollection(name, named, specs, collectionConfig(req))
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.collections[name]; ok {
+		return nil, errAlreadyExists(name)
+	}
+	s.collections[name] = c
+	return &qdrant.CollectionOperationResponse{Result: true, Time: since(start)}, nil
+}
+
+// vectorSpecs validates a VectorsConfig. A nil config is a collection without
+// dense vectors, which Qdrant allows.
+func vectorSpecs(vc *qdrant.VectorsConfig) (bool, []vectorSpec, error) {
+	check := func(name string, p *qdrant.VectorParams) (vectorSpec, error) {
+		if p.GetSize() == 0 {
+			return vectorSpec{}, errValidation("vectors_config.size: value 0 invalid, must be 1 or larger")
+		}
+		if p.GetMultivectorConfig() != nil {
+			return vectorSpec{}, errUnsupported("multivectors")
+		}
+		switch p.GetDistance() {
+		case qdrant.Distance_Cosine, qdrant.Distance_Dot, qdrant.Distance_Euclid, qdrant.Distance_Manhattan:
+		default:
+			return vectorSpec{}, errValidation("vectors_config.distance: unknown distance %v", p.GetDistance())
+		}
+		return vectorSpec{name: name, dim: int(p.GetSize()), distance: p.GetDistance()}, nil
+	}
+	switch cfg := vc.GetConfig().(type) {
+	case nil:
+		return true, nil, nil
+	case *qdrant.VectorsConfig_Params:
+		sp, err := check("", cfg.Params)
+		return false, []vectorSpec{sp}, err
+	case *qdrant.VectorsConfig_ParamsMap:
+		var specs []vectorSpec
+		for name, p := range cfg.ParamsMap.GetMap() {
+			sp, err := check(name, p)
+			if err != nil {
+				return false, nil, err
+			}
+			specs = append(specs, sp)
+		}
+		slices.SortFunc(specs, func(a, b vectorSpec) int { return strings.Compare(a.name, b.name) })
+		return true, specs, nil
+	default:
+		return false, nil, errUnsupported("this vectors config")
+	}
+}
+
+// collectionConfig builds the configuration GetCollectionInfo reports: what
+// the request asked for, with Qdrant's defaults where it asked for nothing.
+func collectionConfig(req *qdrant.CreateCollection) *qdrant.CollectionConfig {
+	u := func(v uint64) *uint64 { return &v }
+	u32 := func(v uint32) *uint32 { return &v }
+	f := func(v float64) *float64 { return &v }
+	hnsw := &qdrant.HnswConfigDiff{M: u(16), EfConstruct: u(100), FullScanThreshold: u(10000)}
+	if h := req.GetHnswConfig(); h != nil {
+		proto.Merge(hnsw, h)
+	}
+	opt := &qdrant.OptimizersConfigDiff{
+		DeletedThreshold: f(0.2), VacuumMinVectorNumber: u(1000), DefaultSegmentNumber: u(0),
+		FlushIntervalSec: u(5),
+	}
+	if o := req.GetOptimizersConfig(); o != nil {
+		proto.Merge(opt, o)
+	}
+	wal := &qdrant.WalConfigDiff{WalCapacityMb: u(32), WalSegmentsAhead: u(0)}
+	if w := req.GetWalConfig(); w != nil {
+		proto.Merge(wal, w)
+	}
+	params := &qdrant.CollectionParams{
+		ShardNumber:            1,
+		OnDiskPayload:          req.GetOnDiskPayload(),
+		ReplicationFactor:      u32(1),
+		WriteConsistencyFactor: u32(1),
+	}
+	if vc := req.GetVectorsConfig(); vc != nil {
+		params.VectorsConfig = proto.Clone(vc).(*qdrant.VectorsConfig)
+	}
+	return &qdrant.CollectionConfig{
+		Params:          params,
+		HnswConfig:      hnsw,
+		OptimizerConfig: opt,
+		WalConfig:       wal,
+		Metadata:        req.GetMetadata(),
+	}
+}
+
+// Get answers GetCollectionInfo: status green, the configuration and exact
+// point counts. indexed_vectors_count is 0: nothing is indexed, search is
+// exact.
+func (cs *collectionsService) Get(_ context.Context, req *qdrant.GetCollectionInfoRequest) (*qdrant.GetCollectionInfoResponse, error) {
+	start := time.Now()
+	s := cs.s
+	if err := s.enter(qdrant.Collections_Get_FullMethodName); err != nil {
+		return nil, err
+	}
+	c, err := s.collection(req.GetCollectionName())
+	if err != nil {
+		return nil, err
+	}
+	c.mu.RLock()
+	n := uint64(len(c.points))
+	c.mu.RUnlock()
+	zero := uint64(0)
+	return &qdrant.GetCollectionInfoResponse{
+		Result: &qdrant.CollectionInfo{
+			Status:              qdrant.CollectionStatus_Green,
+			OptimizerStatus:     &qdrant.OptimizerStatus{Ok: true},
+			SegmentsCount:       1,
+			Config:              c.config,
+			PayloadSchema:       map[string]*qdrant.PayloadSchemaInfo{},
+			PointsCount:         &n,
+			IndexedVectorsCount: &zero,
+		},
+		Time: since(start),
+	}, nil
+}
+
+// List answers the names of all collections, sorted.
+func (cs *collectionsService) List(context.Context, *qdrant.ListCollectionsRequest) (*qdrant.ListCollectionsResponse, error) {
+	start := time.Now()
+	s := cs.s
+	if err := s.enter(qdrant.Collections_List_FullMethodName); err != nil {
+		return nil, err
+	}
+	resp := &qdrant.ListCollectionsResponse{}
+	for _, n := range s.collectionNames() {
+		resp.Collections = append(resp.Collections, &qdrant.CollectionDescription{Name: n})
+	}
+	resp.Time = since(start)
+	return resp, nil
+}
+
+// Delete drops a collection. Like Qdrant, deleting a collection that does not
+// exist is no error; the result is then false.
+func (cs *collectionsService) Delete(_ context.Context, req *qdrant.DeleteCollection) (*qdrant.CollectionOperationResponse, error) {
+	start := time.Now()
+	s := cs.s
+	if err := s.enter(qdrant.Collections_Delete_FullMethodName); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	_, ok := s.collections[req.GetCollectionName()]
+	delete(s.collections, req.GetCollectionName())
+	s.mu.Unlock()
+	return &qdrant.CollectionOperationResponse{Result: ok, Time: since(start)}, nil
+}
+
+// CollectionExists reports whether a collection exists.
+func (cs *collectionsService) CollectionExists(_ context.Context, req *qdrant.CollectionExistsRequest) (*qdrant.CollectionExistsResponse, error) {
+	start := time.Now()
+	s := cs.s
+	if err := s.enter(qdrant.Collections_CollectionExists_FullMethodName); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	_, ok := s.collections[req.GetCollectionName()]
+	s.mu.RUnlock()
+	return &qdrant.CollectionExistsResponse{Result: &qdrant.CollectionExists{Exists: ok}, Time: since(start)}, nil
+}

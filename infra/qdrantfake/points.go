@@ -1,0 +1,657 @@
+package qdrantfake
+
+import (
+	"container/heap"
+	"context"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/qdrant/go-client/qdrant"
+)
+
+// Defaults Qdrant applies when a request leaves the limit out.
+const (
+	defaultScrollLimit = 10
+	defaultQueryLimit  = 10
+)
+
+// pointsService implements the qdrant.Points service.
+type pointsService struct {
+	qdrant.UnimplementedPointsServer
+	s *Server
+}
+
+func (ps *pointsService) updateResult(wait bool, start time.Time) *qdrant.PointsOperationResponse {
+	op := ps.s.opSeq.Add(1)
+	st := qdrant.UpdateStatus_Acknowledged
+	if wait {
+		st = qdrant.UpdateStatus_Completed
+	}
+	return &qdrant.PointsOperationResponse{
+		Result: &qdrant.UpdateResult{OperationId: &op, Status: st},
+		Time:   since(start),
+	}
+}
+
+// denseOf returns the dense data of a Vector, accepting both the current
+// oneof and the deprecated data field.
+func denseOf(v *qdrant.Vector) ([]float32, error) {
+	switch x := v.GetVector().(type) {
+	case *qdrant.Vector_Dense:
+		return x.Dense.GetData(), nil
+	case nil:
+		if v.GetIndices() != nil {
+			return nil, errUnsupported("sparse vectors")
+		}
+		if v.GetVectorsCount() > 0 {
+			return nil, errUnsupported("multivectors")
+		}
+		return v.GetData(), nil
+	case *qdrant.Vector_Sparse:
+		return nil, errUnsupported("sparse vectors")
+	case *qdrant.Vector_MultiDense:
+		return nil, errUnsupported("multivectors")
+	default:
+		return nil, errUnsupported("inference (document, image, object) vectors")
+	}
+}
+
+// pointOf validates a PointStruct against the collection and returns the point
+// to store. Cosine vectors are normalised in place.
+func (c *collection) pointOf(ps *qdrant.PointStruct) (point, error) {
+	k, err := keyOf(ps.GetId())
+	if err != nil {
+		return point{}, err
+	}
+	p := point{key: k, id: k.pointID(), payload: ps.GetPayload()}
+	if len(c.specs) > 0 {
+		p.vecs = make([][]float32, len(c.specs))
+	}
+	set := func(name string, v *qdrant.Vector) error {
+		slot, err := c.slot(name)
+		if err != nil {
+			return err
+		}
+		data, err := denseOf(v)
+		if err != nil {
+			return err
+		}
+		sp := c.specs[slot]
+		if len(data) != sp.dim {
+			return errDim(sp.dim, len(data))
+		}
+		if sp.distance == qdrant.Distance_Cosine {
+			normalize(data)
+		}
+		p.vecs[slot] = data
+		return nil
+	}
+	switch v := ps.GetVectors().GetVectorsOptions().(type) {
+	case *qdrant.Vectors_Vector:
+		if err := set("", v.Vector); err != nil {
+			return point{}, err
+		}
+	case *qdrant.Vectors_Vectors:
+		for name, vec := range v.Vectors.GetVectors() {
+			if err := set(name, vec); err != nil {
+				return point{}, err
+			}
+		}
+	case nil:
+		if !c.named {
+			return point{}, errValidation("vectors: field is required")
+		}
+	}
+	return p, nil
+}
+
+// Upsert inserts or replaces points. The whole batch is validated before any
+// point is written, and it is written before the reply whatever the wait
+// flag says; wait only chooses the reported status (Completed or
+// Acknowledged), as with Qdrant.
+func (ps *pointsService) Upsert(_ context.Context, req *qdrant.UpsertPoints) (*qdrant.PointsOperationResponse, error) {
+	start := time.Now()
+	if err := ps.s.enter(qdrant.Points_Upsert_FullMethodName); err != nil {
+		return nil, err
+	}
+	c, err := ps.s.collection(req.GetCollectionName())
+	if err != nil {
+		return nil, err
+	}
+	if req.GetUpdateFilter() != nil {
+		return nil, errUnsupported("upsert with update_filter")
+	}
+	pts := make([]point, len(req.GetPoints()))
+	for i, p := range req.GetPoints() {
+		if pts[i], err = c.pointOf(p); err != nil {
+			return nil, err
+		}
+	}
+	c.mu.Lock()
+	for _, p := range pts {
+		c.put(p)
+	}
+	c.mu.Unlock()
+	return ps.updateResult(req.GetWait(), start), nil
+}
+
+// Delete deletes points by ids or by filter. Deleting ids that do not exist is
+// no error.
+func (ps *pointsService) Delete(_ context.Context, req *qdrant.DeletePoints) (*qdrant.PointsOperationResponse, error) {
+	start := time.Now()
+	if err := ps.s.enter(qdrant.Points_Delete_FullMethodName); err != nil {
+		return nil, err
+	}
+	c, err := ps.s.collection(req.GetCollectionName())
+	if err != nil {
+		return nil, err
+	}
+	switch sel := req.GetPoints().GetPointsSelectorOneOf().(type) {
+	case *qdrant.PointsSelector_Points:
+		keys := make([]pointKey, 0, len(sel.Points.GetIds()))
+		for _, id := range sel.Points.GetIds() {
+			k, err := keyOf(id)
+			if err != nil {
+				return nil, err
+			}
+			keys = append(keys, k)
+		}
+		c.mu.Lock()
+		for _, k := range keys {
+			c.remove(k)
+		}
+		c.mu.Unlock()
+	case *qdrant.PointsSelector_Filter:
+		match, err := compileFilter(sel.Filter)
+		if err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		var keys []pointKey
+		for i := range c.points {
+			if match(&c.points[i]) {
+				keys = append(keys, c.points[i].key)
+			}
+		}
+		for _, k := range keys {
+			c.remove(k)
+		}
+		c.mu.Unlock()
+	default:
+		return nil, errValidation("points: points selector is required")
+	}
+	return ps.updateResult(req.GetWait(), start), nil
+}
+
+// payloadSel decides which payload keys a response carries.
+type payloadSel struct {
+	all     bool
+	include []string
+	exclude []string
+}
+
+func payloadSelOf(w *qdrant.WithPayloadSelector, dflt bool) payloadSel {
+	switch v := w.GetSelectorOptions().(type) {
+	case *qdrant.WithPayloadSelector_Enable:
+		return payloadSel{all: v.Enable}
+	case *qdrant.WithPayloadSelector_Include:
+		return payloadSel{include: v.Include.GetFields()}
+	case *qdrant.WithPayloadSelector_Exclude:
+		return payloadSel{all: true, exclude: v.Exclude.GetFields()}
+	}
+	return payloadSel{all: dflt}
+}
+
+// apply returns the selected payload. Include and exclude name top-level keys.
+func (s payloadSel) apply(p map[string]*qdrant.Value) map[string]*qdrant.Value {
+	if len(p) == 0 || (!s.all && len(s.include) == 0) {
+		return nil
+	}
+	out := make(map[string]*qdrant.Value, len(p))
+	if !s.all {
+		for _, k := range s.include {
+			if v, ok := p[k]; ok {
+				out[k] = v
+			}
+		}
+		return out
+	}
+	for k, v := range p {
+		out[k] = v
+	}
+	for _, k := range s.exclude {
+		delete(out, k)
+	}
+	return out
+}
+
+// vectorSlots returns the vector slots a response carries, nil for none.
+func (c *collection) vectorSlots(w *qdrant.WithVectorsSelector) ([]int, error) {
+	switch v := w.GetSelectorOptions().(type) {
+	case *qdrant.WithVectorsSelector_Enable:
+		if !v.Enable {
+			return nil, nil
+		}
+		slots := make([]int, len(c.specs))
+		for i := range slots {
+			slots[i] = i
+		}
+		return slots, nil
+	case *qdrant.WithVectorsSelector_Include:
+		var slots []int
+		for _, name := range v.Include.GetNames() {
+			slot, err := c.slot(name)
+			if err != nil {
+				return nil, err
+			}
+			slots = append(slots, slot)
+		}
+		return slots, nil
+	}
+	return nil, nil
+}
+
+// vectorsOut renders the selected vectors of p. Dense data goes in the
+// deprecated data field, which is where Qdrant 1.17 puts it.
+func (c *collection) vectorsOut(p *point, slots []int) *qdrant.VectorsOutput {
+	if len(slots) == 0 {
+		return nil
+	}
+	if !c.named {
+		return &qdrant.VectorsOutput{VectorsOptions: &qdrant.VectorsOutput_Vector{
+			Vector: &qdrant.VectorOutput{Data: p.vecs[0]},
+		}}
+	}
+	m := make(map[string]*qdrant.VectorOutput, len(slots))
+	for _, s := range slots {
+		if p.vecs[s] != nil {
+			m[c.specs[s].name] = &qdrant.VectorOutput{Data: p.vecs[s]}
+		}
+	}
+	return &qdrant.VectorsOutput{VectorsOptions: &qdrant.VectorsOutput_Vectors{
+		Vectors: &qdrant.NamedVectorsOutput{Vectors: m},
+	}}
+}
+
+func (c *collection) retrieved(p *point, psel payloadSel, slots []int) *qdrant.RetrievedPoint {
+	return &qdrant.RetrievedPoint{Id: p.id, Payload: psel.apply(p.payload), Vectors: c.vectorsOut(p, slots)}
+}
+
+// Get returns the points with the given ids that exist, in request order.
+// Payload is returned unless with_payload says otherwise; vectors only when
+// with_vectors asks for them.
+func (ps *pointsService) Get(_ context.Context, req *qdrant.GetPoints) (*qdrant.GetResponse, error) {
+	start := time.Now()
+	if err := ps.s.enter(qdrant.Points_Get_FullMethodName); err != nil {
+		return nil, err
+	}
+	c, err := ps.s.collection(req.GetCollectionName())
+	if err != nil {
+		return nil, err
+	}
+	psel := payloadSelOf(req.GetWithPayload(), true)
+	slots, err := c.vectorSlots(req.GetWithVectors())
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]pointKey, 0, len(req.GetIds()))
+	for _, id := range req.GetIds() {
+		k, err := keyOf(id)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	resp := &qdrant.GetResponse{Result: make([]*qdrant.RetrievedPoint, 0, len(keys))}
+	seen := make(map[pointKey]bool, len(keys))
+	c.mu.RLock()
+	for _, k := range keys {
+		i, ok := c.index[k]
+		if !ok || seen[k] {
+			continue
+		}
+		seen[k] = true
+		resp.Result = append(resp.Result, c.retrieved(&c.points[i], psel, slots))
+	}
+	c.mu.RUnlock()
+	resp.Time = since(start)
+	return resp, nil
+}
+
+// Count counts the points matching the filter; the count is always exact.
+func (ps *pointsService) Count(_ context.Context, req *qdrant.CountPoints) (*qdrant.CountResponse, error) {
+	start := time.Now()
+	if err := ps.s.enter(qdrant.Points_Count_FullMethodName); err != nil {
+		return nil, err
+	}
+	c, err := ps.s.collection(req.GetCollectionName())
+	if err != nil {
+		return nil, err
+	}
+	var n uint64
+	if req.GetFilter() == nil {
+		c.mu.RLock()
+		n = uint64(len(c.points))
+		c.mu.RUnlock()
+	} else {
+		match, err := compileFilter(req.GetFilter())
+		if err != nil {
+			return nil, err
+		}
+		c.mu.RLock()
+		for i := range c.points {
+			if match(&c.points[i]) {
+				n++
+			}
+		}
+		c.mu.RUnlock()
+	}
+	return &qdrant.CountResponse{Result: &qdrant.CountResult{Count: n}, Time: since(start)}, nil
+}
+
+// withSorted runs fn with the sorted index exact and mu held: a read lock when
+// the index is clean, otherwise the write lock after merging pending keys.
+func (c *collection) withSorted(fn func()) {
+	c.mu.RLock()
+	if c.indexClean() {
+		defer c.mu.RUnlock()
+		fn()
+		return
+	}
+	c.mu.RUnlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.fixIndex()
+	fn()
+}
+
+// Scroll pages through points in id order (numeric ids before UUIDs). A page
+// starts at the first id at or after offset; next_page_offset is the id that
+// starts the next page, absent on the last page.
+func (ps *pointsService) Scroll(_ context.Context, req *qdrant.ScrollPoints) (*qdrant.ScrollResponse, error) {
+	start := time.Now()
+	if err := ps.s.enter(qdrant.Points_Scroll_FullMethodName); err != nil {
+		return nil, err
+	}
+	c, err := ps.s.collection(req.GetCollectionName())
+	if err != nil {
+		return nil, err
+	}
+	if req.GetOrderBy() != nil {
+		return nil, errUnsupported("scroll with order_by")
+	}
+	limit := defaultScrollLimit
+	if req.Limit != nil {
+		limit = int(req.GetLimit())
+	}
+	if limit < 1 {
+		return nil, errValidation("limit: value 0 invalid, must be 1 or larger")
+	}
+	match, err := compileFilter(req.GetFilter())
+	if err != nil {
+		return nil, err
+	}
+	psel := payloadSelOf(req.GetWithPayload(), true)
+	slots, err := c.vectorSlots(req.GetWithVectors())
+	if err != nil {
+		return nil, err
+	}
+	var from pointKey
+	hasFrom := req.Offset != nil
+	if hasFrom {
+		if from, err = keyOf(req.GetOffset()); err != nil {
+			return nil, err
+		}
+	}
+	resp := &qdrant.ScrollResponse{}
+	c.withSorted(func() {
+		i := 0
+		if hasFrom {
+			i = sort.Search(len(c.sorted), func(j int) bool { return c.sorted[j].compare(from) >= 0 })
+		}
+		resp.Result = make([]*qdrant.RetrievedPoint, 0, min(limit, len(c.sorted)-i))
+		for ; i < len(c.sorted); i++ {
+			p := &c.points[c.index[c.sorted[i]]]
+			if !match(p) {
+				continue
+			}
+			if len(resp.Result) == limit {
+				resp.NextPageOffset = p.id
+				break
+			}
+			resp.Result = append(resp.Result, c.retrieved(p, psel, slots))
+		}
+	})
+	resp.Time = since(start)
+	return resp, nil
+}
+
+// searchReq is what Search and Query have in common.
+type searchReq struct {
+	slot      int
+	query     []float32
+	exclude   *pointKey // a query by point id does not return that point
+	match     predicate
+	limit     int
+	offset    int
+	threshold *float32
+	psel      payloadSel
+	slots     []int
+}
+
+type hit struct {
+	score float32
+	pos   int
+}
+
+// hitHeap keeps the best k hits with the worst on top.
+type hitHeap struct {
+	h      []hit
+	better func(a, b hit) bool
+}
+
+func (h *hitHeap) Len() int           { return len(h.h) }
+func (h *hitHeap) Less(i, j int) bool { return h.better(h.h[j], h.h[i]) }
+func (h *hitHeap) Swap(i, j int)      { h.h[i], h.h[j] = h.h[j], h.h[i] }
+func (h *hitHeap) Push(x any)         { h.h = append(h.h, x.(hit)) }
+func (h *hitHeap) Pop() any {
+	x := h.h[len(h.h)-1]
+	h.h = h.h[:len(h.h)-1]
+	return x
+}
+
+// search scores every point exactly and returns the best offset+limit hits
+// after skipping offset. Ties are broken by point id, smaller first.
+func (c *collection) search(r searchReq) ([]*qdrant.ScoredPoint, error) {
+	sp := c.specs[r.slot]
+	if len(r.query) != sp.dim {
+		return nil, errDim(sp.dim, len(r.query))
+	}
+	q := r.query
+	if sp.distance == qdrant.Distance_Cosine {
+		q = append([]float32(nil), q...)
+		normalize(q)
+	}
+	score, higher := scorer(sp.distance)
+	k := r.offset + r.limit
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	better := func(a, b hit) bool {
+		if a.score != b.score {
+			return (a.score > b.score) == higher
+		}
+		return c.points[a.pos].key.compare(c.points[b.pos].key) < 0
+	}
+	h := &hitHeap{h: make([]hit, 0, k+1), better: better}
+	for i := range c.points {
+		p := &c.points[i]
+		v := p.vecs[r.slot]
+		if v == nil || (r.exclude != nil && p.key == *r.exclude) || !r.match(p) {
+			continue
+		}
+		s := score(q, v)
+		if r.threshold != nil && ((higher && s < *r.threshold) || (!higher && s > *r.threshold)) {
+			continue
+		}
+		x := hit{score: s, pos: i}
+		if len(h.h) < k {
+			heap.Push(h, x)
+		} else if better(x, h.h[0]) {
+			h.h[0] = x
+			heap.Fix(h, 0)
+		}
+	}
+	sort.Slice(h.h, func(i, j int) bool { return better(h.h[i], h.h[j]) })
+	hits := h.h[min(r.offset, len(h.h)):]
+	out := make([]*qdrant.ScoredPoint, len(hits))
+	for i, x := range hits {
+		p := &c.points[x.pos]
+		out[i] = &qdrant.ScoredPoint{
+			Id: p.id, Score: x.score, Payload: r.psel.apply(p.payload), Vectors: c.vectorsOut(p, r.slots),
+		}
+	}
+	return out, nil
+}
+
+// Search answers the nearest points to a dense vector, exactly.
+func (ps *pointsService) Search(_ context.Context, req *qdrant.SearchPoints) (*qdrant.SearchResponse, error) {
+	start := time.Now()
+	if err := ps.s.enter(qdrant.Points_Search_FullMethodName); err != nil {
+		return nil, err
+	}
+	c, err := ps.s.collection(req.GetCollectionName())
+	if err != nil {
+		return nil, err
+	}
+	if req.GetSparseIndices() != nil {
+		return nil, errUnsupported("sparse vectors")
+	}
+	if req.GetLimit() < 1 {
+		return nil, errValidation("limit: value 0 invalid, must be 1 or larger")
+	}
+	r := searchReq{
+		query:     req.GetVector(),
+		limit:     int(req.GetLimit()),
+		offset:    int(req.GetOffset()),
+		threshold: req.ScoreThreshold,
+		psel:      payloadSelOf(req.GetWithPayload(), false),
+	}
+	if r.slot, err = c.slot(req.GetVectorName()); err != nil {
+		return nil, err
+	}
+	if r.match, err = compileFilter(req.GetFilter()); err != nil {
+		return nil, err
+	}
+	if r.slots, err = c.vectorSlots(req.GetWithVectors()); err != nil {
+		return nil, err
+	}
+	res, err := c.search(r)
+	if err != nil {
+		return nil, err
+	}
+	return &qdrant.SearchResponse{Result: res, Time: since(start)}, nil
+}
+
+// Query answers the universal query API for what the stand-in supports:
+// nearest to a dense vector, nearest to a stored point (which is left out of
+// the results, as Qdrant does), or no query at all (points in id order with
+// score 0).
+func (ps *pointsService) Query(_ context.Context, req *qdrant.QueryPoints) (*qdrant.QueryResponse, error) {
+	start := time.Now()
+	if err := ps.s.enter(qdrant.Points_Query_FullMethodName); err != nil {
+		return nil, err
+	}
+	c, err := ps.s.collection(req.GetCollectionName())
+	if err != nil {
+		return nil, err
+	}
+	if len(req.GetPrefetch()) > 0 {
+		return nil, errUnsupported("query with prefetch")
+	}
+	if req.GetLookupFrom() != nil {
+		return nil, errUnsupported("query with lookup_from")
+	}
+	r := searchReq{
+		limit:     defaultQueryLimit,
+		offset:    int(req.GetOffset()),
+		threshold: req.ScoreThreshold,
+		psel:      payloadSelOf(req.GetWithPayload(), false),
+	}
+	if req.Limit != nil {
+		r.limit = int(req.GetLimit())
+	}
+	if r.match, err = compileFilter(req.GetFilter()); err != nil {
+		return nil, err
+	}
+	if r.slots, err = c.vectorSlots(req.GetWithVectors()); err != nil {
+		return nil, err
+	}
+	if req.GetQuery() == nil {
+		return &qdrant.QueryResponse{Result: c.firstByID(r), Time: since(start)}, nil
+	}
+	nearest, ok := req.GetQuery().GetVariant().(*qdrant.Query_Nearest)
+	if !ok {
+		return nil, errUnsupported("this query variant")
+	}
+	if r.slot, err = c.slot(req.GetUsing()); err != nil {
+		return nil, err
+	}
+	switch in := nearest.Nearest.GetVariant().(type) {
+	case *qdrant.VectorInput_Dense:
+		r.query = in.Dense.GetData()
+	case *qdrant.VectorInput_Id:
+		k, err := keyOf(in.Id)
+		if err != nil {
+			return nil, err
+		}
+		c.mu.RLock()
+		i, found := c.index[k]
+		if found {
+			r.query = c.points[i].vecs[r.slot]
+		}
+		c.mu.RUnlock()
+		if !found || r.query == nil {
+			return nil, errInvalid("No point with id %s found", idString(k))
+		}
+		r.exclude = &k
+	default:
+		return nil, errUnsupported("this nearest query input")
+	}
+	res, err := c.search(r)
+	if err != nil {
+		return nil, err
+	}
+	return &qdrant.QueryResponse{Result: res, Time: since(start)}, nil
+}
+
+// firstByID returns matching points in id order, as a query without a query
+// does.
+func (c *collection) firstByID(r searchReq) []*qdrant.ScoredPoint {
+	var out []*qdrant.ScoredPoint
+	c.withSorted(func() {
+		skip := r.offset
+		for _, k := range c.sorted {
+			if len(out) == r.limit {
+				break
+			}
+			p := &c.points[c.index[k]]
+			if !r.match(p) {
+				continue
+			}
+			if skip > 0 {
+				skip--
+				continue
+			}
+			out = append(out, &qdrant.ScoredPoint{Id: p.id, Payload: r.psel.apply(p.payload), Vectors: c.vectorsOut(p, r.slots)})
+		}
+	})
+	return out
+}
+
+func idString(k pointKey) string {
+	if k.isUUID {
+		return k.pointID().GetUuid()
+	}
+	return strconv.FormatUint(k.num, 10)
+}

@@ -1,0 +1,129 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"runtime"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Handler serves the health endpoints (/health, /health/live, /health/ready,
+// /health/kafka, /health/qdrant, /health/system, all JSON), the pipeline's Prometheus
+// metrics at /metrics, and the encoded Stats snapshot at /debug/vectorstream/stats
+// for a harness that runs the pipeline as a child process.
+func (p *Pipeline) Handler() http.Handler {
+	mux := http.NewServeMux()
+	check := func(ctx context.Context, name string) (bool, string) {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		var err error
+		switch name {
+		case "kafka":
+			if p.kafka == nil || !p.ready.Load() {
+				return false, "not connected"
+			}
+			err = p.kafka.Ping(ctx)
+		case "qdrant":
+			_, err = p.deps.Qdrant.HealthCheck(ctx)
+		}
+		if err != nil {
+			return false, err.Error()
+		}
+		return true, "ok"
+	}
+	reply := func(w http.ResponseWriter, ok bool, body map[string]any) {
+		w.Header().Set("Content-Type", "application/json")
+		if ok {
+			body["status"] = "UP"
+		} else {
+			body["status"] = "DOWN"
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		_ = json.NewEncoder(w).Encode(body)
+	}
+	mux.HandleFunc("GET /health/live", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, true, map[string]any{})
+	})
+	mux.HandleFunc("GET /health/ready", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, p.ready.Load(), map[string]any{})
+	})
+	for _, dep := range []string{"kafka", "qdrant"} {
+		mux.HandleFunc("GET /health/"+dep, func(w http.ResponseWriter, r *http.Request) {
+			ok, detail := check(r.Context(), dep)
+			reply(w, ok, map[string]any{"detail": detail})
+		})
+	}
+	mux.HandleFunc("GET /health/system", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, true, systemInfo())
+	})
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
+		kOK, kDetail := check(r.Context(), "kafka")
+		qOK, qDetail := check(r.Context(), "qdrant")
+		ok := p.ready.Load() && kOK && qOK
+		reply(w, ok, map[string]any{
+			"ready":      p.ready.Load(),
+			"components": map[string]any{"kafka": kDetail, "qdrant": qDetail},
+			"counters":   p.stats.Counters(),
+			"system":     systemInfo(),
+		})
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(p.o.registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /debug/vectorstream/stats", func(w http.ResponseWriter, r *http.Request) {
+		snap, err := p.stats.Snapshot()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(snap)
+	})
+	return mux
+}
+
+func systemInfo() map[string]any {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return map[string]any{
+		"goroutines":     runtime.NumGoroutine(),
+		"heap_bytes":     ms.HeapAlloc,
+		"sys_bytes":      ms.Sys,
+		"gc_cycles":      ms.NumGC,
+		"gc_pause_total": time.Duration(ms.PauseTotalNs).String(),
+		"cpus":           runtime.NumCPU(),
+		"go":             runtime.Version(),
+	}
+}
+
+// Serve listens on addr and serves Handler until ctx ends. It reports the address it
+// listens on (useful with port 0) through bound before serving.
+func (p *Pipeline) Serve(ctx context.Context, addr string, bound func(net.Addr)) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("health: listen %s: %w", addr, err)
+	}
+	if bound != nil {
+		bound(ln.Addr())
+	}
+	srv := &http.Server{Handler: p.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+		<-errc
+		return nil
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return fmt.Errorf("health: serve: %w", err)
+	}
+}

@@ -1,0 +1,49 @@
+package pipeline
+
+import (
+	"io"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Opt configures a Pipeline.
+type Opt interface{ apply(*options) }
+
+type options struct {
+	log      *slog.Logger
+	level    *slog.LevelVar
+	stats    *Stats
+	registry *prometheus.Registry
+	fault    Fault
+}
+
+func defaultOptions() options {
+	return options{
+		log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		level:    new(slog.LevelVar),
+		registry: prometheus.NewRegistry(),
+	}
+}
+
+type optFunc func(*options)
+
+func (f optFunc) apply(o *options) { f(o) }
+
+// WithLogger sets the logger and the level variable it is filtered by, which Reload
+// changes when log_level changes. The default discards everything.
+func WithLogger(l *slog.Logger, level *slog.LevelVar) Opt {
+	return optFunc(func(o *options) { o.log, o.level = l, level })
+}
+
+// WithStats makes the pipeline record into s instead of a Stats of its own.
+func WithStats(s *Stats) Opt { return optFunc(func(o *options) { o.stats = s }) }
+
+// WithRegistry registers the pipeline's metrics with r, which /metrics then serves,
+// instead of a private registry.
+func WithRegistry(r *prometheus.Registry) Opt {
+	return optFunc(func(o *options) { o.registry = r })
+}
+
+// WithFault makes the pipeline stop at an exact point (see Fault). The default is none.
+func WithFault(f Fault) Opt { return optFunc(func(o *options) { o.fault = f }) }

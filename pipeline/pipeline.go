@@ -1,0 +1,457 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/qdrant/go-client/qdrant"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/vectorstream/vectorstream/embed"
+	"github.com/vectorstream/vectorstream/workloads"
+)
+
+// Record headers written by the load generator and read by the pipeline.
+const (
+	HeaderEventID  = "vs-event-id"    // the event's id, present even when the body is malformed
+	HeaderIntended = "vs-intended-ns" // intended send time, Unix nanoseconds
+	HeaderSent     = "vs-sent-ns"     // actual send time, Unix nanoseconds
+)
+
+// Headers the pipeline adds to a dead letter, beside the original ones.
+const (
+	HeaderDLQReason    = "dlq-reason"
+	HeaderDLQField     = "dlq-field"
+	HeaderDLQDetail    = "dlq-detail"
+	HeaderDLQTopic     = "dlq-source-topic"
+	HeaderDLQPartition = "dlq-source-partition"
+	HeaderDLQOffset    = "dlq-source-offset"
+)
+
+// Embedder turns a batch of documents into L2-normalised vectors, dim floats each.
+// *embed.Encoder satisfies it. One Embedder is used by one goroutine at a time.
+type Embedder interface {
+	Encode(docs []embed.Doc, out []float32) error
+}
+
+// Deps are what the pipeline needs from the outside world.
+type Deps struct {
+	// KafkaOpts connect to the cluster (seed brokers, TLS, SASL); the pipeline adds its
+	// consumer-group options.
+	KafkaOpts []kgo.Opt
+	// Qdrant is a connected client.
+	Qdrant *qdrant.Client
+	// Dim is the embedding dimension.
+	Dim int
+	// NewEmbedder makes one embedder per worker.
+	NewEmbedder func() (Embedder, error)
+}
+
+// Pipeline consumes raw events, validates them, dead-letters the bad ones, embeds the
+// good ones in micro-batches, upserts events and user profiles into Qdrant and commits
+// offsets only after Qdrant acknowledged.
+type Pipeline struct {
+	cfg       atomic.Pointer[Config]
+	deps      Deps
+	o         options
+	stats     *Stats
+	metrics   *metrics
+	validator *workloads.Validator
+	embedders []Embedder
+	level     *slog.LevelVar
+
+	// owned by the Run goroutine
+	kafka    *kgo.Client
+	profiles map[string]*Profile
+	batchNo  int
+	vecBuf   []float32
+
+	invalidate atomic.Bool // set by rebalance callbacks: drop cached profiles
+	ready      atomic.Bool
+}
+
+// New builds a pipeline; nothing connects until Run.
+func New(cfg Config, deps Deps, opts ...Opt) (*Pipeline, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("pipeline config: %w", err)
+	}
+	if deps.Qdrant == nil || deps.NewEmbedder == nil || deps.Dim < 1 {
+		return nil, errors.New("pipeline: Deps needs Qdrant, NewEmbedder and Dim")
+	}
+	p := &Pipeline{deps: deps, o: defaultOptions(), profiles: map[string]*Profile{}}
+	for _, o := range opts {
+		o.apply(&p.o)
+	}
+	p.level = p.o.level
+	if err := p.level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		return nil, fmt.Errorf("pipeline config: log_level: %w", err)
+	}
+	p.cfg.Store(&cfg)
+	p.stats = p.o.stats
+	if p.stats == nil {
+		p.stats = NewStats()
+	}
+	var err error
+	if p.metrics, err = newMetrics(p.o.registry, p.stats); err != nil {
+		return nil, err
+	}
+	p.validator = workloads.NewValidator(workloads.ValidatorConfig{
+		MaxBytes: cfg.Validator.MaxBytes, MaxPast: cfg.Validator.MaxPast, MaxFuture: cfg.Validator.MaxFuture,
+	})
+	for range cfg.Workers {
+		e, err := deps.NewEmbedder()
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: new embedder: %w", err)
+		}
+		p.embedders = append(p.embedders, e)
+	}
+	return p, nil
+}
+
+// Stats returns the pipeline's statistics.
+func (p *Pipeline) Stats() *Stats { return p.stats }
+
+// Config returns the configuration in force.
+func (p *Pipeline) Config() Config { return *p.cfg.Load() }
+
+// Ready reports whether the pipeline has joined its group and its collections exist.
+func (p *Pipeline) Ready() bool { return p.ready.Load() }
+
+// Reload applies the settings that are safe to change live (log level, batch interval
+// and size, upsert batch) and logs each change with its old and new value. It refuses a
+// new configuration that changes anything else.
+func (p *Pipeline) Reload(next Config) error {
+	if err := next.Validate(); err != nil {
+		return fmt.Errorf("reload: %w", err)
+	}
+	old := *p.cfg.Load()
+	live := old
+	live.LogLevel, live.Batch, live.Qdrant.UpsertBatch = next.LogLevel, next.Batch, next.Qdrant.UpsertBatch
+	if live != next {
+		return errors.New("reload: only log_level, batch.interval, batch.max_size and qdrant.upsert_batch can change without a restart")
+	}
+	if err := p.level.UnmarshalText([]byte(next.LogLevel)); err != nil {
+		return fmt.Errorf("reload: log_level: %w", err)
+	}
+	p.cfg.Store(&live)
+	logChange := func(key string, o, n any) {
+		if o != n {
+			p.o.log.Info("config reloaded", "key", key, "old", o, "new", n)
+		}
+	}
+	logChange("log_level", old.LogLevel, next.LogLevel)
+	logChange("batch.interval", old.Batch.Interval, next.Batch.Interval)
+	logChange("batch.max_size", old.Batch.MaxSize, next.Batch.MaxSize)
+	logChange("qdrant.upsert_batch", old.Qdrant.UpsertBatch, next.Qdrant.UpsertBatch)
+	return nil
+}
+
+// Run consumes until ctx is cancelled or a batch cannot be written. On cancellation the
+// batch in hand is finished and committed; on an error it is abandoned uncommitted, so
+// Kafka redelivers it to whoever consumes next.
+func (p *Pipeline) Run(ctx context.Context) error {
+	cfg := p.Config()
+	if err := p.ensureCollections(ctx, cfg); err != nil {
+		return err
+	}
+	opts := append([]kgo.Opt{}, p.deps.KafkaOpts...)
+	opts = append(opts,
+		kgo.ConsumerGroup(cfg.Kafka.Group),
+		kgo.ConsumeTopics(cfg.Kafka.Topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.DisableAutoCommit(),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.FetchMaxWait(100*time.Millisecond),
+		kgo.ProducerLinger(0),
+		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) { p.invalidate.Store(true) }),
+		kgo.OnPartitionsRevoked(func(context.Context, *kgo.Client, map[string][]int32) { p.invalidate.Store(true) }),
+		kgo.OnPartitionsLost(func(context.Context, *kgo.Client, map[string][]int32) { p.invalidate.Store(true) }),
+	)
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return fmt.Errorf("pipeline: kafka client: %w", err)
+	}
+	p.kafka = cl
+	defer func() {
+		p.ready.Store(false)
+		cl.CloseAllowingRebalance()
+	}()
+	if err := cl.Ping(ctx); err != nil {
+		return fmt.Errorf("pipeline: kafka: %w", err)
+	}
+	p.ready.Store(true)
+	p.o.log.Info("pipeline running", "topic", cfg.Kafka.Topic, "group", cfg.Kafka.Group, "workers", cfg.Workers,
+		"batch_interval", cfg.Batch.Interval, "batch_max", cfg.Batch.MaxSize)
+	return p.loop(ctx)
+}
+
+type pending struct {
+	recs     []*kgo.Record
+	consumed []int64
+	closeAt  time.Time
+}
+
+func (p *Pipeline) loop(ctx context.Context) error {
+	var b pending
+	for {
+		cfg := p.cfg.Load()
+		if len(b.recs) > 0 && (len(b.recs) >= cfg.Batch.MaxSize || !time.Now().Before(b.closeAt)) {
+			if err := p.flush(ctx, &b); err != nil {
+				return err
+			}
+			continue
+		}
+		if ctx.Err() != nil {
+			if len(b.recs) > 0 {
+				// Finish the batch in hand, on a context of its own, then stop.
+				fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+				defer cancel()
+				return p.flush(fctx, &b)
+			}
+			return nil
+		}
+		pollCtx, cancel := ctx, context.CancelFunc(func() {})
+		if len(b.recs) > 0 {
+			pollCtx, cancel = context.WithDeadline(ctx, b.closeAt)
+		}
+		fetches := p.kafka.PollRecords(pollCtx, cfg.Batch.MaxSize-len(b.recs))
+		cancel()
+		now := time.Now()
+		if fetches.IsClientClosed() {
+			return errors.New("pipeline: kafka client closed")
+		}
+		var ferr error
+		fetches.EachError(func(topic string, part int32, err error) {
+			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+				return
+			}
+			ferr = errors.Join(ferr, fmt.Errorf("fetch %s/%d: %w", topic, part, err))
+		})
+		if ferr != nil {
+			p.o.log.Warn("fetch errors", "err", ferr)
+		}
+		recs := fetches.Records()
+		if len(recs) == 0 {
+			if len(b.recs) == 0 {
+				p.kafka.AllowRebalance()
+			}
+			continue
+		}
+		if len(b.recs) == 0 {
+			b.closeAt = now.Add(cfg.Batch.Interval)
+		}
+		ns := now.UnixNano()
+		for _, r := range recs {
+			b.recs = append(b.recs, r)
+			b.consumed = append(b.consumed, ns)
+		}
+	}
+}
+
+// flush processes the batch in hand, then lets a pending rebalance through.
+func (p *Pipeline) flush(ctx context.Context, b *pending) error {
+	err := p.processBatch(ctx, b.recs, b.consumed)
+	b.recs, b.consumed = b.recs[:0], b.consumed[:0]
+	if err != nil {
+		return err
+	}
+	p.kafka.AllowRebalance()
+	return nil
+}
+
+func headerInt(r *kgo.Record, key string) (int64, bool) {
+	for _, h := range r.Headers {
+		if h.Key == key {
+			v, err := strconv.ParseInt(string(h.Value), 10, 64)
+			return v, err == nil
+		}
+	}
+	return 0, false
+}
+
+func headerString(r *kgo.Record, key string) string {
+	for _, h := range r.Headers {
+		if h.Key == key {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
+
+// processBatch is one micro-batch: validate → dead-letter → embed → upsert events →
+// upsert profiles → commit.
+func (p *Pipeline) processBatch(ctx context.Context, recs []*kgo.Record, consumed []int64) error {
+	cfg := p.cfg.Load()
+	p.batchNo++
+	batch := p.batchNo
+	closed := time.Now().UnixNano()
+	var c Counters
+	c.Batches = 1
+	c.Consumed = int64(len(recs))
+
+	times := make([]EventTimes, len(recs))
+	for i, r := range recs {
+		t := &times[i]
+		t.EventID = headerString(r, HeaderEventID)
+		t.Partition, t.Offset = r.Partition, r.Offset
+		t.Consumed, t.Closed = consumed[i], closed
+		var ok1, ok2 bool
+		t.Intended, ok1 = headerInt(r, HeaderIntended)
+		t.Sent, ok2 = headerInt(r, HeaderSent)
+		if !ok1 || !ok2 {
+			// Not from our generator: time it from the broker's timestamp.
+			c.MissingHeaders++
+			t.Intended, t.Sent = r.Timestamp.UnixNano(), r.Timestamp.UnixNano()
+		}
+	}
+
+	// Validate.
+	now := time.Unix(0, closed)
+	events := make([]workloads.Event, 0, len(recs))
+	validIdx := make([]int, 0, len(recs))
+	var dead []*kgo.Record
+	for i, r := range recs {
+		ev, rej := p.validator.Validate(r.Value, now)
+		if rej != nil {
+			times[i].DeadLettered = true
+			dead = append(dead, deadLetter(r, rej, cfg.Kafka.DLQTopic))
+			p.metrics.dlq.WithLabelValues(string(rej.Reason)).Inc()
+			continue
+		}
+		events = append(events, ev)
+		validIdx = append(validIdx, i)
+	}
+	if len(dead) > 0 {
+		err := p.retry(ctx, &c, "dead-letter", func(ctx context.Context) error {
+			return p.kafka.ProduceSync(ctx, dead...).FirstErr()
+		})
+		if err != nil {
+			return fmt.Errorf("batch %d: dead-letter %d records: %w", batch, len(dead), err)
+		}
+	}
+	c.DeadLettered = int64(len(dead))
+	c.Valid = int64(len(events))
+	validated := time.Now().UnixNano()
+
+	// Embed, split across the workers.
+	dim := p.deps.Dim
+	if cap(p.vecBuf) < len(events)*dim {
+		p.vecBuf = make([]float32, len(events)*dim)
+	}
+	vecs := p.vecBuf[:len(events)*dim]
+	if err := p.embed(events, vecs, dim); err != nil {
+		return fmt.Errorf("batch %d: embed: %w", batch, err)
+	}
+	embedded := time.Now().UnixNano()
+
+	// Upsert events.
+	if err := p.upsertEvents(ctx, &c, cfg, events, recs, validIdx, vecs, dim); err != nil {
+		return fmt.Errorf("batch %d: %w", batch, err)
+	}
+	c.Written = int64(len(events))
+	if err := p.o.fault.hit(FaultAfterUpsert, batch); err != nil {
+		return err
+	}
+
+	// Profiles.
+	if err := p.updateProfiles(ctx, &c, cfg, events, recs, validIdx, vecs, dim); err != nil {
+		return fmt.Errorf("batch %d: %w", batch, err)
+	}
+	upserted := time.Now().UnixNano()
+	if err := p.o.fault.hit(FaultBeforeCommit, batch); err != nil {
+		return err
+	}
+
+	// Commit.
+	if err := p.kafka.CommitRecords(ctx, recs...); err != nil {
+		return fmt.Errorf("batch %d: commit offsets: %w", batch, err)
+	}
+	c.Commits = 1
+	committed := time.Now().UnixNano()
+	if err := p.o.fault.hit(FaultAfterCommit, batch); err != nil {
+		return err
+	}
+
+	for i := range times {
+		t := &times[i]
+		t.Validated = validated
+		if !t.DeadLettered {
+			t.Embedded, t.Upserted, t.Committed = embedded, upserted, committed
+		}
+	}
+	p.stats.addCounters(c)
+	p.stats.record(times)
+	p.o.log.Debug("batch committed", "batch", batch, "events", len(recs), "dead_lettered", len(dead),
+		"embed_ms", float64(embedded-validated)/1e6, "upsert_ms", float64(upserted-embedded)/1e6)
+	return nil
+}
+
+func deadLetter(r *kgo.Record, rej *workloads.Rejection, topic string) *kgo.Record {
+	hs := make([]kgo.RecordHeader, 0, len(r.Headers)+6)
+	hs = append(hs, r.Headers...)
+	hs = append(hs,
+		kgo.RecordHeader{Key: HeaderDLQReason, Value: []byte(rej.Reason)},
+		kgo.RecordHeader{Key: HeaderDLQField, Value: []byte(rej.Field)},
+		kgo.RecordHeader{Key: HeaderDLQDetail, Value: []byte(rej.Detail)},
+		kgo.RecordHeader{Key: HeaderDLQTopic, Value: []byte(r.Topic)},
+		kgo.RecordHeader{Key: HeaderDLQPartition, Value: strconv.AppendInt(nil, int64(r.Partition), 10)},
+		kgo.RecordHeader{Key: HeaderDLQOffset, Value: strconv.AppendInt(nil, r.Offset, 10)},
+	)
+	return &kgo.Record{Topic: topic, Key: r.Key, Value: r.Value, Headers: hs}
+}
+
+// embed encodes the events' texts, one contiguous share per worker.
+func (p *Pipeline) embed(events []workloads.Event, vecs []float32, dim int) error {
+	docs := make([]embed.Doc, len(events))
+	for i := range events {
+		docs[i] = embed.Doc{Text: events[i].EmbedText(), Lang: events[i].Locale}
+	}
+	n := len(p.embedders)
+	if len(docs) < 64*n {
+		n = max(1, len(docs)/64)
+	}
+	if n == 1 {
+		return p.embedders[0].Encode(docs, vecs)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for w := range n {
+		lo, hi := w*len(docs)/n, (w+1)*len(docs)/n
+		wg.Go(func() {
+			errs[w] = p.embedders[w].Encode(docs[lo:hi], vecs[lo*dim:hi*dim])
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// retry runs op until it succeeds, the attempts are spent or ctx ends, backing off
+// exponentially between attempts.
+func (p *Pipeline) retry(ctx context.Context, c *Counters, what string, op func(context.Context) error) error {
+	cfg := p.cfg.Load()
+	backoff := cfg.Retry.Backoff
+	var err error
+	for attempt := 1; ; attempt++ {
+		if err = op(ctx); err == nil {
+			return nil
+		}
+		if attempt >= cfg.Retry.Attempts || ctx.Err() != nil {
+			return err
+		}
+		c.Retries++
+		p.o.log.Warn("retrying", "op", what, "attempt", attempt, "err", err)
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return errors.Join(err, ctx.Err())
+		case <-t.C:
+		}
+		backoff *= 2
+	}
+}

@@ -1,0 +1,114 @@
+package pipeline
+
+import (
+	"math"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/vectorstream/vectorstream/workloads"
+)
+
+var (
+	eventNamespace   = uuid.NewSHA1(uuid.NameSpaceURL, []byte("vectorstream:ecommerce_events"))
+	profileNamespace = uuid.NewSHA1(uuid.NameSpaceURL, []byte("vectorstream:user_profiles"))
+)
+
+// EventPointID is the Qdrant point id of an event: UUIDv5 of its event_id, so a replay
+// overwrites the point instead of duplicating it.
+func EventPointID(eventID string) string {
+	return uuid.NewSHA1(eventNamespace, []byte(eventID)).String()
+}
+
+// ProfilePointID is the Qdrant point id of a user's behaviour profile.
+func ProfilePointID(userID string) string {
+	return uuid.NewSHA1(profileNamespace, []byte(userID)).String()
+}
+
+// EventWeight is how strongly an event of the type pulls a user's profile towards its
+// embedding: intent grows from browsing to buying, and removing from the cart pushes away.
+func EventWeight(t workloads.EventType) float64 {
+	switch t {
+	case workloads.PageView:
+		return 0.25
+	case workloads.ProductView:
+		return 1
+	case workloads.Search:
+		return 0.75
+	case workloads.AddToCart:
+		return 2
+	case workloads.RemoveFromCart:
+		return -1
+	case workloads.Purchase:
+		return 3
+	}
+	return 0
+}
+
+// Profile is a user's behaviour vector: an exponentially decayed, weighted sum of the
+// embeddings of the user's events. It remembers the Kafka position of the last event it
+// absorbed, so applying an event again (a redelivery after a crash) changes nothing, and
+// it decays by event time, never by the wall clock, so a replay reproduces it exactly.
+type Profile struct {
+	UserID        string
+	Sum           []float64
+	LastPartition int32
+	LastOffset    int64 // -1 before the first event
+	LastEventTime int64 // Unix nanoseconds
+	Events        int64
+}
+
+// NewProfile returns an empty profile of the given dimension.
+func NewProfile(userID string, dim int) *Profile {
+	return &Profile{UserID: userID, Sum: make([]float64, dim), LastPartition: -1, LastOffset: -1}
+}
+
+// Apply absorbs one event's embedding and reports whether it did: an event at or before
+// the last applied position of the same partition is skipped.
+func (p *Profile) Apply(vec []float32, t workloads.EventType, eventTime time.Time, partition int32, offset int64, halfLife time.Duration) bool {
+	if partition == p.LastPartition && offset <= p.LastOffset {
+		return false
+	}
+	ts := eventTime.UnixNano()
+	if p.Events > 0 && ts > p.LastEventTime {
+		decay := math.Exp2(-float64(ts-p.LastEventTime) / float64(halfLife))
+		for i := range p.Sum {
+			p.Sum[i] *= decay
+		}
+	}
+	w := EventWeight(t)
+	for i, v := range vec {
+		p.Sum[i] += w * float64(v)
+	}
+	p.LastPartition, p.LastOffset = partition, offset
+	if ts > p.LastEventTime {
+		p.LastEventTime = ts
+	}
+	p.Events++
+	return true
+}
+
+// Vector returns the profile as a unit vector and the norm it was divided by.
+func (p *Profile) Vector() ([]float32, float64) {
+	var n float64
+	for _, v := range p.Sum {
+		n += v * v
+	}
+	n = math.Sqrt(n)
+	out := make([]float32, len(p.Sum))
+	if n == 0 {
+		return out, 0
+	}
+	for i, v := range p.Sum {
+		out[i] = float32(v / n)
+	}
+	return out, n
+}
+
+// restoreProfile rebuilds a profile from its stored unit vector and norm.
+func restoreProfile(userID string, unit []float32, norm float64, partition int32, offset, lastTime, events int64) *Profile {
+	p := &Profile{UserID: userID, Sum: make([]float64, len(unit)), LastPartition: partition, LastOffset: offset, LastEventTime: lastTime, Events: events}
+	for i, v := range unit {
+		p.Sum[i] = float64(v) * norm
+	}
+	return p
+}
