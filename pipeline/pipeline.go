@@ -285,12 +285,18 @@ func headerString(r *kgo.Record, key string) string {
 
 // processBatch is one micro-batch: validate → dead-letter → embed → upsert events →
 // upsert profiles → commit.
-func (p *Pipeline) processBatch(ctx context.Context, recs []*kgo.Record, consumed []int64) error {
+func (p *Pipeline) processBatch(ctx context.Context, recs []*kgo.Record, consumed []int64) (err error) {
 	cfg := p.cfg.Load()
 	p.batchNo++
 	batch := p.batchNo
 	closed := time.Now().UnixNano()
 	var c Counters
+	defer func() {
+		if err != nil {
+			// An abandoned batch counts only its retries; its records come again.
+			p.stats.addCounters(Counters{Retries: c.Retries})
+		}
+	}()
 	c.Batches = 1
 	c.Consumed = int64(len(recs))
 
@@ -386,6 +392,9 @@ func (p *Pipeline) processBatch(ctx context.Context, recs []*kgo.Record, consume
 	}
 	p.stats.addCounters(c)
 	p.stats.record(times)
+	for _, fn := range p.o.onBatch {
+		fn(times)
+	}
 	p.o.log.Debug("batch committed", "batch", batch, "events", len(recs), "dead_lettered", len(dead),
 		"embed_ms", float64(embedded-validated)/1e6, "upsert_ms", float64(upserted-embedded)/1e6)
 	return nil

@@ -135,7 +135,6 @@ type Stats struct {
 	hist        [numStages]*hdrhistogram.Histogram
 	interval    *hdrhistogram.Histogram
 	counters    Counters
-	hook        func(EventTimes)
 	bd          StageSums
 	commits     []Commit
 }
@@ -253,9 +252,6 @@ func (s *Stats) record(events []EventTimes) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, e := range events {
-		if s.hook != nil {
-			s.hook(e)
-		}
 		if e.Intended < s.measureFrom {
 			continue
 		}

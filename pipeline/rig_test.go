@@ -1,0 +1,278 @@
+package pipeline_test
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/qdrant/go-client/qdrant"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/vectorstream/vectorstream/embed"
+	"github.com/vectorstream/vectorstream/infra"
+	"github.com/vectorstream/vectorstream/kernels"
+	"github.com/vectorstream/vectorstream/pipeline"
+	"github.com/vectorstream/vectorstream/workloads"
+)
+
+// rig is embedded Kafka and Qdrant holding a produced stream, and what a test needs to
+// run pipelines over it and check what they wrote.
+type rig struct {
+	env   *infra.Env
+	qc    *qdrant.Client
+	model *embed.Model
+	be    kernels.Backend
+	recs  []workloads.Record
+	pos   []kgo.Record // partition and offset of each produced record
+	ends  map[int32]int64
+}
+
+func newRig(t *testing.T, n int, malformed float64) *rig {
+	t.Helper()
+	ctx := t.Context()
+	env, err := infra.StartEmbedded(ctx, infra.EmbeddedConfig{Partitions: 3, Topics: []string{"raw_data", "raw_data.dlq"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(env.Close)
+	qc, err := infra.NewQdrantClient(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { qc.Close() })
+	gen, err := workloads.NewGenerator(workloads.GeneratorConfig{Seed: 3, Products: 300, Users: 40, MalformedFraction: malformed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var docs []embed.Doc
+	for _, loc := range []string{"en-US", "tr-TR"} {
+		for _, p := range gen.CatalogFor(loc) {
+			docs = append(docs, embed.Doc{Text: workloads.ProductText(&p), Lang: loc})
+		}
+	}
+	be := kernels.NewCPU()
+	t.Cleanup(func() { be.Close() })
+	model, err := embed.Fit(ctx, docs, embed.FitConfig{Dim: 16, MinDF: 1, MaxVocab: 5000, Oversample: 8, PowerIters: 2, Seed: 1}, be)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{env: env, qc: qc, model: model, be: be, ends: map[int32]int64{}}
+	cl, err := infra.NewKafkaClient(env, kgo.DefaultProduceTopic("raw_data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	base := time.Now().Add(-time.Minute)
+	var krs []*kgo.Record
+	for i := range n {
+		intended := base.Add(time.Duration(i) * time.Millisecond)
+		rec := gen.Next(intended)
+		r.recs = append(r.recs, rec)
+		krs = append(krs, &kgo.Record{Key: rec.Key, Value: rec.Value, Headers: []kgo.RecordHeader{
+			{Key: pipeline.HeaderEventID, Value: []byte(rec.EventID)},
+			{Key: pipeline.HeaderIntended, Value: strconv.AppendInt(nil, intended.UnixNano(), 10)},
+			{Key: pipeline.HeaderSent, Value: strconv.AppendInt(nil, intended.Add(time.Millisecond).UnixNano(), 10)},
+		}})
+	}
+	res := cl.ProduceSync(ctx, krs...)
+	if err := res.FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	// ProduceSync reports in completion order; map results back to the stream.
+	index := map[*kgo.Record]int{}
+	for i, kr := range krs {
+		index[kr] = i
+	}
+	r.pos = make([]kgo.Record, n)
+	for _, pr := range res {
+		r.pos[index[pr.Record]] = *pr.Record
+		r.ends[pr.Record.Partition] = max(r.ends[pr.Record.Partition], pr.Record.Offset+1)
+	}
+	return r
+}
+
+func testConfig() pipeline.Config {
+	cfg := pipeline.DefaultConfig()
+	cfg.Batch.Interval = 20 * time.Millisecond
+	cfg.Batch.MaxSize = 100
+	cfg.Qdrant.UpsertBatch = 40
+	cfg.HealthAddr = ""
+	cfg.Retry.Backoff = time.Millisecond
+	return cfg
+}
+
+// run runs a pipeline until it has committed up to the end of every partition, or until
+// it returns on its own (a fault or an error). It returns Run's error.
+func (r *rig) run(t *testing.T, cfg pipeline.Config, opts ...pipeline.Opt) (*pipeline.Pipeline, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	var mu sync.Mutex
+	next := r.committed(t, cfg.Kafka.Group)
+	complete := func() bool {
+		for p, end := range r.ends {
+			if next[p] < end {
+				return false
+			}
+		}
+		return true
+	}
+	if complete() {
+		t.Fatal("nothing left to consume for this group")
+	}
+	done := func(ts []pipeline.EventTimes) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, e := range ts {
+			next[e.Partition] = max(next[e.Partition], e.Offset+1)
+		}
+		if complete() {
+			cancel()
+		}
+	}
+	deps := pipeline.Deps{
+		KafkaOpts: []kgo.Opt{kgo.SeedBrokers(r.env.KafkaBrokers...)},
+		Qdrant:    r.qc, Dim: r.model.Dim(),
+		NewEmbedder: func() (pipeline.Embedder, error) { return embed.NewEncoder(r.model, r.be), nil },
+	}
+	p, err := pipeline.New(cfg, deps, append(opts, pipeline.WithBatchObserver(done))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = p.Run(ctx)
+	if ctx.Err() == context.DeadlineExceeded {
+		t.Fatalf("pipeline did not reach the end of the topic in time: %v", p.Stats().Counters())
+	}
+	return p, err
+}
+
+// committed returns the group's committed offsets by partition of raw_data.
+func (r *rig) committed(t *testing.T, group string) map[int32]int64 {
+	t.Helper()
+	cl, err := infra.NewKafkaClient(r.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	out := map[int32]int64{}
+	offs, err := kadm.NewClient(cl).FetchOffsets(t.Context(), group)
+	if errors.Is(err, kerr.GroupIDNotFound) {
+		return out // a new group: nothing committed
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	offs.Each(func(o kadm.OffsetResponse) {
+		if o.Topic == "raw_data" && o.Err == nil {
+			out[o.Partition] = o.At
+		}
+	})
+	return out
+}
+
+// valid returns the valid records' events and Kafka positions, in stream order.
+func (r *rig) valid() ([]workloads.Event, []kgo.Record) {
+	var evs []workloads.Event
+	var pos []kgo.Record
+	for i, rec := range r.recs {
+		if !rec.Malformed {
+			evs = append(evs, rec.Event)
+			pos = append(pos, r.pos[i])
+		}
+	}
+	return evs, pos
+}
+
+// points returns every point of a collection by id.
+func (r *rig) points(t *testing.T, collection string) map[string]*qdrant.RetrievedPoint {
+	t.Helper()
+	out := map[string]*qdrant.RetrievedPoint{}
+	limit := uint32(1000)
+	var offset *qdrant.PointId
+	for {
+		pts, next, err := r.qc.ScrollAndOffset(t.Context(), &qdrant.ScrollPoints{CollectionName: collection, Limit: &limit, Offset: offset,
+			WithPayload: qdrant.NewWithPayload(true), WithVectors: qdrant.NewWithVectors(true)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, pt := range pts {
+			out[pt.GetId().GetUuid()] = pt
+		}
+		if next == nil {
+			return out
+		}
+		offset = next
+	}
+}
+
+// expectedProfiles recomputes every profile from the valid events in Kafka order.
+func (r *rig) expectedProfiles(t *testing.T, halfLife time.Duration) map[string]*pipeline.Profile {
+	t.Helper()
+	evs, pos := r.valid()
+	enc := embed.NewEncoder(r.model, r.be)
+	dim := r.model.Dim()
+	out := map[string]*pipeline.Profile{}
+	vec := make([]float32, dim)
+	for i := range evs {
+		if err := enc.Encode([]embed.Doc{{Text: evs[i].EmbedText(), Lang: evs[i].Locale}}, vec); err != nil {
+			t.Fatal(err)
+		}
+		p, ok := out[evs[i].UserID]
+		if !ok {
+			p = pipeline.NewProfile(evs[i].UserID, dim)
+			out[evs[i].UserID] = p
+		}
+		p.Apply(vec, evs[i].EventType, evs[i].Timestamp, pos[i].Partition, pos[i].Offset, halfLife)
+	}
+	return out
+}
+
+// checkExactlyOnce asserts that the events collection holds exactly one point per valid
+// event and that every profile equals its recomputation.
+func (r *rig) checkExactlyOnce(t *testing.T, cfg pipeline.Config) {
+	t.Helper()
+	evs, _ := r.valid()
+	pts := r.points(t, cfg.Qdrant.EventsCollection)
+	want := map[string]bool{}
+	for _, e := range evs {
+		want[pipeline.EventPointID(e.EventID)] = true
+	}
+	if len(pts) != len(want) {
+		t.Errorf("events collection holds %d points, want %d", len(pts), len(want))
+	}
+	for id := range want {
+		if _, ok := pts[id]; !ok {
+			t.Errorf("event point %s missing", id)
+		}
+	}
+	stored := map[string]*pipeline.Profile{}
+	for _, pt := range r.points(t, cfg.Qdrant.ProfilesCollection) {
+		p, err := pipeline.ProfileFromPoint(pt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored[p.UserID] = p
+	}
+	exp := r.expectedProfiles(t, cfg.Profiles.HalfLife)
+	if got, want := slices.Sorted(maps.Keys(stored)), slices.Sorted(maps.Keys(exp)); !slices.Equal(got, want) {
+		t.Fatalf("profiles for users %v, want %v", got, want)
+	}
+	for u, want := range exp {
+		got := stored[u]
+		if got.Events != want.Events || got.LastOffset != want.LastOffset || got.LastPartition != want.LastPartition {
+			t.Errorf("profile %s: events %d last %d/%d, want events %d last %d/%d", u, got.Events, got.LastPartition, got.LastOffset, want.Events, want.LastPartition, want.LastOffset)
+		}
+		for i := range want.Sum {
+			if d := got.Sum[i] - want.Sum[i]; d > 1e-4 || d < -1e-4 {
+				t.Errorf("profile %s: component %d = %v, want %v", u, i, got.Sum[i], want.Sum[i])
+				break
+			}
+		}
+	}
+}
