@@ -176,7 +176,7 @@ func newLexicon() *lexicon {
 		}
 		for _, w := range parseWords(def.specific) {
 			if !allowed(w) {
-				println("CONFLICT", def.slug, w.text[langEN], w.text[langTR]); continue
+				panic("workloads: lexicon: category " + def.slug + " specific word contains its name: " + w.text[langEN])
 			}
 			c.specific = append(c.specific, w)
 		}

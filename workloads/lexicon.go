@@ -41,7 +41,7 @@ var adjectiveWords = []string{
 	"elegant|şık", "stretch|esnek", "double|çift", "round|yuvarlak", "square|kare",
 	"comfortable|rahat", "natural|doğal", "scented|kokulu", "kids|çocuk", "women's|kadın",
 	"men's|erkek", "baby|bebek", "minimalist|minimalist", "unisex|unisex", "new|yeni",
-	"bestselling|çok satan", "retro|retro", "luxury|ihtişamlı", "travel|seyahat",
+	"bestselling|çok satan", "retro|retro", "luxury|ihtişamlı", "travel|seyahat", "superior|üstün",
 }
 
 var nounWords = []string{

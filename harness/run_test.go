@@ -1,0 +1,137 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/qdrant/go-client/qdrant"
+	"github.com/vectorstream/vectorstream/infra"
+	"github.com/vectorstream/vectorstream/pipeline"
+)
+
+// smallScenario is a few seconds of load. Its validity limits are loose: these tests
+// check what a run does and verifies, on a machine also running other tests under the
+// race detector, not how fast it is.
+func smallScenario() *Scenario {
+	sc := DefaultScenario()
+	sc.Name = "test"
+	sc.Warmup, sc.Duration = time.Second, 3*time.Second
+	sc.Load.Rate = 400
+	sc.Workload.Products, sc.Workload.Users = 400, 100
+	sc.Workload.MalformedFraction = 0.05
+	sc.Embedding.Dimensions = 32
+	sc.Pipeline.Batch.Interval = 100 * time.Millisecond
+	sc.Pipeline.HealthAddr = ""
+	sc.Validity.MaxSendDelayP99 = 2 * time.Second
+	sc.Validity.LateThreshold = 2 * time.Second
+	sc.Validity.MaxThroughputDrift = 10
+	sc.Gates = Gates{MinAchievedRatio: 0.5, MaxE2EP99: 30 * time.Second}
+	return &sc
+}
+
+func TestEmbeddedRunPassesAndVerifies(t *testing.T) {
+	t.Parallel()
+	sc := smallScenario()
+	if err := sc.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(t.Context(), sc, Options{RunID: "t1"})
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	v := res.Verification
+	if !v.Passed || v.Lost != 0 || v.Unexpected != 0 || v.DLQMissing != 0 || v.ProfilesBad != 0 || v.VectorsChecked == 0 {
+		t.Fatalf("verification %+v", v)
+	}
+	c := res.Counts
+	if c.Offered != 1600 || c.Produced != c.Offered || c.Valid+c.Malformed != c.Produced || c.Written != c.Valid || c.DeadLettered != c.Malformed {
+		t.Errorf("counts %+v do not add up", c)
+	}
+	if c.Malformed == 0 {
+		t.Error("no malformed events: the DLQ path was not exercised")
+	}
+	if !res.Environment.Embedded || res.Environment.Kafka == "" || len(res.Notes) == 0 {
+		t.Errorf("embedded stand-ins not labelled: %+v %v", res.Environment, res.Notes)
+	}
+	if e2e := res.Latency["e2e"]; e2e.Count == 0 || e2e.P50 <= 0 || e2e.Max < e2e.P99 {
+		t.Errorf("e2e latency %+v", e2e)
+	}
+	if len(res.Timeline) < 4 {
+		t.Errorf("timeline has %d rows for a 4 s run", len(res.Timeline))
+	}
+
+	// The run folder reads back.
+	dir := filepath.Join(t.TempDir(), "run")
+	if err := res.WriteRunDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadRunDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Counts != res.Counts || len(back.Timeline) != len(res.Timeline) || back.Histograms["e2e"] != res.Histograms["e2e"] {
+		t.Error("result.json / timeline.csv do not round-trip")
+	}
+}
+
+func TestDroppedWritesMakeTheRunInvalid(t *testing.T) {
+	t.Parallel()
+	sc := smallScenario()
+	sc.Workload.MalformedFraction = 0
+	res, err := Run(t.Context(), sc, Options{
+		RunID: "t2",
+		BeforeVerify: func(ctx context.Context, env *infra.Env, qc *qdrant.Client) error {
+			// Lose a "batch": delete ten stored event points behind the pipeline's back.
+			pts, err := qc.Scroll(ctx, &qdrant.ScrollPoints{CollectionName: sc.Pipeline.Qdrant.EventsCollection, Limit: qdrant.PtrOf(uint32(10))})
+			if err != nil {
+				return err
+			}
+			ids := make([]*qdrant.PointId, len(pts))
+			for i, p := range pts {
+				ids[i] = p.GetId()
+			}
+			_, err = qc.Delete(ctx, &qdrant.DeletePoints{CollectionName: sc.Pipeline.Qdrant.EventsCollection, Wait: qdrant.PtrOf(true), Points: qdrant.NewPointsSelector(ids...)})
+			return err
+		},
+	})
+	if !errors.Is(err, ErrInvalid) {
+		t.Fatalf("got %v, want an invalid run", err)
+	}
+	if res == nil || res.Verification.Passed || res.Verification.Lost != 10 || res.Validity.Valid || res.Passed {
+		t.Fatalf("verification %+v validity %+v", res.Verification, res.Validity)
+	}
+}
+
+func TestGateFailureIsReported(t *testing.T) {
+	t.Parallel()
+	sc := smallScenario()
+	sc.Gates.MaxE2EP99 = time.Microsecond // no pipeline acknowledges in a microsecond
+	res, err := Run(t.Context(), sc, Options{RunID: "t3"})
+	if !errors.Is(err, ErrGate) {
+		t.Fatalf("got %v, want a failed gate", err)
+	}
+	if !res.Validity.Valid || res.Passed {
+		t.Errorf("validity %+v passed %v: a gate failure is a valid, failed run", res.Validity, res.Passed)
+	}
+}
+
+func TestCommitRateMeasuresBetweenCommits(t *testing.T) {
+	t.Parallel()
+	t0 := time.Unix(1000, 0)
+	// A 10 s trigger at 1000 events/s: a staircase.
+	var cs []pipeline.Commit
+	for k := 1; k <= 9; k++ {
+		cs = append(cs, pipeline.Commit{At: t0.Add(time.Duration(k)*10*time.Second + 300*time.Millisecond), Cumulative: int64(k) * 10000})
+	}
+	for _, w := range []struct{ from, to time.Duration }{{0, 90 * time.Second}, {5 * time.Second, 60 * time.Second}, {25 * time.Second, 55 * time.Second}} {
+		if got := commitRate(cs, t0.Add(w.from), t0.Add(w.to)); got != 1000 {
+			t.Errorf("window %v–%v: %v events/s, want 1000", w.from, w.to, got)
+		}
+	}
+	if got := commitRate(cs, t0, t0.Add(15*time.Second)); got != 0 {
+		t.Errorf("one commit in the window: got %v, want 0 (unknown)", got)
+	}
+}
