@@ -21,7 +21,7 @@ type Calibration struct {
 
 // Calibrate runs the generator alone for d, then the generator and producer at full
 // speed (no pacing) for d, against the scenario's infrastructure.
-func Calibrate(ctx context.Context, sc *Scenario, d time.Duration) (Calibration, error) {
+func Calibrate(ctx context.Context, sc *Scenario, self string, d time.Duration) (Calibration, error) {
 	var c Calibration
 	gcfg, err := sc.GeneratorConfig()
 	if err != nil {
@@ -41,7 +41,7 @@ func Calibrate(ctx context.Context, sc *Scenario, d time.Duration) (Calibration,
 	}
 	c.GenerateEPS = float64(n) / time.Since(start).Seconds()
 
-	env, err := startInfra(ctx, sc)
+	env, err := startInfra(ctx, sc, self)
 	if err != nil {
 		return c, err
 	}

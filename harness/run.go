@@ -9,7 +9,10 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -37,6 +40,9 @@ type Options struct {
 	// BeforeVerify runs after the drain and before verification; tests use it to
 	// tamper with what was written and check that verification notices.
 	BeforeVerify func(ctx context.Context, env *infra.Env, qc *qdrant.Client) error
+	// Self is the vectorstream binary, used to start `vectorstream infra serve` when a
+	// scenario asks for the embedded services in their own process.
+	Self string
 	// OnPipeline is called with the in-process pipeline once it exists (for SIGHUP
 	// reloads and health checks).
 	OnPipeline func(*pipeline.Pipeline)
@@ -69,7 +75,7 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 	res.Environment.EmbeddingBackend = sc.Embedding.Backend
 
 	// Infrastructure.
-	env, err := startInfra(ctx, sc)
+	env, err := startInfra(ctx, sc, o.Self)
 	if err != nil {
 		return nil, err
 	}
@@ -244,22 +250,69 @@ func (r *Result) Err() error {
 	return nil
 }
 
-func startInfra(ctx context.Context, sc *Scenario) (*infra.Env, error) {
+func startInfra(ctx context.Context, sc *Scenario, self string) (*infra.Env, error) {
 	emb := infra.EmbeddedConfig{Partitions: sc.Kafka.Partitions, Topics: []string{sc.Pipeline.Kafka.Topic, sc.Pipeline.Kafka.DLQTopic}}
 	var ext infra.External
-	if sc.Infra.Mode == infra.ModeExternal {
+	switch {
+	case sc.Infra.Mode == infra.ModeExternal:
 		host, portS, err := net.SplitHostPort(sc.Infra.QdrantAddr)
 		if err != nil {
 			return nil, fmt.Errorf("%w: infra.qdrant_addr: %w", ErrConfig, err)
 		}
-		var port int
-		fmt.Sscan(portS, &port)
+		port, err := strconv.Atoi(portS)
+		if err != nil {
+			return nil, fmt.Errorf("%w: infra.qdrant_addr: port: %w", ErrConfig, err)
+		}
+		if port == 6333 {
+			return nil, fmt.Errorf("%w: infra.qdrant_addr %s: 6333 is Qdrant's REST port; VectorStream speaks gRPC, on 6334 by default", ErrConfig, sc.Infra.QdrantAddr)
+		}
 		ext = infra.External{Brokers: sc.Infra.Brokers, QdrantHost: host, QdrantPort: port}
+	case sc.Infra.Process:
+		return serveChild(ctx, sc, self)
 	}
 	env, err := infra.Start(ctx, sc.Infra.Mode, emb, ext)
 	if err != nil {
 		return nil, fmt.Errorf("infra: %w", err)
 	}
+	return env, nil
+}
+
+// serveChild runs the embedded services as `vectorstream infra serve` in a child
+// process and connects to them. Closing the Env stops the child.
+func serveChild(ctx context.Context, sc *Scenario, self string) (*infra.Env, error) {
+	if self == "" {
+		return nil, errors.New("infra.process: the harness was not told where the vectorstream binary is")
+	}
+	args := []string{"infra", "serve", "--kafka", "127.0.0.1:0", "--qdrant", "127.0.0.1:0",
+		"--partitions", strconv.Itoa(sc.Kafka.Partitions), "--topic", sc.Pipeline.Kafka.Topic, "--topic", sc.Pipeline.Kafka.DLQTopic}
+	cmd := exec.Command(self, args...)
+	cmd.Stderr = io.Discard
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, fmt.Errorf("infra serve: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("infra serve: %w", err)
+	}
+	stop := func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+	}
+	si, err := infra.ReadServeInfo(out)
+	if err != nil {
+		stop()
+		return nil, fmt.Errorf("infra serve: %w", err)
+	}
+	ext, err := si.External()
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	env := infra.Connect(ext)
+	env.Mode = infra.ModeEmbedded
+	env.KafkaLabel += " in a child process"
+	env.QdrantLabel += " in a child process"
+	env.OnClose(stop)
 	return env, nil
 }
 

@@ -72,6 +72,9 @@ type EmbeddingConfig struct {
 // InfraConfig says where Kafka and Qdrant come from.
 type InfraConfig struct {
 	Mode string `yaml:"mode" json:"mode"`
+	// Process runs the embedded services in a child process (`vectorstream infra
+	// serve`), so their CPU and memory are not counted as the pipeline's.
+	Process bool `yaml:"process" json:"process,omitempty"`
 	// Brokers and QdrantAddr are used in external mode.
 	Brokers    []string `yaml:"brokers" json:"brokers,omitempty"`
 	QdrantAddr string   `yaml:"qdrant_addr" json:"qdrant_addr,omitempty"`
@@ -235,6 +238,9 @@ func (s *Scenario) Validate() error {
 	}
 	if e.PowerIters < 0 {
 		bad("embedding.power_iters", "must be >= 0, got %d", e.PowerIters)
+	}
+	if s.Infra.Process && s.Infra.Mode != "embedded" {
+		bad("infra.process", "only the embedded mode can run in a child process")
 	}
 	switch s.Infra.Mode {
 	case "embedded":

@@ -73,6 +73,10 @@ func (e *Env) QdrantAddr() string {
 	return net.JoinHostPort(e.QdrantHost, strconv.Itoa(e.QdrantPort))
 }
 
+// OnClose registers fn to run when the Env is closed, before what was registered
+// earlier (e.g. stopping a child process that serves the services).
+func (e *Env) OnClose(fn func()) { e.closers = append(e.closers, fn) }
+
 // Close stops the services the Env started, in reverse order of start; for an
 // external Env it does nothing. It is safe to call more than once.
 func (e *Env) Close() {

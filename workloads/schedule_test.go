@@ -71,7 +71,7 @@ func TestScheduleExact(t *testing.T) {
 			p: workloads.Profile{Kind: "step", Rate: 100, Steps: []workloads.Step{
 				{At: dur(2 * time.Second), Rate: 200}, {At: dur(3 * time.Second), Rate: 0}, {At: dur(4 * time.Second), Rate: 50}}},
 			d: 6 * time.Second, count: 200 + 200 + 0 + 100,
-			at: []at{{199, 1990 * ms}, {200, 2 * time.Second}, {201, 2005 * ms}, {399, 2995 * ms}, {400, 4 * time.Second}, {401, 4020 * ms}, {500, 6 * time.Second}},
+			at:   []at{{199, 1990 * ms}, {200, 2 * time.Second}, {201, 2005 * ms}, {399, 2995 * ms}, {400, 4 * time.Second}, {401, 4020 * ms}, {500, 6 * time.Second}},
 			rate: map[time.Duration]float64{time.Second: 100, 2 * time.Second: 200, 3500 * ms: 0, 4 * time.Second: 50},
 		},
 		{

@@ -55,7 +55,8 @@ func runBench(ctx context.Context, args []string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("results folder: %w", err)
 	}
-	opts := harness.Options{Log: log, LogLevel: level, RunID: *runID}
+	self, _ := os.Executable()
+	opts := harness.Options{Log: log, LogLevel: level, RunID: *runID, Self: self}
 	if !*quiet && isTerminal(os.Stderr) {
 		opts.Progress = os.Stderr
 	}

@@ -29,7 +29,8 @@ func runLoad(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := harness.Calibrate(ctx, sc, *seconds)
+	self, _ := os.Executable()
+	c, err := harness.Calibrate(ctx, sc, self, *seconds)
 	if err != nil {
 		return err
 	}
