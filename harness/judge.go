@@ -11,8 +11,9 @@ import (
 )
 
 // summarise fills counts, throughput, latency and validity inputs from the run.
-func summarise(res *Result, sc *Scenario, lg *loadGen, stats *pipeline.Stats) {
-	c := stats.Counters()
+func summarise(res *Result, sc *Scenario, lg *loadGen, final pipeline.RemoteStats) {
+	snap := final.Snapshot
+	c := snap.Counters
 	acked := lg.acked.Load()
 	res.Counts = Counts{
 		Offered:       lg.sched.Count(),
@@ -25,7 +26,7 @@ func summarise(res *Result, sc *Scenario, lg *loadGen, stats *pipeline.Stats) {
 		Batches:       c.Batches,
 		Retries:       c.Retries,
 	}
-	commits := stats.Commits()
+	commits := final.Commits
 	from, to := lg.measureFrom, lg.measureTo
 	third := sc.Duration / 3
 	secs := sc.Duration.Seconds()
@@ -40,23 +41,26 @@ func summarise(res *Result, sc *Scenario, lg *loadGen, stats *pipeline.Stats) {
 		res.Throughput.AchievedRatio = res.Throughput.AchievedEPS / res.Throughput.OfferedEPS
 	}
 
-	snap, err := stats.Snapshot()
-	if err != nil {
-		res.Notes = append(res.Notes, "encode histograms: "+err.Error())
-	}
 	res.Pipeline = snap
 	res.Latency = map[string]Percentiles{}
 	res.Histograms = map[string]string{}
+	hists := map[string]*hdrhistogram.Histogram{}
 	for _, st := range pipeline.Stages() {
-		h := stats.Histogram(st)
+		enc := snap.Histograms[st.String()]
+		h, err := hdrhistogram.Decode([]byte(enc))
+		if err != nil {
+			res.Notes = append(res.Notes, fmt.Sprintf("decode %s histogram: %v", st, err))
+			h = pipeline.NewHistogram()
+		}
+		hists[st.String()] = h
 		res.Latency[st.String()] = PercentilesOf(h)
-		res.Histograms[st.String()] = snap.Histograms[st.String()]
+		res.Histograms[st.String()] = enc
 	}
 	res.Latency["load_send_delay"] = PercentilesOf(lg.sendDelay)
 	if enc, err := lg.sendDelay.Encode(hdrhistogram.V2CompressedEncodingCookieBase); err == nil {
 		res.Histograms["load_send_delay"] = string(enc)
 	}
-	e2e := stats.Histogram(pipeline.StageE2E)
+	e2e := hists[pipeline.StageE2E.String()]
 	res.Stages = map[string]StageBreakdown{}
 	if e2e.TotalCount() > 0 {
 		res.Stages["p50"] = snap.Breakdown(time.Duration(e2e.ValueAtQuantile(50)) * time.Microsecond)

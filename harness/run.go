@@ -8,11 +8,11 @@ import (
 	"log/slog"
 	"maps"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -128,51 +128,59 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 		}
 	}
 
-	// Pipeline, in process.
-	stats := pipeline.NewStats()
-	deps := pipeline.Deps{
-		KafkaOpts: append([]kgo.Opt{kgo.SeedBrokers(env.KafkaBrokers...)}, env.KafkaOpts...),
-		Qdrant:    qc,
-		Dim:       model.Dim(),
-		NewEmbedder: func() (pipeline.Embedder, error) {
-			return embed.NewEncoder(model, be), nil
-		},
-	}
-	popts := append([]pipeline.Opt{pipeline.WithStats(stats), pipeline.WithLogger(log.With("component", "pipeline"), level)}, o.PipelineOpts...)
-	p, err := pipeline.New(sc.Pipeline, deps, popts...)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
-	}
-	if o.OnPipeline != nil {
-		o.OnPipeline(p)
-	}
-	pctx, stopPipeline := context.WithCancel(ctx)
-	defer stopPipeline()
-	var (
-		wg      sync.WaitGroup
-		pipeErr error
-	)
-	pipeDone := make(chan struct{})
-	wg.Go(func() {
-		defer close(pipeDone)
-		pipeErr = p.Run(pctx)
-	})
-	if sc.Pipeline.HealthAddr != "" {
-		wg.Go(func() {
-			err := p.Serve(pctx, sc.Pipeline.HealthAddr, func(a net.Addr) {
-				res.Extra["health_port"] = float64(a.(*net.TCPAddr).Port)
-				log.Info("health and metrics", "addr", "http://"+a.String()+"/health")
+	// Pipeline, in this process or its own.
+	var ph pipelineHandle
+	if sc.Infra.PipelineProcess {
+		child, err := startChild(ctx, o.Self, sc, env, model, be.Name())
+		if err != nil {
+			return nil, err
+		}
+		ph = child
+		res.Notes = append(res.Notes, "the pipeline ran in its own process; the timeline's CPU and memory are the harness's")
+	} else {
+		stats := pipeline.NewStats()
+		deps := pipeline.Deps{
+			KafkaOpts: append([]kgo.Opt{kgo.SeedBrokers(env.KafkaBrokers...)}, env.KafkaOpts...),
+			Qdrant:    qc,
+			Dim:       model.Dim(),
+			NewEmbedder: func() (pipeline.Embedder, error) {
+				return embed.NewEncoder(model, be), nil
+			},
+		}
+		popts := append([]pipeline.Opt{pipeline.WithStats(stats), pipeline.WithLogger(log.With("component", "pipeline"), level)}, o.PipelineOpts...)
+		p, err := pipeline.New(sc.Pipeline, deps, popts...)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+		}
+		if o.OnPipeline != nil {
+			o.OnPipeline(p)
+		}
+		ph = startInProcess(ctx, p, stats)
+		if sc.Pipeline.HealthAddr != "" {
+			hctx, stopHealth := context.WithCancel(ctx)
+			var wg sync.WaitGroup
+			defer func() { stopHealth(); wg.Wait() }()
+			wg.Go(func() {
+				err := p.Serve(hctx, sc.Pipeline.HealthAddr, func(a net.Addr) {
+					log.Info("health and metrics", "addr", "http://"+a.String()+"/health")
+				})
+				if err != nil {
+					log.Warn("health server", "err", err)
+				}
 			})
-			if err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Warn("health server", "err", err)
-			}
-		})
+		}
 	}
-	defer wg.Wait()
-	if err := waitReady(ctx, p, pipeDone, 30*time.Second); err != nil {
-		stopPipeline()
-		<-pipeDone
-		return nil, errors.Join(err, pipeErr)
+	stopped := false
+	stopPipeline := func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		return ph.Stop()
+	}
+	defer stopPipeline()
+	if err := waitReady(ctx, ph, 30*time.Second); err != nil {
+		return nil, errors.Join(err, stopPipeline())
 	}
 
 	// Load.
@@ -192,10 +200,12 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 	start := time.Now().Add(100 * time.Millisecond).Truncate(time.Millisecond)
 	measureFrom := start.Add(sc.Warmup)
 	measureTo := measureFrom.Add(sc.Duration)
-	stats.MeasureFrom(measureFrom)
+	if err := ph.MeasureFrom(ctx, measureFrom); err != nil {
+		return nil, err
+	}
 	res.MeasureStart, res.MeasureEnd = measureFrom.UTC(), measureTo.UTC()
 	lg := newLoadGen(producer, sc.Pipeline.Kafka.Topic, gen, sched, start, measureFrom, measureTo, sc.Validity.LateThreshold)
-	smp := newSampler(lg, stats, start, sc, o.Progress)
+	smp := newSampler(lg, ph, start, sc, o.Progress)
 	sctx, stopSampler := context.WithCancel(ctx)
 	samplerDone := make(chan struct{})
 	go func() { defer close(samplerDone); smp.run(sctx) }()
@@ -203,14 +213,17 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 	loadErr := lg.run(ctx)
 
 	// Drain: wait until the pipeline has committed every produced record.
-	drainErr := waitDrained(ctx, stats, lg, pipeDone, sc.DrainTimeout)
+	drainErr := waitDrained(ctx, ph, lg, sc.DrainTimeout)
 	stopSampler()
 	<-samplerDone
-	stopPipeline()
-	<-pipeDone
+	final, finalErr := ph.Final(ctx)
+	pipeErr := stopPipeline()
 	res.Finished = time.Now().UTC()
 	if loadErr != nil {
 		return nil, loadErr
+	}
+	if finalErr != nil {
+		return nil, fmt.Errorf("pipeline statistics: %w", finalErr)
 	}
 	if pipeErr != nil {
 		res.Notes = append(res.Notes, "pipeline stopped with an error: "+pipeErr.Error())
@@ -221,7 +234,7 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 
 	// Results.
 	res.Timeline = smp.rows
-	summarise(res, sc, lg, stats)
+	summarise(res, sc, lg, final)
 	if o.BeforeVerify != nil {
 		if err := o.BeforeVerify(ctx, env, qc); err != nil {
 			return nil, fmt.Errorf("before verify: %w", err)
@@ -310,8 +323,10 @@ func serveChild(ctx context.Context, sc *Scenario, self string) (*infra.Env, err
 	}
 	env := infra.Connect(ext)
 	env.Mode = infra.ModeEmbedded
-	env.KafkaLabel += " in a child process"
-	env.QdrantLabel += " in a child process"
+	for _, l := range []*string{&env.KafkaLabel, &env.QdrantLabel} {
+		*l = strings.Replace(*l, "in-process", "own process", 1)
+		*l = strings.TrimSuffix(*l, ")") + ", vectorstream infra serve)"
+	}
 	env.OnClose(stop)
 	return env, nil
 }
@@ -352,15 +367,15 @@ func CatalogDocs(gen *workloads.Generator) []embed.Doc {
 	return docs
 }
 
-func waitReady(ctx context.Context, p *pipeline.Pipeline, done <-chan struct{}, timeout time.Duration) error {
+func waitReady(ctx context.Context, ph pipelineHandle, timeout time.Duration) error {
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
 	deadline := time.After(timeout)
-	for !p.Ready() {
+	for !ph.Ready(ctx) {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-done:
+		case <-ph.Done():
 			return errors.New("pipeline stopped before it was ready")
 		case <-deadline:
 			return fmt.Errorf("pipeline not ready after %v", timeout)
@@ -372,22 +387,28 @@ func waitReady(ctx context.Context, p *pipeline.Pipeline, done <-chan struct{}, 
 
 // waitDrained waits until the pipeline has committed as many records as Kafka
 // acknowledged to the load generator.
-func waitDrained(ctx context.Context, stats *pipeline.Stats, lg *loadGen, done <-chan struct{}, timeout time.Duration) error {
+func waitDrained(ctx context.Context, ph pipelineHandle, lg *loadGen, timeout time.Duration) error {
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
 	deadline := time.After(timeout)
-	for stats.Counters().Consumed < lg.acked.Load() {
+	for {
+		c, err := ph.Counters(ctx)
+		if err != nil {
+			return fmt.Errorf("drain: %w", err)
+		}
+		if c.Consumed >= lg.acked.Load() {
+			return nil
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-done:
-			return fmt.Errorf("drain: pipeline stopped with %d of %d records committed", stats.Counters().Consumed, lg.acked.Load())
+		case <-ph.Done():
+			return fmt.Errorf("drain: pipeline stopped with %d of %d records committed", c.Consumed, lg.acked.Load())
 		case <-deadline:
-			return fmt.Errorf("drain: %d of %d records committed after %v", stats.Counters().Consumed, lg.acked.Load(), timeout)
+			return fmt.Errorf("drain: %d of %d records committed after %v", c.Consumed, lg.acked.Load(), timeout)
 		case <-t.C:
 		}
 	}
-	return nil
 }
 
 // FitModel loads the scenario's model file, or fits a model on its catalog.

@@ -75,6 +75,9 @@ type InfraConfig struct {
 	// Process runs the embedded services in a child process (`vectorstream infra
 	// serve`), so their CPU and memory are not counted as the pipeline's.
 	Process bool `yaml:"process" json:"process,omitempty"`
+	// PipelineProcess runs the pipeline as its own process (`vectorstream pipeline`),
+	// as it would be deployed; the harness reads its statistics over HTTP.
+	PipelineProcess bool `yaml:"pipeline_process" json:"pipeline_process,omitempty"`
 	// Brokers and QdrantAddr are used in external mode.
 	Brokers    []string `yaml:"brokers" json:"brokers,omitempty"`
 	QdrantAddr string   `yaml:"qdrant_addr" json:"qdrant_addr,omitempty"`

@@ -2,9 +2,12 @@ package pipeline
 
 import (
 	"context"
+	"strconv"
+
 	"encoding/json"
 	"errors"
 	"fmt"
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"net"
 	"net/http"
 	"runtime"
@@ -74,16 +77,51 @@ func (p *Pipeline) Handler() http.Handler {
 		})
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(p.o.registry, promhttp.HandlerOpts{}))
+	// What a harness needs of a pipeline in another process.
 	mux.HandleFunc("GET /debug/vectorstream/stats", func(w http.ResponseWriter, r *http.Request) {
 		snap, err := p.stats.Snapshot()
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(snap)
+		writeJSON(w, RemoteStats{Snapshot: snap, Commits: p.stats.Commits()})
+	})
+	mux.HandleFunc("POST /debug/vectorstream/interval", func(w http.ResponseWriter, r *http.Request) {
+		enc, err := p.stats.TakeInterval().Encode(hdrhistogram.V2CompressedEncodingCookieBase)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		writeJSON(w, RemoteInterval{Counters: p.stats.Counters(), E2E: string(enc)})
+	})
+	mux.HandleFunc("POST /debug/vectorstream/measure", func(w http.ResponseWriter, r *http.Request) {
+		ns, err := strconv.ParseInt(r.URL.Query().Get("from"), 10, 64)
+		if err != nil {
+			http.Error(w, "from: want Unix nanoseconds", http.StatusBadRequest)
+			return
+		}
+		p.stats.MeasureFrom(time.Unix(0, ns))
+		w.WriteHeader(http.StatusNoContent)
 	})
 	return mux
+}
+
+// RemoteStats is the body of GET /debug/vectorstream/stats.
+type RemoteStats struct {
+	Snapshot Snapshot `json:"snapshot"`
+	Commits  []Commit `json:"commits"`
+}
+
+// RemoteInterval is the body of POST /debug/vectorstream/interval: the running totals
+// and the e2e histogram of the events acknowledged since the previous call.
+type RemoteInterval struct {
+	Counters Counters `json:"counters"`
+	E2E      string   `json:"e2e"`
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
 }
 
 func systemInfo() map[string]any {

@@ -142,8 +142,8 @@ type Stats struct {
 // Commit is one committed batch: when, and how many records had been committed in all
 // by then.
 type Commit struct {
-	At         time.Time
-	Cumulative int64
+	At         time.Time `json:"at"`
+	Cumulative int64     `json:"cumulative"`
 }
 
 // StageSums keeps, for events grouped by e2e latency in buckets 10% wide, the sum of

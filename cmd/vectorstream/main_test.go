@@ -5,10 +5,41 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/vectorstream/vectorstream/harness"
 )
+
+// TestMain lets the test binary stand in for vectorstream: a child started with
+// VECTORSTREAM_TEST_MAIN=1 runs the command line instead of the tests, so tests can run
+// the harness with the pipeline and the infrastructure in processes of their own.
+func TestMain(m *testing.M) {
+	if os.Getenv("VECTORSTREAM_TEST_MAIN") == "1" {
+		os.Exit(Execute(os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
+func TestBenchWithPipelineAndInfraInTheirOwnProcesses(t *testing.T) {
+	t.Setenv("VECTORSTREAM_TEST_MAIN", "1")
+	results := t.TempDir()
+	code := Execute([]string{"bench", "--quiet", "--results", results, "--run-id", "r1",
+		"--set", "infra.process=true", "--set", "infra.pipeline_process=true", "testdata/tiny.yaml"})
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	res, err := harness.ReadRunDir(filepath.Join(results, "tiny", "r1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Verification.Passed || res.Counts.Written != res.Counts.Valid || res.Latency["e2e"].Count == 0 {
+		t.Errorf("verification %+v counts %+v", res.Verification, res.Counts)
+	}
+	if !strings.Contains(res.Environment.Kafka, "vectorstream infra serve") {
+		t.Errorf("kafka label %q does not say where it ran", res.Environment.Kafka)
+	}
+}
 
 func TestExitCodes(t *testing.T) {
 	dir := t.TempDir()

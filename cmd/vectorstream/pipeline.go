@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -67,6 +68,7 @@ func runPipeline(ctx context.Context, args []string) error {
 	qdrantAddr := fs.String("qdrant", "127.0.0.1:6334", "Qdrant gRPC address (port 6334; 6333 is the REST port)")
 	modelPath := fs.String("model", "", "embedding model file from `vectorstream fit` (required)")
 	backend := fs.String("backend", "cpu", "embedding backend: cpu, cuda or auto")
+	announce := fs.Bool("announce", false, `print {"health_addr": "host:port"} on stdout once the health server listens (for a harness that started this process)`)
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
@@ -137,15 +139,29 @@ func runPipeline(ctx context.Context, args []string) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
+	if *announce && cfg.HealthAddr == "" {
+		return usageErr("--announce needs health_addr")
+	}
 	if cfg.HealthAddr != "" {
+		bound := make(chan struct{})
 		wg.Go(func() {
 			err := p.Serve(ctx, cfg.HealthAddr, func(a net.Addr) {
 				log.Info("health and metrics", "addr", "http://"+a.String()+"/health")
+				if *announce {
+					b, _ := json.Marshal(map[string]string{"health_addr": a.String()})
+					fmt.Fprintf(os.Stdout, "%s\n", b)
+				}
+				close(bound)
 			})
 			if err != nil {
 				log.Error("health server", "err", err)
+				cancel()
 			}
 		})
+		select {
+		case <-bound:
+		case <-ctx.Done():
+		}
 	}
 	err = p.Run(ctx)
 	cancel()
