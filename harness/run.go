@@ -254,7 +254,7 @@ func (r *Result) Err() error {
 	var failed []string
 	for _, g := range r.Gates {
 		if !g.Passed {
-			failed = append(failed, fmt.Sprintf("%s: %.4g %s (limit %.4g)", g.Name, g.Actual, g.Unit, g.Limit))
+			failed = append(failed, fmt.Sprintf("%s: %s %s (limit %s)", g.Name, num(g.Actual), g.Unit, num(g.Limit)))
 		}
 	}
 	if len(failed) > 0 {

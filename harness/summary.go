@@ -3,6 +3,7 @@ package harness
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -50,7 +51,7 @@ func PrintSummary(w io.Writer, r *Result) {
 		fmt.Fprintf(w, "validity: INVALID — %s\n", strings.Join(r.Validity.Reasons, "; "))
 	}
 	for _, g := range r.Gates {
-		fmt.Fprintf(w, "gate %-20s %s  actual %.4g %s, limit %.4g\n", g.Name, passFail(g.Passed), g.Actual, g.Unit, g.Limit)
+		fmt.Fprintf(w, "gate %-20s %s  actual %s %s, limit %s\n", g.Name, passFail(g.Passed), num(g.Actual), g.Unit, num(g.Limit))
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
@@ -70,4 +71,13 @@ func passFail(ok bool) string {
 		return "pass"
 	}
 	return "FAIL"
+}
+
+// num prints a gate value readably: whole numbers above 100 without decimals or
+// exponents, small ones with four significant digits.
+func num(v float64) string {
+	if v >= 100 || v <= -100 {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 4, 64)
 }

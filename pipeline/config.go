@@ -29,6 +29,9 @@ type KafkaConfig struct {
 	Topic    string `yaml:"topic" json:"topic"`
 	DLQTopic string `yaml:"dlq_topic" json:"dlq_topic"`
 	Group    string `yaml:"group" json:"group"`
+	// SessionTimeout is how long the group waits for a silent member (a crashed
+	// pipeline) before giving its partitions to another.
+	SessionTimeout time.Duration `yaml:"session_timeout" json:"session_timeout"`
 }
 
 // BatchConfig is the micro-batch trigger: a batch closes when it holds MaxSize events or
@@ -68,7 +71,7 @@ type RetryConfig struct {
 // DefaultConfig returns the defaults every file and override is applied over.
 func DefaultConfig() Config {
 	return Config{
-		Kafka:      KafkaConfig{Topic: "raw_data", DLQTopic: "raw_data.dlq", Group: "vectorstream-pipeline"},
+		Kafka:      KafkaConfig{Topic: "raw_data", DLQTopic: "raw_data.dlq", Group: "vectorstream-pipeline", SessionTimeout: 45 * time.Second},
 		Batch:      BatchConfig{Interval: time.Second, MaxSize: 2000},
 		Qdrant:     QdrantConfig{EventsCollection: "ecommerce_events", ProfilesCollection: "user_profiles", UpsertBatch: 500},
 		Profiles:   ProfileConfig{HalfLife: time.Hour},
@@ -105,6 +108,10 @@ func (c Config) Problems() []FieldProblem {
 	}
 	if c.Kafka.Group == "" {
 		bad("kafka.group", "must not be empty")
+	}
+	if c.Kafka.SessionTimeout < 6*time.Second || c.Kafka.SessionTimeout > 30*time.Minute {
+		// Kafka's group.min.session.timeout.ms and group.max.session.timeout.ms defaults.
+		bad("kafka.session_timeout", "must be in [6s, 30m] (the broker's default limits), got %v", c.Kafka.SessionTimeout)
 	}
 	if c.Batch.Interval <= 0 {
 		bad("batch.interval", "must be > 0, got %v", c.Batch.Interval)

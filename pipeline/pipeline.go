@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/qdrant/go-client/qdrant"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/vectorstream/vectorstream/embed"
 	"github.com/vectorstream/vectorstream/workloads"
@@ -162,6 +163,8 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	opts := append([]kgo.Opt{}, p.deps.KafkaOpts...)
 	opts = append(opts,
 		kgo.ConsumerGroup(cfg.Kafka.Group),
+		kgo.SessionTimeout(cfg.Kafka.SessionTimeout),
+		kgo.HeartbeatInterval(min(3*time.Second, cfg.Kafka.SessionTimeout/3)),
 		kgo.ConsumeTopics(cfg.Kafka.Topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.DisableAutoCommit(),
@@ -225,13 +228,24 @@ func (p *Pipeline) loop(ctx context.Context) error {
 		if fetches.IsClientClosed() {
 			return errors.New("pipeline: kafka client closed")
 		}
-		var ferr error
+		var ferr, fatal error
 		fetches.EachError(func(topic string, part int32, err error) {
 			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 				return
 			}
-			ferr = errors.Join(ferr, fmt.Errorf("fetch %s/%d: %w", topic, part, err))
+			err = fmt.Errorf("fetch %s/%d: %w", topic, part, err)
+			var ke *kerr.Error
+			if errors.As(err, &ke) && !ke.Retriable {
+				fatal = errors.Join(fatal, err)
+				return
+			}
+			ferr = errors.Join(ferr, err)
 		})
+		if fatal != nil {
+			// The broker refuses us for good (e.g. a session timeout outside its limits,
+			// no authorisation): retrying forever would only hide it.
+			return fmt.Errorf("pipeline: kafka: %w", fatal)
+		}
 		if ferr != nil {
 			p.o.log.Warn("fetch errors", "err", ferr)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/qdrant/go-client/qdrant"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/keepalive"
 )
 
 // Version is the Qdrant version the server reports in its health check. The
@@ -129,6 +130,9 @@ func Listen(addr string, opts ...Opt) (*Server, error) {
 	s.grpcServer = grpc.NewServer(
 		grpc.MaxRecvMsgSize(s.cfg.maxMsg),
 		grpc.MaxSendMsgSize(s.cfg.maxMsg),
+		// The official client pings every 10 s even when idle; Qdrant accepts that,
+		// grpc-go's default policy answers it with GOAWAY "too_many_pings".
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 	)
 	s.Register(s.grpcServer)
 	s.served = make(chan error, 1)
