@@ -106,30 +106,3 @@ func procField(path, key string) string {
 	}
 	return ""
 }
-
-// procSample is this process's resource use at one instant.
-type procSample struct {
-	at         time.Time
-	cpu        time.Duration // user + system
-	heap, rss  uint64
-	gcPause    time.Duration // cumulative
-	goroutines int
-}
-
-func sampleProcess() procSample {
-	s := procSample{at: time.Now(), goroutines: runtime.NumGoroutine()}
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		s.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	}
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	s.heap, s.gcPause = ms.HeapAlloc, time.Duration(ms.PauseTotalNs)
-	if b, err := os.ReadFile("/proc/self/statm"); err == nil {
-		if f := strings.Fields(string(b)); len(f) > 1 {
-			pages, _ := strconv.ParseUint(f[1], 10, 64)
-			s.rss = pages * uint64(os.Getpagesize())
-		}
-	}
-	return s
-}

@@ -33,8 +33,9 @@ type pipelineHandle interface {
 	MeasureFrom(ctx context.Context, t time.Time) error
 	// Counters returns the running totals.
 	Counters(ctx context.Context) (pipeline.Counters, error)
-	// Interval returns the totals and the e2e histogram since the previous call.
-	Interval(ctx context.Context) (pipeline.Counters, *hdrhistogram.Histogram, error)
+	// Interval returns the totals, the e2e histogram since the previous call and the
+	// resource use of the process the pipeline runs in.
+	Interval(ctx context.Context) (pipeline.Counters, *hdrhistogram.Histogram, pipeline.ProcessSample, error)
 	// Final returns the histograms, counters and batch commits.
 	Final(ctx context.Context) (pipeline.RemoteStats, error)
 	// Done is closed when the pipeline has stopped.
@@ -70,8 +71,8 @@ func (h *inProcess) MeasureFrom(_ context.Context, t time.Time) error {
 func (h *inProcess) Counters(context.Context) (pipeline.Counters, error) {
 	return h.stats.Counters(), nil
 }
-func (h *inProcess) Interval(context.Context) (pipeline.Counters, *hdrhistogram.Histogram, error) {
-	return h.stats.Counters(), h.stats.TakeInterval(), nil
+func (h *inProcess) Interval(context.Context) (pipeline.Counters, *hdrhistogram.Histogram, pipeline.ProcessSample, error) {
+	return h.stats.Counters(), h.stats.TakeInterval(), pipeline.SampleProcess(), nil
 }
 func (h *inProcess) Final(context.Context) (pipeline.RemoteStats, error) {
 	snap, err := h.stats.Snapshot()
@@ -185,13 +186,13 @@ func (h *childProcess) Counters(ctx context.Context) (pipeline.Counters, error) 
 	err := h.do(ctx, http.MethodGet, "/debug/vectorstream/stats", &st)
 	return st.Snapshot.Counters, err
 }
-func (h *childProcess) Interval(ctx context.Context) (pipeline.Counters, *hdrhistogram.Histogram, error) {
+func (h *childProcess) Interval(ctx context.Context) (pipeline.Counters, *hdrhistogram.Histogram, pipeline.ProcessSample, error) {
 	var iv pipeline.RemoteInterval
 	if err := h.do(ctx, http.MethodPost, "/debug/vectorstream/interval", &iv); err != nil {
-		return pipeline.Counters{}, nil, err
+		return pipeline.Counters{}, nil, pipeline.ProcessSample{}, err
 	}
 	hist, err := hdrhistogram.Decode([]byte(iv.E2E))
-	return iv.Counters, hist, err
+	return iv.Counters, hist, iv.Process, err
 }
 func (h *childProcess) Final(ctx context.Context) (pipeline.RemoteStats, error) {
 	var st pipeline.RemoteStats

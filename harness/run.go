@@ -136,7 +136,7 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 			return nil, err
 		}
 		ph = child
-		res.Notes = append(res.Notes, "the pipeline ran in its own process; the timeline's CPU and memory are the harness's")
+		res.Notes = append(res.Notes, "the pipeline ran in its own process; the timeline's CPU, memory and goroutines are that process's")
 	} else {
 		stats := pipeline.NewStats()
 		deps := pipeline.Deps{
@@ -156,6 +156,8 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 			o.OnPipeline(p)
 		}
 		ph = startInProcess(ctx, p, stats)
+		res.Notes = append(res.Notes, "the pipeline ran inside the harness process: the timeline's CPU, memory and goroutines include the load generator"+
+			map[bool]string{true: " and the embedded services", false: ""}[env.Mode == infra.ModeEmbedded && !sc.Infra.Process])
 		if sc.Pipeline.HealthAddr != "" {
 			hctx, stopHealth := context.WithCancel(ctx)
 			var wg sync.WaitGroup

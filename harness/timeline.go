@@ -26,7 +26,7 @@ func newSampler(lg *loadGen, ph pipelineHandle, start time.Time, sc *Scenario, p
 }
 
 func (s *sampler) run(ctx context.Context) {
-	prev := sampleProcess()
+	var prev pipeline.ProcessSample
 	var prevC pipeline.Counters
 	var prevAcked int64
 	total := s.sc.Warmup + s.sc.Duration
@@ -39,14 +39,14 @@ func (s *sampler) run(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		c, h, err := s.ph.Interval(ctx)
+		c, h, ps, err := s.ph.Interval(ctx)
 		if err != nil {
-			h = pipeline.NewHistogram() // the row keeps the harness's numbers; the gap shows
-			c = prevC
+			// Keep the row (the load generator's numbers hold); the pipeline's columns
+			// repeat the last sample.
+			h, c, ps = pipeline.NewHistogram(), prevC, prev
 		}
 		acked := s.lg.acked.Load()
-		ps := sampleProcess()
-		wall := ps.at.Sub(prev.at)
+		wall := ps.At.Sub(prev.At)
 		row := TimelineRow{
 			Second:       k,
 			Offered:      s.lg.offeredBefore(next) - s.lg.offeredBefore(next.Add(-time.Second)),
@@ -55,13 +55,13 @@ func (s *sampler) run(ctx context.Context) {
 			Written:      c.Written - prevC.Written,
 			DeadLettered: c.DeadLettered - prevC.DeadLettered,
 			Lag:          acked - c.Consumed,
-			HeapBytes:    ps.heap,
-			RSSBytes:     ps.rss,
-			GCPauseMS:    float64(ps.gcPause-prev.gcPause) / 1e6,
-			Goroutines:   ps.goroutines,
+			HeapBytes:    ps.HeapBytes,
+			RSSBytes:     ps.RSSBytes,
+			GCPauseMS:    float64(ps.GCPause-prev.GCPause) / 1e6,
+			Goroutines:   ps.Goroutines,
 		}
-		if wall > 0 {
-			row.CPUPercent = 100 * float64(ps.cpu-prev.cpu) / float64(wall)
+		if wall > 0 && !prev.At.IsZero() {
+			row.CPUPercent = 100 * float64(ps.CPU-prev.CPU) / float64(wall)
 		}
 		if h.TotalCount() > 0 {
 			row.E2EP50MS = float64(h.ValueAtQuantile(50)) / 1000

@@ -92,7 +92,7 @@ func (p *Pipeline) Handler() http.Handler {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
-		writeJSON(w, RemoteInterval{Counters: p.stats.Counters(), E2E: string(enc)})
+		writeJSON(w, RemoteInterval{Counters: p.stats.Counters(), E2E: string(enc), Process: SampleProcess()})
 	})
 	mux.HandleFunc("POST /debug/vectorstream/measure", func(w http.ResponseWriter, r *http.Request) {
 		ns, err := strconv.ParseInt(r.URL.Query().Get("from"), 10, 64)
@@ -115,8 +115,9 @@ type RemoteStats struct {
 // RemoteInterval is the body of POST /debug/vectorstream/interval: the running totals
 // and the e2e histogram of the events acknowledged since the previous call.
 type RemoteInterval struct {
-	Counters Counters `json:"counters"`
-	E2E      string   `json:"e2e"`
+	Counters Counters      `json:"counters"`
+	E2E      string        `json:"e2e"`
+	Process  ProcessSample `json:"process"`
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
@@ -125,14 +126,14 @@ func writeJSON(w http.ResponseWriter, v any) {
 }
 
 func systemInfo() map[string]any {
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
+	ps := SampleProcess()
 	return map[string]any{
-		"goroutines":     runtime.NumGoroutine(),
-		"heap_bytes":     ms.HeapAlloc,
-		"sys_bytes":      ms.Sys,
-		"gc_cycles":      ms.NumGC,
-		"gc_pause_total": time.Duration(ms.PauseTotalNs).String(),
+		"goroutines":     ps.Goroutines,
+		"heap_bytes":     ps.HeapBytes,
+		"rss_bytes":      ps.RSSBytes,
+		"cpu_seconds":    ps.CPU.Seconds(),
+		"gc_cycles":      ps.GCCycles,
+		"gc_pause_total": ps.GCPause.String(),
 		"cpus":           runtime.NumCPU(),
 		"go":             runtime.Version(),
 	}
