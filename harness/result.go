@@ -3,11 +3,13 @@ package harness
 import (
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
@@ -245,18 +247,53 @@ func (r *Result) WriteRunDir(dir string) error {
 	return f.Close()
 }
 
+// missing lists the parts of a result that every finished run has and this one lacks.
+func (r *Result) missing() []string {
+	var m []string
+	check := func(ok bool, name string) {
+		if !ok {
+			m = append(m, name)
+		}
+	}
+	check(r.RunID != "", "run_id")
+	check(r.Scenario.Name != "", "scenario.name")
+	check(r.Scenario.Duration > 0, "scenario.duration")
+	check(!r.Started.IsZero(), "started")
+	check(!r.Finished.IsZero(), "finished")
+	check(r.Environment.GoVersion != "", "environment.go_version")
+	check(r.Environment.InfraMode != "", "environment.infra_mode")
+	for _, name := range []string{"e2e", "send_delay", "kafka_transit", "batch_wait", "validate", "embed", "upsert"} {
+		_, ok := r.Latency[name]
+		check(ok, "latency."+name)
+		check(r.Histograms[name] != "", "histograms."+name)
+	}
+	check(r.Validity.Valid || len(r.Validity.Reasons) > 0, "validity (neither valid nor a reason)")
+	return m
+}
+
 // ReadRunDir reads result.json and timeline.csv back.
 func ReadRunDir(dir string) (*Result, error) {
 	b, err := os.ReadFile(filepath.Join(dir, "result.json"))
 	if err != nil {
 		return nil, fmt.Errorf("results: %w", err)
 	}
+	path := filepath.Join(dir, "result.json")
 	var r Result
 	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("results: %s: %w", filepath.Join(dir, "result.json"), err)
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			if strings.HasSuffix(se.Error(), "unexpected end of JSON input") {
+				return nil, fmt.Errorf("results: %s: truncated after %d bytes (a run that did not finish writing?): %w", path, len(b), err)
+			}
+			return nil, fmt.Errorf("results: %s: damaged at byte %d of %d: %w", path, se.Offset, len(b), err)
+		}
+		return nil, fmt.Errorf("results: %s: %w", path, err)
 	}
 	if r.SchemaVersion != SchemaVersion {
-		return nil, fmt.Errorf("results: %s: schema_version %d, this build reads %d", dir, r.SchemaVersion, SchemaVersion)
+		return nil, fmt.Errorf("results: %s: schema_version %d, this build reads %d", path, r.SchemaVersion, SchemaVersion)
+	}
+	if missing := r.missing(); len(missing) > 0 {
+		return nil, fmt.Errorf("results: %s: incomplete, missing %s", path, strings.Join(missing, ", "))
 	}
 	f, err := os.Open(filepath.Join(dir, "timeline.csv"))
 	if err != nil {

@@ -3,7 +3,9 @@ package harness
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -133,5 +135,31 @@ func TestCommitRateMeasuresBetweenCommits(t *testing.T) {
 	}
 	if got := commitRate(cs, t0, t0.Add(15*time.Second)); got != 0 {
 		t.Errorf("one commit in the window: got %v, want 0 (unknown)", got)
+	}
+}
+
+func TestReadRunDirNamesWhatIsWrong(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(body string) {
+		if err := os.WriteFile(filepath.Join(dir, "result.json"), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "timeline.csv"), []byte(strings.Join(TimelineHeader, ",")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ body, want string }{
+		{`{"schema_version": 1, "run_id": "x", "scenario": {"na`, "truncated"},
+		{`{"schema_version": 1, "run_id": }`, "damaged at byte"},
+		{`{"schema_version": 7}`, "schema_version 7"},
+		{`{"schema_version": 1, "run_id": "x", "latency": {}}`, "missing scenario.name"},
+		{`{"schema_version": 1, "run_id": "x", "latency": {}}`, "histograms.e2e"},
+	} {
+		write(tc.body)
+		_, err := ReadRunDir(dir)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), filepath.Join(dir, "result.json")) {
+			t.Errorf("%s: got %v, want an error naming the file and %q", tc.body, err, tc.want)
+		}
 	}
 }
