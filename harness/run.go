@@ -31,8 +31,9 @@ type Options struct {
 	Log *slog.Logger
 	// LogLevel filters the pipeline's logging; nil means info.
 	LogLevel *slog.LevelVar
-	// Progress, when set, receives one human-readable line a second.
-	Progress io.Writer
+	// Progress, when set, receives a human-readable line every ProgressEvery (default 1 s).
+	Progress      io.Writer
+	ProgressEvery time.Duration
 	// RunID names the run; empty derives one from the start time.
 	RunID string
 	// PipelineOpts are passed to the in-process pipeline (tests inject faults here).
@@ -207,7 +208,7 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 	}
 	res.MeasureStart, res.MeasureEnd = measureFrom.UTC(), measureTo.UTC()
 	lg := newLoadGen(producer, sc.Pipeline.Kafka.Topic, gen, sched, start, measureFrom, measureTo, sc.Validity.LateThreshold)
-	smp := newSampler(lg, ph, start, sc, o.Progress)
+	smp := newSampler(lg, ph, start, sc, o.Progress, o.ProgressEvery, be.Name())
 	sctx, stopSampler := context.WithCancel(ctx)
 	samplerDone := make(chan struct{})
 	go func() { defer close(samplerDone); smp.run(sctx) }()

@@ -34,6 +34,11 @@ type Scenario struct {
 	Verify       VerifyConfig      `yaml:"verify" json:"verify"`
 	Validity     ValidityConfig    `yaml:"validity" json:"validity"`
 	Gates        Gates             `yaml:"gates" json:"gates"`
+	// Repeat runs the scenario (each sweep point) this many times, for medians and
+	// significance in comparisons.
+	Repeat int `yaml:"repeat" json:"repeat,omitempty"`
+	// Sweep runs the scenario at several values of one field.
+	Sweep *Sweep `yaml:"sweep" json:"sweep,omitempty"`
 
 	// File is where the scenario was read from.
 	File string `yaml:"-" json:"file"`
@@ -136,6 +141,10 @@ var ErrConfig = errors.New("bad configuration")
 // LoadScenario reads a scenario file, applies environment and flag overrides, and
 // validates it. Every problem comes back at once, wrapped in ErrConfig.
 func LoadScenario(path string, sets []string) (*Scenario, error) {
+	return loadScenario(path, sets, true)
+}
+
+func loadScenario(path string, sets []string, withSweep bool) (*Scenario, error) {
 	sc := DefaultScenario()
 	sc.Pipeline.HealthAddr = "127.0.0.1:0"
 	ovs := yamlconf.EnvOverrides(&sc, "VECTORSTREAM_", os.LookupEnv)
@@ -156,6 +165,9 @@ func LoadScenario(path string, sets []string) (*Scenario, error) {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	sc.File, sc.doc = path, doc
+	if !withSweep {
+		sc.Sweep = nil
+	}
 	if sc.Name == "" {
 		base := path[strings.LastIndexByte(path, '/')+1:]
 		sc.Name = strings.TrimSuffix(strings.TrimSuffix(base, ".yaml"), ".yml")
@@ -163,7 +175,28 @@ func LoadScenario(path string, sets []string) (*Scenario, error) {
 	if err := sc.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
+	if sc.Sweep != nil {
+		// Every point must be a valid scenario before any load is offered.
+		var errs []error
+		for _, v := range sc.Sweep.Values {
+			if _, err := sc.Point(v, sets); err != nil {
+				errs = append(errs, fmt.Errorf("sweep value %q: %w", v, err))
+			}
+		}
+		if len(errs) > 0 {
+			return nil, fmt.Errorf("%w: %w", ErrConfig, errors.Join(errs...))
+		}
+	}
 	return &sc, nil
+}
+
+// Point returns the scenario of one sweep value: the file re-read with the swept
+// field set to value, after the other overrides.
+func (s *Scenario) Point(value string, sets []string) (*Scenario, error) {
+	if s.Sweep == nil {
+		return s, nil
+	}
+	return loadScenario(s.File, append(append([]string{}, sets...), s.Sweep.Parameter+"="+value), false)
 }
 
 // Validate checks every value's range and returns all problems joined, each naming
@@ -176,6 +209,17 @@ func (s *Scenario) Validate() error {
 			return
 		}
 		errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
+	}
+	if s.Repeat < 0 || s.Repeat > 100 {
+		bad("repeat", "must be in [1, 100], got %d", s.Repeat)
+	}
+	if sw := s.Sweep; sw != nil {
+		if sw.Parameter == "" || strings.HasPrefix(sw.Parameter, "sweep") || sw.Parameter == "repeat" || sw.Parameter == "name" {
+			bad("sweep.parameter", "must name a scenario field such as load.rate, got %q", sw.Parameter)
+		}
+		if len(sw.Values) < 2 {
+			bad("sweep.values", "a sweep needs at least two values, got %d", len(sw.Values))
+		}
 	}
 	if s.Duration <= 0 {
 		bad("duration", "must be > 0, got %v", s.Duration)

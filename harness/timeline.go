@@ -17,12 +17,14 @@ type sampler struct {
 	start    time.Time
 	sc       *Scenario
 	progress io.Writer
+	every    int // progress line every this many seconds
+	backend  string
 
 	rows []TimelineRow
 }
 
-func newSampler(lg *loadGen, ph pipelineHandle, start time.Time, sc *Scenario, progress io.Writer) *sampler {
-	return &sampler{lg: lg, ph: ph, start: start, sc: sc, progress: progress}
+func newSampler(lg *loadGen, ph pipelineHandle, start time.Time, sc *Scenario, progress io.Writer, every time.Duration, backend string) *sampler {
+	return &sampler{lg: lg, ph: ph, start: start, sc: sc, progress: progress, every: max(1, int(every/time.Second)), backend: backend}
 }
 
 func (s *sampler) run(ctx context.Context) {
@@ -70,7 +72,7 @@ func (s *sampler) run(ctx context.Context) {
 		}
 		s.rows = append(s.rows, row)
 		prev, prevC, prevAcked = ps, c, acked
-		if s.progress != nil {
+		if s.progress != nil && k%s.every == 0 {
 			phase := "load"
 			elapsed := time.Duration(k) * time.Second
 			remaining := total - elapsed
@@ -80,8 +82,8 @@ func (s *sampler) run(ctx context.Context) {
 			if remaining < 0 {
 				phase, remaining = "drain", 0
 			}
-			fmt.Fprintf(s.progress, "%-7s %4ds elapsed %4ds left  offered %6d/s  written %6d/s  dlq %4d/s  e2e p99 %8.1f ms  lag %6d  cpu %5.0f%%\n",
-				phase, k, int(remaining.Seconds()), row.Offered, row.Written, row.DeadLettered, row.E2EP99MS, row.Lag, row.CPUPercent)
+			fmt.Fprintf(s.progress, "%-7s %4ds elapsed %4ds left  offered %6d/s  achieved %6d/s  dlq %6d  e2e p99 %8.1f ms  lag %6d  cpu %4.0f%%  %s\n",
+				phase, k, int(remaining.Seconds()), row.Offered, row.Consumed, c.DeadLettered, row.E2EP99MS, row.Lag, row.CPUPercent, s.backend)
 		}
 	}
 }

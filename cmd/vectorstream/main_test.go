@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vectorstream/vectorstream/harness"
 )
@@ -102,5 +103,39 @@ func TestAppConfigOverlaysAndEnv(t *testing.T) {
 		if _, err := loadAppConfig("../../configs/app_config.yaml", []string{f}, nil); err != nil {
 			t.Errorf("%s: %v", f, err)
 		}
+	}
+}
+
+func TestBenchSweepWithRepeats(t *testing.T) {
+	results := t.TempDir()
+	code := Execute([]string{"bench", "--quiet", "--results", results, "--run-id", "s1", "testdata/tiny-sweep.yaml"})
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	s, runs, err := harness.ReadSeries(filepath.Join(results, "tiny-sweep", "s1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Parameter != "gates.max_e2e_p50" || len(s.Points) != 2 || len(runs[0]) != 2 || len(runs[1]) != 2 {
+		t.Fatalf("series %+v", s)
+	}
+	if s.Sustainable != 0 || !s.Points[0].Passed || s.Points[1].Passed {
+		t.Errorf("sustainable %d, points %+v: want the first value only", s.Sustainable, s.Points)
+	}
+	if got := runs[1][0].Scenario.Gates.MaxE2EP50; got != time.Microsecond {
+		t.Errorf("second point ran with max_e2e_p50 %v, want 1µs", got)
+	}
+
+	// A recorded run repeats exactly.
+	code = Execute([]string{"bench", "--quiet", "--results", results, "--run-id", "again", "--rerun", filepath.Join(results, "tiny-sweep", "s1", s.Points[0].Runs[0], "result.json")})
+	if code != exitOK {
+		t.Fatalf("rerun: exit %d", code)
+	}
+	again, err := harness.ReadRunDir(filepath.Join(results, "tiny-sweep", "again"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Scenario.Seed != runs[0][0].Scenario.Seed || again.Counts.Produced != runs[0][0].Counts.Produced || again.Counts.Malformed != runs[0][0].Counts.Malformed {
+		t.Errorf("rerun differs: seed %d vs %d, counts %+v vs %+v", again.Scenario.Seed, runs[0][0].Scenario.Seed, again.Counts, runs[0][0].Counts)
 	}
 }
