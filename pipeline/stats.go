@@ -85,9 +85,13 @@ type EventTimes struct {
 	DeadLettered                             bool
 }
 
-// Durations returns the time spent in each stage.
-func (t EventTimes) Durations() map[Stage]time.Duration {
-	return map[Stage]time.Duration{
+// StageDurations holds one duration per stage, indexed by Stage.
+type StageDurations [numStages]time.Duration
+
+// Durations returns the time spent in each stage (DLQ, which is not a stage of a valid
+// event, stays zero).
+func (t EventTimes) Durations() StageDurations {
+	return StageDurations{
 		StageSendDelay:    time.Duration(t.Sent - t.Intended),
 		StageKafkaTransit: time.Duration(t.Consumed - t.Sent),
 		StageBatchWait:    time.Duration(t.Closed - t.Consumed),
@@ -162,7 +166,7 @@ func breakdownBucket(e2e time.Duration) int {
 	return int(math.Log(us) / math.Log(breakdownRatio))
 }
 
-func (b *StageSums) add(durs map[Stage]time.Duration) {
+func (b *StageSums) add(durs StageDurations) {
 	k := breakdownBucket(durs[StageE2E])
 	for len(b.Counts) <= k {
 		b.Counts = append(b.Counts, 0)
@@ -261,7 +265,9 @@ func (s *Stats) record(events []EventTimes) {
 		}
 		durs := e.Durations()
 		for st, d := range durs {
-			recordDur(s.hist[st], d)
+			if Stage(st) != StageDLQ {
+				recordDur(s.hist[st], d)
+			}
 		}
 		s.bd.add(durs)
 		recordDur(s.interval, time.Duration(e.Upserted-e.Intended))
