@@ -179,29 +179,62 @@ func reserveLegendSpace(p *plot.Plot, n int, height vg.Length) {
 	p.Y.Max = p.Y.Min + (p.Y.Max-p.Y.Min)/(1-f)
 }
 
-// plainTicks are gonum/plot's default ticks labelled in the shortest form ("25", "2.5",
-// not "25.00", "2.50").
+// plainTicks label about eight round values ("25", "2.5", not "25.00") on a linear
+// axis, with four or five minor ticks between them.
 type plainTicks struct{}
 
 func (plainTicks) Ticks(lo, hi float64) []plot.Tick {
-	ticks := plot.DefaultTicks{}.Ticks(lo, hi)
-	for i := range ticks {
-		if ticks[i].Label != "" {
-			ticks[i].Label = strconv.FormatFloat(ticks[i].Value, 'g', 6, 64)
+	if !(hi > lo) || math.IsInf(hi-lo, 0) {
+		return plot.DefaultTicks{}.Ticks(lo, hi)
+	}
+	raw := (hi - lo) / 8
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	step, minor := 10*mag, 5
+	for _, m := range []struct {
+		f     float64
+		minor int
+	}{{1, 5}, {2, 4}, {2.5, 5}, {5, 5}} {
+		if m.f*mag >= raw {
+			step, minor = m.f*mag, m.minor
+			break
+		}
+	}
+	var ticks []plot.Tick
+	first := math.Ceil(lo/step-1e-9) * step
+	for i := -1; ; i++ {
+		v := first + float64(i)*step
+		if v > hi+step*1e-9 {
+			break
+		}
+		if v >= lo-step*1e-9 {
+			ticks = append(ticks, plot.Tick{Value: v, Label: strconv.FormatFloat(round(v, step), 'g', 8, 64)})
+		}
+		for k := 1; k < minor; k++ {
+			if mv := v + float64(k)*step/float64(minor); mv > lo && mv < hi {
+				ticks = append(ticks, plot.Tick{Value: mv})
+			}
 		}
 	}
 	return ticks
 }
 
-// LatencyAxis makes p's y axis logarithmic over whole decades covering [lo, hi]
-// (milliseconds; lo is clamped to 0.001 ms, one microsecond), with every decade labelled.
+// round rounds v to the decimal precision of step, so that 0.30000000000000004 prints
+// as 0.3.
+func round(v, step float64) float64 {
+	d := math.Pow(10, math.Max(0, -math.Floor(math.Log10(step))+1))
+	return math.Round(v*d) / d
+}
+
+// LatencyAxis makes p's y axis logarithmic from the decade below lo to a little above
+// hi (milliseconds; lo is clamped to 0.001 ms, one microsecond), every decade labelled,
+// and 2 and 5 of each decade too when it spans three decades or less.
 func LatencyAxis(p *plot.Plot, lo, hi float64) {
 	lo = math.Max(lo, 0.001)
 	hi = math.Max(hi, lo*10)
 	p.Y.Scale = logScale{}
 	// Just below the decade, so that no data value is the axis's linear midpoint (see logScale).
 	p.Y.Min = math.Pow(10, math.Floor(math.Log10(lo)+1e-9)) * (1 - 1e-9)
-	p.Y.Max = math.Pow(10, math.Ceil(math.Log10(hi)-1e-9))
+	p.Y.Max = hi * 1.2
 	p.Y.Tick.Marker = decadeTicks{}
 }
 
@@ -228,6 +261,8 @@ func (decadeTicks) Ticks(lo, hi float64) []plot.Tick {
 	if lo <= 0 || hi <= lo {
 		return nil
 	}
+	// Over three decades or less, 2× and 5× are labelled too.
+	few := hi/lo <= 1001
 	var ticks []plot.Tick
 	for e := int(math.Floor(math.Log10(lo) + 1e-9)); e <= int(math.Ceil(math.Log10(hi)-1e-9)); e++ {
 		d := math.Pow(10, float64(e))
@@ -236,7 +271,11 @@ func (decadeTicks) Ticks(lo, hi float64) []plot.Tick {
 		}
 		for m := 2; m < 10; m++ {
 			if v := float64(m) * d; v > lo && v < hi {
-				ticks = append(ticks, plot.Tick{Value: v})
+				t := plot.Tick{Value: v}
+				if few && (m == 2 || m == 5) {
+					t.Label = strconv.FormatFloat(round(v, d), 'g', 8, 64)
+				}
+				ticks = append(ticks, t)
 			}
 		}
 	}

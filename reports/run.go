@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"sort"
+	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"gonum.org/v1/plot"
@@ -126,28 +127,16 @@ func ThroughputPlot(res *harness.Result) (*plot.Plot, error) {
 		p.Add(l)
 		legend = append(legend, LegendEntry{s.name, []plot.Thumbnailer{l}})
 	}
-	// Micro-batches of a second or more write in bursts; a moving mean over whole
-	// batches shows the rate they sustain.
-	if iv := res.Scenario.Pipeline.Batch.Interval.Seconds(); iv >= 2 {
-		win := int(math.Ceil(iv))
-		var xys plotter.XYs
-		for i := range rows {
-			if i+1 < win {
-				continue
-			}
-			var sum float64
-			for _, r := range rows[i+1-win : i+1] {
-				sum += float64(r.Written)
-			}
-			xys = append(xys, plotter.XY{X: float64(rows[i].Second), Y: sum / float64(win)})
-		}
-		if len(xys) > 0 {
+	// Micro-batches of a second or more write in bursts; spreading each burst over the
+	// seconds since the previous one shows the rate the batches sustain.
+	if iv := res.Scenario.Pipeline.Batch.Interval; iv >= 2*time.Second {
+		if xys := burstRate(rows); len(xys) > 0 {
 			l, err := line(xys, Color(5), 2, 2, 2)
 			if err != nil {
 				return nil, fmt.Errorf("throughput: %w", err)
 			}
 			p.Add(l)
-			legend = append(legend, LegendEntry{fmt.Sprintf("written, mean over the last %d s (batch interval %v)", win, res.Scenario.Pipeline.Batch.Interval), []plot.Thumbnailer{l}})
+			legend = append(legend, LegendEntry{fmt.Sprintf("written, each batch spread over the time since the last (interval %v)", iv), []plot.Thumbnailer{l}})
 		}
 	}
 	phaseLines(p, res)
@@ -159,6 +148,33 @@ func ThroughputPlot(res *harness.Result) (*plot.Plot, error) {
 	reserveLegendSpace(p, len(legend), DefaultHeight)
 	SetLegend(p, legend...)
 	return p, nil
+}
+
+// burstRate turns writes that arrive in bursts (runs of seconds with writes) into a
+// step line: each burst's events divided by the seconds since the previous burst ended,
+// held over those seconds.
+func burstRate(rows []harness.TimelineRow) plotter.XYs {
+	var xys plotter.XYs
+	prevEnd := 0
+	if len(rows) > 0 {
+		prevEnd = rows[0].Second - 1
+	}
+	for i := 0; i < len(rows); {
+		if rows[i].Written == 0 {
+			i++
+			continue
+		}
+		var sum int64
+		j := i
+		for ; j < len(rows) && rows[j].Written > 0; j++ {
+			sum += rows[j].Written
+		}
+		end := rows[j-1].Second
+		rate := float64(sum) / float64(end-prevEnd)
+		xys = append(xys, plotter.XY{X: float64(prevEnd), Y: rate}, plotter.XY{X: float64(end), Y: rate})
+		prevEnd, i = end, j
+	}
+	return xys
 }
 
 // LatencyTimelinePlot draws the e2e latency p50, p99 and max of the events finished in

@@ -161,7 +161,7 @@ func benchSeries(ctx context.Context, sc *harness.Scenario, sets []string, dir s
 		return writeReport(runDir, res)
 	})
 	if len(s.Points) > 0 {
-		if rerr := writeSeriesReport(dir, s); rerr != nil {
+		if rerr := writeSeriesReport(dir); rerr != nil {
 			return errors.Join(err, rerr)
 		}
 		fmt.Fprintln(os.Stdout)

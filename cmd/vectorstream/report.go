@@ -18,7 +18,7 @@ func runReport(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	out := fs.String("o", "", "write the report into this folder instead of the run folder (one run only)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: vectorstream report [-o dir] <run-dir or result.json>...")
+		fmt.Fprintln(fs.Output(), "usage: vectorstream report [-o dir] <run-dir, result.json or series dir>...")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -38,6 +38,24 @@ func runReport(ctx context.Context, args []string) error {
 		dir := arg
 		if st, err := os.Stat(arg); err == nil && !st.IsDir() {
 			dir = filepath.Dir(arg)
+		}
+		if _, err := os.Stat(filepath.Join(dir, harness.SeriesFile)); err == nil {
+			// A sweep or repeats: redraw every run, then the series.
+			s, runs, err := harness.ReadSeries(dir)
+			if err == nil {
+				for i, p := range s.Points {
+					for j, r := range p.Runs {
+						err = errors.Join(err, reports.WriteRunReport(filepath.Join(dir, r), runs[i][j]))
+					}
+				}
+				err = errors.Join(err, reports.WriteSeriesReport(dir, s, runs))
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("report: %s: %w", arg, err))
+				continue
+			}
+			fmt.Fprintf(os.Stdout, "%s: %s\n", arg, filepath.Join(dir, "series.html"))
+			continue
 		}
 		res, err := harness.ReadRunDir(dir)
 		if err != nil {

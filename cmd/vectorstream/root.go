@@ -41,6 +41,7 @@ func commands() []command {
 		{"infra", "infra serve: run the embedded Kafka and Qdrant stand-ins on loopback ports", runInfra},
 		{"fit", "fit an embedding model on a scenario's catalog and save it", runFit},
 		{"validate", "check scenario files without running them", runValidate},
+		{"report", "redraw the plots and report.html of run folders (or a series) from their files", runReport},
 		{"compare", "compare runs side by side (the first is the baseline) and write compare.html", runCompare},
 	}
 }
