@@ -7,7 +7,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/vectorstream/vectorstream/infra"
-	"github.com/vectorstream/vectorstream/workloads"
 )
 
 // Calibration is the harness's own ceiling on this machine: how fast it can generate
@@ -23,13 +22,9 @@ type Calibration struct {
 // speed (no pacing) for d, against the scenario's infrastructure.
 func Calibrate(ctx context.Context, sc *Scenario, self string, d time.Duration) (Calibration, error) {
 	var c Calibration
-	gcfg, err := sc.GeneratorConfig()
+	gen, _, err := sc.NewGenerator()
 	if err != nil {
-		return c, fmt.Errorf("%w: workload: %w", ErrConfig, err)
-	}
-	gen, err := workloads.NewGenerator(gcfg)
-	if err != nil {
-		return c, fmt.Errorf("%w: workload: %w", ErrConfig, err)
+		return c, err
 	}
 	start := time.Now()
 	var n int64

@@ -90,13 +90,9 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 	log.Info("infra up", "mode", env.Mode, "kafka", env.KafkaLabel, "qdrant", env.QdrantLabel)
 
 	// Workload and model.
-	gcfg, err := sc.GeneratorConfig()
+	gen, gcfg, err := sc.NewGenerator()
 	if err != nil {
-		return nil, fmt.Errorf("%w: workload: %w", ErrConfig, err)
-	}
-	gen, err := workloads.NewGenerator(gcfg)
-	if err != nil {
-		return nil, fmt.Errorf("%w: workload: %w", ErrConfig, err)
+		return nil, err
 	}
 	be, err := kernels.New(sc.Embedding.Backend)
 	if err != nil {
@@ -416,13 +412,9 @@ func waitDrained(ctx context.Context, ph pipelineHandle, lg *loadGen, timeout ti
 
 // FitModel loads the scenario's model file, or fits a model on its catalog.
 func FitModel(ctx context.Context, sc *Scenario) (*embed.Model, error) {
-	gcfg, err := sc.GeneratorConfig()
+	gen, _, err := sc.NewGenerator()
 	if err != nil {
-		return nil, fmt.Errorf("%w: workload: %w", ErrConfig, err)
-	}
-	gen, err := workloads.NewGenerator(gcfg)
-	if err != nil {
-		return nil, fmt.Errorf("%w: workload: %w", ErrConfig, err)
+		return nil, err
 	}
 	be, err := kernels.New(sc.Embedding.Backend)
 	if err != nil {

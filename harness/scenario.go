@@ -372,3 +372,17 @@ func (s *Scenario) GeneratorConfig() (workloads.GeneratorConfig, error) {
 	}
 	return cfg, cfg.Validate()
 }
+
+// NewGenerator returns the scenario's event generator and the configuration it runs
+// with (regenerating the stream for verification needs the same configuration).
+func (s *Scenario) NewGenerator() (*workloads.Generator, workloads.GeneratorConfig, error) {
+	gcfg, err := s.GeneratorConfig()
+	if err != nil {
+		return nil, gcfg, fmt.Errorf("%w: workload: %w", ErrConfig, err)
+	}
+	gen, err := workloads.NewGenerator(gcfg)
+	if err != nil {
+		return nil, gcfg, fmt.Errorf("%w: workload: %w", ErrConfig, err)
+	}
+	return gen, gcfg, nil
+}
