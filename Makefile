@@ -5,7 +5,7 @@ GO       ?= go
 SCENARIO ?= scenarios/smoke.yaml
 BIN      := bin/vectorstream
 
-.PHONY: all build test vet bench race fuzz clean
+.PHONY: all build test vet bench microbench report clean
 
 all: build
 
@@ -22,6 +22,12 @@ test: vet
 
 bench: build
 	$(BIN) bench $(SCENARIO)
+
+# Redraw every committed run's plots and report.html (and every series' curve).
+report: build
+	@dirs=$$(find results -name series.json -exec dirname {} \; ; \
+	  find results -name result.json -exec dirname {} \; | grep -v '/rep-[0-9]*$$'); \
+	  [ -z "$$dirs" ] || $(BIN) report $$dirs
 
 microbench:
 	$(GO) test -run '^$$' -bench . -benchmem ./workloads/ ./embed/ ./kernels/...
