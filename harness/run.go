@@ -29,8 +29,6 @@ import (
 type Options struct {
 	// Log receives structured progress; nil discards.
 	Log *slog.Logger
-	// LogLevel filters the pipeline's logging; nil means info.
-	LogLevel *slog.LevelVar
 	// Progress, when set, receives a human-readable line every ProgressEvery (default 1 s).
 	Progress      io.Writer
 	ProgressEvery time.Duration
@@ -62,10 +60,6 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 	log := o.Log
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	level := o.LogLevel
-	if level == nil {
-		level = new(slog.LevelVar)
 	}
 	res := &Result{SchemaVersion: SchemaVersion, Scenario: *sc, Started: time.Now().UTC(), Extra: map[string]float64{}}
 	res.RunID = o.RunID
@@ -144,7 +138,9 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 				return embed.NewEncoder(model, be), nil
 			},
 		}
-		popts := append([]pipeline.Opt{pipeline.WithStats(stats), pipeline.WithLogger(log.With("component", "pipeline"), level)}, o.PipelineOpts...)
+		// The pipeline's log_level must not move the harness's level: give it a
+		// level variable of its own; the harness's handler still filters by --log-level.
+		popts := append([]pipeline.Opt{pipeline.WithStats(stats), pipeline.WithLogger(log.With("component", "pipeline"), new(slog.LevelVar))}, o.PipelineOpts...)
 		p, err := pipeline.New(sc.Pipeline, deps, popts...)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrConfig, err)

@@ -82,7 +82,7 @@ func (s *sampler) run(ctx context.Context) {
 			if remaining < 0 {
 				phase, remaining = "drain", 0
 			}
-			fmt.Fprintf(s.progress, "%-7s %4ds elapsed %4ds left  offered %6d/s  achieved %6d/s  dlq %6d  e2e p99 %8.1f ms  lag %6d  cpu %4.0f%%  %s\n",
+			fmt.Fprintf(s.progress, "%-7s %4ds elapsed %4ds left  offered %6d/s  achieved %6d/s  dlq %6d  e2e p99 %8.1f ms  lag %6d  cpu %4.0f%%  backend %s\n",
 				phase, k, int(remaining.Seconds()), row.Offered, row.Consumed, c.DeadLettered, row.E2EP99MS, row.Lag, row.CPUPercent, s.backend)
 		}
 	}

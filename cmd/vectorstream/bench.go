@@ -71,7 +71,7 @@ func runBench(ctx context.Context, args []string) error {
 		return fmt.Errorf("results folder: %w", err)
 	}
 	self, _ := os.Executable()
-	opts := harness.Options{Log: log, LogLevel: level, RunID: *runID, Self: self}
+	opts := harness.Options{Log: log, RunID: *runID, Self: self}
 	if !*quiet {
 		opts.Progress = os.Stderr
 		opts.ProgressEvery = time.Second
