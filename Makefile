@@ -5,7 +5,7 @@ GO       ?= go
 SCENARIO ?= scenarios/smoke.yaml
 BIN      := bin/vectorstream
 
-.PHONY: all build test vet bench microbench report clean
+.PHONY: all build test vet bench microbench report clean kafka-up kafka-down
 
 all: build
 
@@ -34,3 +34,11 @@ microbench:
 
 clean:
 	rm -rf bin
+
+# A real single-node Apache Kafka broker (KRaft) on 127.0.0.1 for CI and development;
+# jars from Maven Central into .cache/kafka (see deploy/kafka/). No Docker.
+kafka-up:
+	@deploy/kafka/up.sh
+
+kafka-down:
+	@deploy/kafka/down.sh

@@ -66,6 +66,12 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 	if res.RunID == "" {
 		res.RunID = res.Started.Format("20060102T150405Z")
 	}
+	if sc.Infra.Mode == infra.ModeExternal {
+		scoped := *sc
+		scopeToRun(&scoped, res.RunID)
+		sc = &scoped
+		res.Scenario = scoped
+	}
 	res.Environment = CaptureEnvironment(ctx)
 	res.Environment.EmbeddingBackend = sc.Embedding.Backend
 
@@ -108,14 +114,13 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 		return nil, err
 	}
 	defer qc.Close()
-	if env.Mode != infra.ModeEmbedded {
-		// Verification is by identity: start from empty collections.
-		for _, name := range []string{sc.Pipeline.Qdrant.EventsCollection, sc.Pipeline.Qdrant.ProfilesCollection} {
-			if ok, err := qc.CollectionExists(ctx, name); err == nil && ok {
-				if err := qc.DeleteCollection(ctx, name); err != nil {
-					return nil, fmt.Errorf("qdrant: delete collection %s: %w", name, err)
-				}
-			}
+	if env.Mode == infra.ModeExternal {
+		if err := prepareExternal(ctx, sc, env, qc); err != nil {
+			return nil, err
+		}
+		res.Environment.Kafka, res.Environment.Qdrant = env.KafkaLabel, env.QdrantLabel
+		if strings.Contains(env.QdrantLabel, "stand-in") {
+			res.Notes = append(res.Notes, "Qdrant was the embedded stand-in ("+env.QdrantLabel+"): upsert numbers are not Qdrant's.")
 		}
 	}
 

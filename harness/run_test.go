@@ -163,3 +163,35 @@ func TestReadRunDirNamesWhatIsWrong(t *testing.T) {
 		}
 	}
 }
+
+func TestExternalRunsAreScopedAndCheckTopics(t *testing.T) {
+	t.Parallel()
+	env, err := infra.StartEmbedded(t.Context(), infra.EmbeddedConfig{Partitions: 1, Topics: []string{"pinned"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.Close()
+	sc := smallScenario()
+	sc.Duration = 2 * time.Second
+	sc.Infra = InfraConfig{Mode: "external", Brokers: env.KafkaBrokers, QdrantAddr: env.QdrantAddr()}
+	res, err := Run(t.Context(), sc, Options{RunID: "ext1"})
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if got := res.Scenario.Pipeline.Kafka.Topic; got != "raw_data-ext1" {
+		t.Errorf("topic %q, want the run-scoped raw_data-ext1", got)
+	}
+	if got := res.Scenario.Pipeline.Qdrant.EventsCollection; got != "ecommerce_events_ext1" {
+		t.Errorf("collection %q, want ecommerce_events_ext1", got)
+	}
+	if !strings.Contains(res.Environment.Qdrant, "stand-in") || res.Environment.Embedded {
+		t.Errorf("environment %+v: the Qdrant stand-in must be named as such", res.Environment)
+	}
+
+	// A pinned topic with another partition count is refused before any load.
+	sc.Pipeline.Kafka.Topic, sc.Pipeline.Kafka.DLQTopic = "pinned", "pinned.dlq"
+	_, err = Run(t.Context(), sc, Options{RunID: "ext2"})
+	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "pinned exists with 1 partitions") {
+		t.Errorf("got %v, want the partition mismatch reported", err)
+	}
+}

@@ -58,6 +58,8 @@ type WorkloadConfig struct {
 // KafkaConfig is what the harness needs of the raw topic beyond the pipeline's view.
 type KafkaConfig struct {
 	Partitions int `yaml:"partitions" json:"partitions"`
+	// ReplicationFactor is used when the harness creates topics on an external cluster.
+	ReplicationFactor int `yaml:"replication_factor" json:"replication_factor"`
 	// ProducerLinger lets the load generator's client batch records.
 	ProducerLinger time.Duration `yaml:"producer_linger" json:"producer_linger"`
 }
@@ -126,7 +128,7 @@ func DefaultScenario() Scenario {
 		DrainTimeout: 60 * time.Second,
 		Load:         workloads.Profile{Kind: "constant", Rate: 1000},
 		Workload:     WorkloadConfig{Products: 5000, Users: 2000, MalformedFraction: 0.01, TypoRate: 0.05},
-		Kafka:        KafkaConfig{Partitions: 4, ProducerLinger: 2 * time.Millisecond},
+		Kafka:        KafkaConfig{Partitions: 4, ReplicationFactor: 1, ProducerLinger: 2 * time.Millisecond},
 		Pipeline:     pipeline.DefaultConfig(),
 		Embedding:    EmbeddingConfig{Dimensions: 128, Backend: "cpu", MinDF: 2, MaxVocab: 50000, Oversample: 16, PowerIters: 4},
 		Infra:        InfraConfig{Mode: "embedded"},
@@ -258,6 +260,9 @@ func (s *Scenario) Validate() error {
 	}
 	if s.Kafka.Partitions < 1 || s.Kafka.Partitions > 10000 {
 		bad("kafka.partitions", "must be in [1, 10000], got %d", s.Kafka.Partitions)
+	}
+	if s.Kafka.ReplicationFactor < 1 || s.Kafka.ReplicationFactor > 32 {
+		bad("kafka.replication_factor", "must be in [1, 32], got %d", s.Kafka.ReplicationFactor)
 	}
 	if s.Kafka.ProducerLinger < 0 {
 		bad("kafka.producer_linger", "must be >= 0, got %v", s.Kafka.ProducerLinger)

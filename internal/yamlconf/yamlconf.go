@@ -21,7 +21,8 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Override sets one field, named by its dotted YAML path, to a scalar value.
+// Override sets one field, named by its dotted YAML path, to a value: a scalar, or a
+// list or mapping in YAML flow syntax.
 type Override struct {
 	// Path is the dotted YAML path, e.g. "pipeline.max_batch".
 	Path string
@@ -385,7 +386,9 @@ func set(n *yaml.Node, path []string, value string) {
 			continue
 		}
 		if len(path) == 1 {
-			n.Content[i+1] = &yaml.Node{Kind: yaml.ScalarNode, Value: value, Line: n.Content[i].Line}
+			v := valueNode(value)
+			v.Line = n.Content[i].Line
+			n.Content[i+1] = v
 			return
 		}
 		child := n.Content[i+1]
@@ -398,10 +401,22 @@ func set(n *yaml.Node, path []string, value string) {
 	}
 	k := &yaml.Node{Kind: yaml.ScalarNode, Value: path[0]}
 	if len(path) == 1 {
-		n.Content = append(n.Content, k, &yaml.Node{Kind: yaml.ScalarNode, Value: value})
+		n.Content = append(n.Content, k, valueNode(value))
 		return
 	}
 	child := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 	n.Content = append(n.Content, k, child)
 	set(child, path[1:], value)
+}
+
+// valueNode reads an override's value: YAML flow syntax makes a list or a mapping
+// ("[a:9092, b:9092]", "{en-US: 0.5}"); anything else is a scalar, taken as written.
+func valueNode(value string) *yaml.Node {
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(value), &doc); err == nil && len(doc.Content) == 1 {
+		if c := doc.Content[0]; c.Kind == yaml.SequenceNode || c.Kind == yaml.MappingNode {
+			return c
+		}
+	}
+	return &yaml.Node{Kind: yaml.ScalarNode, Value: value}
 }

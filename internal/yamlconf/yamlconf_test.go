@@ -12,6 +12,7 @@ type inner struct {
 }
 
 type outer struct {
+	Hosts    []string           `yaml:"hosts"`
 	Name     string             `yaml:"name"`
 	Rate     float64            `yaml:"rate"`
 	Pipeline inner              `yaml:"pipeline"`
@@ -44,6 +45,11 @@ func TestOverridesTakePrecedenceAndAreNamed(t *testing.T) {
 	o := outer{Pipeline: inner{Interval: time.Second}}
 	env := map[string]string{"VS_PIPELINE_MAX_BATCH": "20", "VS_RATE": "7"}
 	ovs := EnvOverrides(&o, "VS_", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	hosts, err := ParseSet("hosts=[a:1, b:2]")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ovs = append(ovs, hosts)
 	set, err := ParseSet("rate=9")
 	if err != nil {
 		t.Fatal(err)
@@ -52,6 +58,9 @@ func TestOverridesTakePrecedenceAndAreNamed(t *testing.T) {
 	d, err := Load("s.yaml", []byte(src), &o, ovs)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(o.Hosts) != 2 || o.Hosts[1] != "b:2" {
+		t.Errorf("list override: got %v", o.Hosts)
 	}
 	if o.Rate != 9 || o.Pipeline.MaxBatch != 20 || o.Pipeline.Interval != time.Second || o.Name != "x" {
 		t.Fatalf("got %+v", o)

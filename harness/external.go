@@ -1,0 +1,106 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/qdrant/go-client/qdrant"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/vectorstream/vectorstream/infra"
+	"github.com/vectorstream/vectorstream/pipeline"
+)
+
+// scopeToRun gives a run against shared infrastructure names of its own, so it never
+// reads an earlier run's events or verifies against an earlier run's points: the
+// topics, the consumer group and the collections carry the run id unless the scenario
+// pinned them (set them to something other than the defaults).
+func scopeToRun(sc *Scenario, runID string) {
+	def := pipeline.DefaultConfig()
+	suffix := "-" + strings.NewReplacer("/", "-", "=", "-", ".", "-").Replace(runID)
+	k, q := &sc.Pipeline.Kafka, &sc.Pipeline.Qdrant
+	if k.Topic == def.Kafka.Topic && k.DLQTopic == def.Kafka.DLQTopic {
+		k.Topic, k.DLQTopic = k.Topic+suffix, k.Topic+suffix+".dlq"
+	}
+	if k.Group == def.Kafka.Group {
+		k.Group += suffix
+	}
+	if q.EventsCollection == def.Qdrant.EventsCollection {
+		q.EventsCollection += strings.ReplaceAll(suffix, "-", "_")
+	}
+	if q.ProfilesCollection == def.Qdrant.ProfilesCollection {
+		q.ProfilesCollection += strings.ReplaceAll(suffix, "-", "_")
+	}
+}
+
+// prepareExternal checks that the services answer within the timeout, creates the
+// run's topics with the scenario's partitions (an existing topic with another
+// partition count is refused, not silently used) and refuses collections that already
+// hold points: verification by identity needs empty ones.
+func prepareExternal(ctx context.Context, sc *Scenario, env *infra.Env, qc *qdrant.Client) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	hc, err := qc.HealthCheck(ctx)
+	if err != nil {
+		return fmt.Errorf("qdrant at %s does not answer: %w", env.QdrantAddr(), err)
+	}
+	if strings.Contains(hc.GetTitle(), "stand-in") {
+		// A `vectorstream infra serve` process: say so wherever its numbers appear.
+		env.QdrantLabel = hc.GetTitle() + " " + hc.GetVersion() + " at " + env.QdrantAddr()
+	} else {
+		env.QdrantLabel = "Qdrant " + hc.GetVersion() + " at " + env.QdrantAddr()
+	}
+	cl, err := infra.NewKafkaClient(env)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	if err := cl.Ping(ctx); err != nil {
+		return fmt.Errorf("kafka at %s does not answer: %w", strings.Join(env.KafkaBrokers, ","), err)
+	}
+	if bm, err := adm.BrokerMetadata(ctx); err == nil {
+		env.KafkaLabel = fmt.Sprintf("Kafka (external, %d broker(s), cluster %s, at %s)", len(bm.Brokers), bm.Cluster, strings.Join(env.KafkaBrokers, ","))
+	}
+	topics := []string{sc.Pipeline.Kafka.Topic, sc.Pipeline.Kafka.DLQTopic}
+	details, err := adm.ListTopics(ctx, topics...)
+	if err != nil {
+		return fmt.Errorf("kafka: list topics: %w", err)
+	}
+	for _, t := range topics {
+		d, ok := details[t]
+		if ok && d.Err == nil {
+			if n := len(d.Partitions); n != sc.Kafka.Partitions {
+				return fmt.Errorf("%w: kafka topic %s exists with %d partitions, the scenario asks for %d (kafka.partitions): use another topic or delete it", ErrConfig, t, n, sc.Kafka.Partitions)
+			}
+			continue
+		}
+		resp, err := adm.CreateTopic(ctx, int32(sc.Kafka.Partitions), int16(sc.Kafka.ReplicationFactor), nil, t)
+		if err == nil {
+			err = resp.Err
+		}
+		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+			return fmt.Errorf("kafka: create topic %s (%d partitions, replication %d): %w", t, sc.Kafka.Partitions, sc.Kafka.ReplicationFactor, err)
+		}
+	}
+	for _, name := range []string{sc.Pipeline.Qdrant.EventsCollection, sc.Pipeline.Qdrant.ProfilesCollection} {
+		exists, err := qc.CollectionExists(ctx, name)
+		if err != nil {
+			return fmt.Errorf("qdrant: collection %s: %w", name, err)
+		}
+		if !exists {
+			continue
+		}
+		n, err := qc.Count(ctx, &qdrant.CountPoints{CollectionName: name, Exact: qdrant.PtrOf(true)})
+		if err != nil {
+			return fmt.Errorf("qdrant: count %s: %w", name, err)
+		}
+		if n > 0 {
+			return fmt.Errorf("%w: qdrant collection %s already holds %d points; verification by identity needs an empty one: pick other names or delete it", ErrConfig, name, n)
+		}
+	}
+	return nil
+}
