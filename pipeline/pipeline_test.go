@@ -18,7 +18,7 @@ import (
 func TestDeadLettersCarryReasonAndSource(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, 600, 0.2)
-	cfg := testConfig()
+	cfg := r.config()
 	p, err := r.run(t, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -61,8 +61,8 @@ func TestDeadLettersCarryReasonAndSource(t *testing.T) {
 			if h[pipeline.HeaderDLQReason] != string(rec.Reason) {
 				t.Errorf("event %s (%s): reason %q, want %q", rec.EventID, rec.Kind, h[pipeline.HeaderDLQReason], rec.Reason)
 			}
-			if h[pipeline.HeaderDLQPartition] != strconv.Itoa(int(src.Partition)) || h[pipeline.HeaderDLQOffset] != strconv.FormatInt(src.Offset, 10) || h[pipeline.HeaderDLQTopic] != "raw_data" {
-				t.Errorf("event %s: source %s/%s/%s, want raw_data/%d/%d", rec.EventID, h[pipeline.HeaderDLQTopic], h[pipeline.HeaderDLQPartition], h[pipeline.HeaderDLQOffset], src.Partition, src.Offset)
+			if h[pipeline.HeaderDLQPartition] != strconv.Itoa(int(src.Partition)) || h[pipeline.HeaderDLQOffset] != strconv.FormatInt(src.Offset, 10) || h[pipeline.HeaderDLQTopic] != r.topic {
+				t.Errorf("event %s: source %s/%s/%s, want %s/%d/%d", rec.EventID, h[pipeline.HeaderDLQTopic], h[pipeline.HeaderDLQPartition], h[pipeline.HeaderDLQOffset], r.topic, src.Partition, src.Offset)
 			}
 			if string(dl.Value) != string(rec.Value) {
 				t.Errorf("event %s: dead letter body differs from the original record", rec.EventID)
@@ -83,7 +83,7 @@ func TestDeadLettersCarryReasonAndSource(t *testing.T) {
 func TestReplayIsIdempotent(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, 400, 0.05)
-	cfg := testConfig()
+	cfg := r.config()
 	if _, err := r.run(t, cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestReplayIsIdempotent(t *testing.T) {
 	beforeEvents := len(r.points(t, cfg.Qdrant.EventsCollection))
 
 	// A new group reads the whole topic again: every event is delivered twice.
-	cfg.Kafka.Group = "replay"
+	cfg.Kafka.Group += "-replay"
 	p, err := r.run(t, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -123,7 +123,7 @@ func TestCrashThenRestartWritesEveryEventOnce(t *testing.T) {
 		t.Run(point, func(t *testing.T) {
 			t.Parallel()
 			r := newRig(t, 500, 0.02)
-			cfg := testConfig()
+			cfg := r.config()
 			first, err := r.run(t, cfg, pipeline.WithFault(pipeline.Fault{Point: point, Batch: 3}))
 			if !errors.Is(err, pipeline.ErrFault) {
 				t.Fatalf("first run: got %v, want the injected fault", err)
@@ -157,7 +157,7 @@ func TestStagesAddUpToEndToEnd(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, 300, 0.05)
 	var events []pipeline.EventTimes
-	_, err := r.run(t, testConfig(), pipeline.WithBatchObserver(func(ts []pipeline.EventTimes) {
+	_, err := r.run(t, r.config(), pipeline.WithBatchObserver(func(ts []pipeline.EventTimes) {
 		events = append(events, ts...)
 	}))
 	if err != nil {
@@ -192,7 +192,7 @@ func TestStagesAddUpToEndToEnd(t *testing.T) {
 func TestQdrantOutageAbandonsBatchUncommitted(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, 200, 0)
-	cfg := testConfig()
+	cfg := r.config()
 	cfg.Retry.Attempts = 2
 	r.env.QdrantServer.SetFault(func(method string) error {
 		if method == "/qdrant.Points/Upsert" {

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"net"
+	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/vectorstream/vectorstream/embed"
 	"github.com/vectorstream/vectorstream/infra"
+	"github.com/vectorstream/vectorstream/infra/qdrantfake"
 	"github.com/vectorstream/vectorstream/kernels"
 	"github.com/vectorstream/vectorstream/pipeline"
 	"github.com/vectorstream/vectorstream/workloads"
@@ -24,6 +28,7 @@ import (
 // rig is embedded Kafka and Qdrant holding a produced stream, and what a test needs to
 // run pipelines over it and check what they wrote.
 type rig struct {
+	topic string
 	env   *infra.Env
 	qc    *qdrant.Client
 	model *embed.Model
@@ -36,11 +41,8 @@ type rig struct {
 func newRig(t *testing.T, n int, malformed float64) *rig {
 	t.Helper()
 	ctx := t.Context()
-	env, err := infra.StartEmbedded(ctx, infra.EmbeddedConfig{Partitions: 3, Topics: []string{"raw_data", "raw_data.dlq"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(env.Close)
+	topic := "raw-" + strings.NewReplacer("/", "-", " ", "-").Replace(t.Name()) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	env := startInfra(t, topic)
 	qc, err := infra.NewQdrantClient(env)
 	if err != nil {
 		t.Fatal(err)
@@ -62,8 +64,8 @@ func newRig(t *testing.T, n int, malformed float64) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{env: env, qc: qc, model: model, be: be, ends: map[int32]int64{}}
-	cl, err := infra.NewKafkaClient(env, kgo.DefaultProduceTopic("raw_data"))
+	r := &rig{topic: topic, env: env, qc: qc, model: model, be: be, ends: map[int32]int64{}}
+	cl, err := infra.NewKafkaClient(env, kgo.DefaultProduceTopic(topic))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,8 +99,56 @@ func newRig(t *testing.T, n int, malformed float64) *rig {
 	return r
 }
 
+// startInfra gives a test its own raw and dead-letter topics (3 partitions) and an
+// in-memory Qdrant. Kafka is the embedded kfake, or the real cluster named by
+// VECTORSTREAM_KAFKA_BROKERS (CI starts one), so the same tests run against both.
+func startInfra(t *testing.T, topic string) *infra.Env {
+	t.Helper()
+	brokers := os.Getenv("VECTORSTREAM_KAFKA_BROKERS")
+	if brokers == "" {
+		env, err := infra.StartEmbedded(t.Context(), infra.EmbeddedConfig{Partitions: 3, Topics: []string{topic, topic + ".dlq"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(env.Close)
+		return env
+	}
+	qs, err := qdrantfake.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { qs.Close() })
+	host, port, _ := net.SplitHostPort(qs.Addr())
+	portN, _ := strconv.Atoi(port)
+	env := infra.Connect(infra.External{Brokers: strings.Split(brokers, ","), QdrantHost: host, QdrantPort: portN})
+	env.Mode = infra.ModeEmbedded // the Qdrant side is the stand-in: skip the version check
+	env.QdrantServer = qs
+	cl, err := infra.NewKafkaClient(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	for _, name := range []string{topic, topic + ".dlq"} {
+		resp, err := kadm.NewClient(cl).CreateTopic(t.Context(), 3, 1, nil, name)
+		if err == nil {
+			err = resp.Err
+		}
+		if err != nil {
+			t.Fatalf("create topic %s on %s: %v", name, brokers, err)
+		}
+	}
+	return env
+}
+
+func (r *rig) config() pipeline.Config {
+	cfg := testConfig()
+	cfg.Kafka.Topic, cfg.Kafka.DLQTopic, cfg.Kafka.Group = r.topic, r.topic+".dlq", r.topic+"-group"
+	return cfg
+}
+
 func testConfig() pipeline.Config {
 	cfg := pipeline.DefaultConfig()
+	cfg.Kafka.SessionTimeout = 6 * time.Second
 	cfg.Batch.Interval = 20 * time.Millisecond
 	cfg.Batch.MaxSize = 100
 	cfg.Qdrant.UpsertBatch = 40
@@ -152,7 +202,7 @@ func (r *rig) run(t *testing.T, cfg pipeline.Config, opts ...pipeline.Opt) (*pip
 	return p, err
 }
 
-// committed returns the group's committed offsets by partition of raw_data.
+// committed returns the group's committed offsets by partition of the raw topic.
 func (r *rig) committed(t *testing.T, group string) map[int32]int64 {
 	t.Helper()
 	cl, err := infra.NewKafkaClient(r.env)
@@ -169,7 +219,7 @@ func (r *rig) committed(t *testing.T, group string) map[int32]int64 {
 		t.Fatal(err)
 	}
 	offs.Each(func(o kadm.OffsetResponse) {
-		if o.Topic == "raw_data" && o.Err == nil {
+		if o.Topic == r.topic && o.Err == nil {
 			out[o.Partition] = o.At
 		}
 	})
