@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # the variables are used by the scripts that source this file
 # Shared settings for deploy/kafka/up.sh and down.sh (sourced, not executed).
 # Everything lives under <repo>/.cache/kafka (ignored by git).
 

@@ -81,9 +81,11 @@ if [[ "$started_now" == 1 ]]; then
     log "resolving Kafka jars from Maven Central into ${KAFKA_LIBS#"$ROOT/"} ..."
     rm -rf "$KAFKA_LIBS"
     t0=$SECONDS
-    mvn -q -B -Dstyle.color=never -f "$KAFKA_DEPLOY/pom.xml" \
-      -Dkafka.libs.dir="$KAFKA_LIBS" package \
-      || die "Maven could not resolve the Kafka jars (see above)"
+    # (Maven 3.8 prints stray colour-reset codes even with -q -B; strip them.)
+    if ! mvn -q -B -f "$KAFKA_DEPLOY/pom.xml" -Dkafka.libs.dir="$KAFKA_LIBS" package 2>&1 \
+      | sed -e 's/\x1b\[[0-9;]*m//g' -e '/^[[:space:]]*$/d' >&2; then
+      die "Maven could not resolve the Kafka jars (see above)"
+    fi
     compgen -G "$KAFKA_LIBS/kafka_2.13-*.jar" >/dev/null || die "Maven finished but no kafka_2.13 jar is in $KAFKA_LIBS"
     printf '%s\n' "$pom_sum" >"$stamp"
     log "jars resolved in $((SECONDS - t0))s"
@@ -117,6 +119,9 @@ share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=true
 delete.topic.enable=true
+# After a SIGKILL the restarted broker must wait out its old registration; keep that short.
+broker.heartbeat.interval.ms=500
+broker.session.timeout.ms=3000
 
 # Benchmarks write a lot; keep the cache folder bounded in time.
 log.retention.hours=24
@@ -129,9 +134,12 @@ PROPS
     mkdir -p "$KAFKA_DATA"
     cluster_id="$("${KAFKA_TOOL[@]}" kafka.tools.StorageTool random-uuid)"
     log "formatting storage in ${KAFKA_DATA#"$ROOT/"} (cluster id $cluster_id)"
-    "${KAFKA_TOOL[@]}" kafka.tools.StorageTool format --standalone \
-      --config "$KAFKA_PROPS" --cluster-id "$cluster_id" >&2 \
-      || die "formatting the storage failed"
+    if ! "${KAFKA_TOOL[@]}" kafka.tools.StorageTool format --standalone \
+      --config "$KAFKA_PROPS" --cluster-id "$cluster_id" >"$KAFKA_CACHE/format.log" 2>&1; then
+      cat "$KAFKA_CACHE/format.log" >&2
+      rm -rf "$KAFKA_DATA"
+      die "formatting the storage in ${KAFKA_DATA#"$ROOT/"} failed"
+    fi
     printf '%s\n' "$KAFKA_CONTROLLER_PORT" >"$ports_file"
   elif [[ -f "$ports_file" && "$(cat "$ports_file")" != "$KAFKA_CONTROLLER_PORT" ]]; then
     die "the data in ${KAFKA_DATA#"$ROOT/"} was formatted for controller port $(cat "$ports_file"), not $KAFKA_CONTROLLER_PORT; use that port or run deploy/kafka/down.sh --purge"
