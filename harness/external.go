@@ -63,7 +63,14 @@ func prepareExternal(ctx context.Context, sc *Scenario, env *infra.Env, qc *qdra
 		return fmt.Errorf("kafka at %s does not answer: %w", strings.Join(env.KafkaBrokers, ","), err)
 	}
 	if bm, err := adm.BrokerMetadata(ctx); err == nil {
-		env.KafkaLabel = fmt.Sprintf("Kafka (external, %d broker(s), cluster %s, at %s)", len(bm.Brokers), bm.Cluster, strings.Join(env.KafkaBrokers, ","))
+		version := "version unknown"
+		if vs, err := adm.ApiVersions(ctx); err == nil {
+			for _, v := range vs.Sorted() {
+				version = v.VersionGuess() // a guess from the API versions the broker speaks
+				break
+			}
+		}
+		env.KafkaLabel = fmt.Sprintf("Kafka %s (external, %d broker(s), cluster %s, at %s)", version, len(bm.Brokers), bm.Cluster, strings.Join(env.KafkaBrokers, ","))
 	}
 	topics := []string{sc.Pipeline.Kafka.Topic, sc.Pipeline.Kafka.DLQTopic}
 	details, err := adm.ListTopics(ctx, topics...)
