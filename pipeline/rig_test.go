@@ -211,7 +211,23 @@ func (r *rig) committed(t *testing.T, group string) map[int32]int64 {
 	}
 	defer cl.Close()
 	out := map[int32]int64{}
-	offs, err := kadm.NewClient(cl).FetchOffsets(t.Context(), group)
+	// A fresh broker creates its offsets topic on first use and answers
+	// COORDINATOR_NOT_AVAILABLE until then: retriable errors are retried, for a while.
+	var offs kadm.OffsetResponses
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(30 * time.Second)
+	for {
+		offs, err = kadm.NewClient(cl).FetchOffsets(t.Context(), group)
+		if !kerr.IsRetriable(err) {
+			break
+		}
+		select {
+		case <-deadline:
+			t.Fatalf("fetch offsets of %s: %v", group, err)
+		case <-tick.C:
+		}
+	}
 	if errors.Is(err, kerr.GroupIDNotFound) {
 		return out // a new group: nothing committed
 	}
