@@ -95,14 +95,11 @@ func TestTopicConfigs(t *testing.T) {
 func TestStartModes(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	_, err := infra.Start(ctx, infra.ModeContainers, infra.EmbeddedConfig{}, infra.External{})
-	if err == nil || err.Error() != "infra mode containers: not implemented yet" {
-		t.Fatalf("containers: %v", err)
-	}
+	// ModeContainers and ModeAuto: containers_test.go.
 	if _, err := infra.Start(ctx, "cloud", infra.EmbeddedConfig{}, infra.External{}); err == nil {
 		t.Fatal("unknown mode accepted")
 	}
-	_, err = infra.Start(ctx, infra.ModeExternal, infra.EmbeddedConfig{}, infra.External{Brokers: []string{"nohost"}})
+	_, err := infra.Start(ctx, infra.ModeExternal, infra.EmbeddedConfig{}, infra.External{Brokers: []string{"nohost"}})
 	if err == nil || !strings.Contains(err.Error(), `kafka broker "nohost"`) || !strings.Contains(err.Error(), "no qdrant host") {
 		t.Fatalf("external validation: %v", err)
 	}

@@ -21,6 +21,9 @@ const (
 	ModeEmbedded   = "embedded"
 	ModeContainers = "containers"
 	ModeExternal   = "external"
+	// ModeAuto starts ModeContainers when a Docker daemon answers and
+	// ModeEmbedded otherwise; Env.Picked says which and why.
+	ModeAuto = "auto"
 )
 
 // DefaultQdrantPort is Qdrant's gRPC port (6333 is its REST port).
@@ -31,14 +34,17 @@ const DefaultQdrantPort = 6334
 // exceed gRPC's 4 MiB default.
 const MaxQdrantMessageSize = 64 << 20
 
-// errContainersMode is returned for the containers mode until it exists.
-var errContainersMode = errors.New("infra mode containers: not implemented yet")
-
 // Env is a running Kafka and Qdrant and what the run reports about them.
 // Close releases what the Env started; it does not close clients made from it.
 type Env struct {
-	// Mode is ModeEmbedded or ModeExternal.
+	// Mode is ModeEmbedded, ModeContainers or ModeExternal: what runs, never
+	// ModeAuto.
 	Mode string
+	// Picked is set when Start was asked for ModeAuto: the mode it picked
+	// and why, e.g. "auto: embedded: no Docker daemon answers at
+	// unix:///var/run/docker.sock (...)".
+	// Reports print it beside the labels. Empty for other modes.
+	Picked string
 	// KafkaBrokers are the bootstrap brokers as host:port.
 	KafkaBrokers []string
 	// QdrantHost and QdrantPort address Qdrant's gRPC API.
@@ -100,8 +106,12 @@ type External struct {
 	// serve` process says it serves stand-ins).
 	KafkaLabel, QdrantLabel string
 
-	// KafkaOpts and QdrantDialOptions are copied to the Env; see Env. TLS,
-	// SASL and API keys will get first-class fields that fill these.
+	// Security is TLS, SASL, the Qdrant API key and the connect timeout;
+	// Connect turns it into the Env's KafkaOpts and QdrantDialOptions.
+	Security Security
+
+	// KafkaOpts and QdrantDialOptions are copied to the Env after those
+	// Security makes; see Env.
 	KafkaOpts         []kgo.Opt
 	QdrantDialOptions []grpc.DialOption
 }
@@ -123,16 +133,28 @@ func (ext External) Validate() error {
 	if ext.QdrantPort < 0 || ext.QdrantPort > 65535 {
 		errs = append(errs, fmt.Errorf("infra: external: qdrant port %d out of range", ext.QdrantPort))
 	}
+	errs = append(errs, problemsError("infra: external: ", ext.Security.Validate()))
 	return errors.Join(errs...)
 }
 
 // Connect returns an Env for services that are already running. It does not
-// dial anything; clients made from the Env connect when they are used.
-// Start validates ext first; callers of Connect may call ext.Validate.
+// dial anything; clients made from the Env connect when they are used (Check
+// dials at once). It reads the secrets ext.Security names; if they or its
+// certificates cannot be read, every dial of the Env's clients fails with the
+// problem. Start validates ext first; callers of Connect may call
+// ext.Validate.
 func Connect(ext External) *Env {
 	port := ext.QdrantPort
 	if port == 0 {
 		port = DefaultQdrantPort
+	}
+	kafkaOpts, err := ext.Security.kafkaOpts()
+	if err != nil {
+		kafkaOpts = []kgo.Opt{failKafka(err)}
+	}
+	qdrantOpts, err := ext.Security.qdrantDialOptions()
+	if err != nil {
+		qdrantOpts = []grpc.DialOption{failQdrant(err)}
 	}
 	env := &Env{
 		Mode:              ModeExternal,
@@ -141,8 +163,8 @@ func Connect(ext External) *Env {
 		QdrantPort:        port,
 		KafkaLabel:        ext.KafkaLabel,
 		QdrantLabel:       ext.QdrantLabel,
-		KafkaOpts:         append([]kgo.Opt(nil), ext.KafkaOpts...),
-		QdrantDialOptions: append([]grpc.DialOption(nil), ext.QdrantDialOptions...),
+		KafkaOpts:         append(kafkaOpts, ext.KafkaOpts...),
+		QdrantDialOptions: append(qdrantOpts, ext.QdrantDialOptions...),
 	}
 	if env.KafkaLabel == "" {
 		env.KafkaLabel = "Kafka (external, " + strings.Join(ext.Brokers, ",") + ")"
@@ -154,7 +176,10 @@ func Connect(ext External) *Env {
 }
 
 // Start brings up the infrastructure of a mode: ModeEmbedded starts emb,
-// ModeExternal connects to ext, ModeContainers is not implemented yet.
+// ModeExternal connects to ext, ModeContainers starts Kafka and Qdrant
+// containers with emb's partitions and topics (StartContainers), and ModeAuto
+// does ModeContainers when DockerAvailable and ModeEmbedded otherwise,
+// recording the choice in Env.Picked.
 func Start(ctx context.Context, mode string, emb EmbeddedConfig, ext External) (*Env, error) {
 	switch mode {
 	case ModeEmbedded, "":
@@ -165,29 +190,18 @@ func Start(ctx context.Context, mode string, emb EmbeddedConfig, ext External) (
 		}
 		return Connect(ext), nil
 	case ModeContainers:
-		return nil, errContainersMode
+		return StartContainers(ctx, containersConfigFrom(emb))
+	case ModeAuto:
+		return startAuto(ctx, emb)
 	}
-	return nil, fmt.Errorf("infra: unknown mode %q (want %s, %s or %s)", mode, ModeEmbedded, ModeContainers, ModeExternal)
+	return nil, fmt.Errorf("infra: unknown mode %q (want %s, %s, %s or %s)", mode, ModeEmbedded, ModeContainers, ModeExternal, ModeAuto)
 }
 
 // NewQdrantClient returns the official Qdrant client for env, with message
 // limits of MaxQdrantMessageSize. For an embedded Env the version check is
 // skipped: the stand-in reports the client's version by construction.
 func NewQdrantClient(env *Env) (*qdrant.Client, error) {
-	opts := []grpc.DialOption{grpc.WithDefaultCallOptions(
-		grpc.MaxCallRecvMsgSize(MaxQdrantMessageSize),
-		grpc.MaxCallSendMsgSize(MaxQdrantMessageSize),
-	)}
-	c, err := qdrant.NewClient(&qdrant.Config{
-		Host:                   env.QdrantHost,
-		Port:                   env.QdrantPort,
-		GrpcOptions:            append(opts, env.QdrantDialOptions...),
-		SkipCompatibilityCheck: env.Mode == ModeEmbedded,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("infra: qdrant client for %s: %w", env.QdrantAddr(), err)
-	}
-	return c, nil
+	return newQdrantClient(env, env.Mode == ModeEmbedded, 0)
 }
 
 // NewKafkaClient returns a franz-go client seeded with env's brokers, with

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -212,5 +213,85 @@ func TestQdrantOutageAbandonsBatchUncommitted(t *testing.T) {
 	if _, err := r.run(t, cfg); err != nil {
 		t.Fatal(err)
 	}
+	r.checkExactlyOnce(t, cfg)
+}
+
+// TestRebalanceWhenAMemberJoinsAndLeaves runs two pipelines in one consumer group: B
+// starts alone, A joins after B's first batch (partitions move to A), and B leaves once
+// half the stream is committed (its partitions move back to A, which must reload the
+// profiles B wrote). Every event must still be in Qdrant exactly once and every
+// profile equal its recomputation.
+func TestRebalanceWhenAMemberJoinsAndLeaves(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, 3000, 0.02)
+	cfg := r.config()
+	cfg.Batch.MaxSize = 50
+	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
+	defer cancel()
+	ctxB, stopB := context.WithCancel(ctx)
+	defer stopB()
+	var total int64
+	for _, end := range r.ends {
+		total += end
+	}
+	var (
+		mu        sync.Mutex
+		committed int64
+		next      = map[int32]int64{}
+		aJoin     = make(chan struct{})
+		once      sync.Once
+	)
+	observe := func(member string) func([]pipeline.EventTimes) {
+		return func(ts []pipeline.EventTimes) {
+			mu.Lock()
+			defer mu.Unlock()
+			committed += int64(len(ts))
+			for _, e := range ts {
+				next[e.Partition] = max(next[e.Partition], e.Offset+1)
+			}
+			if member == "B" {
+				once.Do(func() { close(aJoin) })
+				if committed >= total/2 {
+					stopB() // B leaves the group
+				}
+			}
+			all := true
+			for p, end := range r.ends {
+				all = all && next[p] >= end
+			}
+			if all {
+				cancel()
+			}
+		}
+	}
+	b, err := pipeline.New(cfg, r.deps(), pipeline.WithBatchObserver(observe("B")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := pipeline.New(cfg, r.deps(), pipeline.WithBatchObserver(observe("A")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var errA, errB error
+	wg.Go(func() { errB = b.Run(ctxB) })
+	select {
+	case <-aJoin:
+	case <-ctx.Done():
+		t.Fatal("B committed nothing")
+	}
+	wg.Go(func() { errA = a.Run(ctx) })
+	wg.Wait()
+	if ctx.Err() == context.DeadlineExceeded {
+		t.Fatalf("the group did not reach the end of the topic: A %+v B %+v", a.Stats().Counters(), b.Stats().Counters())
+	}
+	if errA != nil || errB != nil {
+		t.Fatalf("A: %v, B: %v", errA, errB)
+	}
+	ca, cb := a.Stats().Counters(), b.Stats().Counters()
+	if ca.Commits == 0 || cb.Commits == 0 {
+		t.Fatalf("both members must have worked: A %d batches, B %d", ca.Commits, cb.Commits)
+	}
+	t.Logf("A consumed %d records in %d batches, B %d in %d", ca.Consumed, ca.Commits, cb.Consumed, cb.Commits)
 	r.checkExactlyOnce(t, cfg)
 }

@@ -186,12 +186,7 @@ func (r *rig) run(t *testing.T, cfg pipeline.Config, opts ...pipeline.Opt) (*pip
 			cancel()
 		}
 	}
-	deps := pipeline.Deps{
-		KafkaOpts: []kgo.Opt{kgo.SeedBrokers(r.env.KafkaBrokers...)},
-		Qdrant:    r.qc, Dim: r.model.Dim(),
-		NewEmbedder: func() (pipeline.Embedder, error) { return embed.NewEncoder(r.model, r.be), nil },
-	}
-	p, err := pipeline.New(cfg, deps, append(opts, pipeline.WithBatchObserver(done))...)
+	p, err := pipeline.New(cfg, r.deps(), append(opts, pipeline.WithBatchObserver(done))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,6 +195,14 @@ func (r *rig) run(t *testing.T, cfg pipeline.Config, opts ...pipeline.Opt) (*pip
 		t.Fatalf("pipeline did not reach the end of the topic in time: %v", p.Stats().Counters())
 	}
 	return p, err
+}
+
+func (r *rig) deps() pipeline.Deps {
+	return pipeline.Deps{
+		KafkaOpts: []kgo.Opt{kgo.SeedBrokers(r.env.KafkaBrokers...)},
+		Qdrant:    r.qc, Dim: r.model.Dim(),
+		NewEmbedder: func() (pipeline.Embedder, error) { return embed.NewEncoder(r.model, r.be), nil },
+	}
 }
 
 // committed returns the group's committed offsets by partition of the raw topic.

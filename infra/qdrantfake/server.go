@@ -39,6 +39,7 @@ type cfg struct {
 	maxMsg  int
 	version string
 	fault   func(method string) error
+	unary   []grpc.UnaryServerInterceptor // run by Listen's server; see WithAPIKey
 }
 
 type optFunc func(*cfg)
@@ -133,6 +134,7 @@ func Listen(addr string, opts ...Opt) (*Server, error) {
 		// The official client pings every 10 s even when idle; Qdrant accepts that,
 		// grpc-go's default policy answers it with GOAWAY "too_many_pings".
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
+		grpc.ChainUnaryInterceptor(s.cfg.unary...),
 	)
 	s.Register(s.grpcServer)
 	s.served = make(chan error, 1)
