@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -425,6 +426,12 @@ func checkKafka(ctx context.Context, env *Env, timeout time.Duration) error {
 			msg := fmt.Sprintf("kafka %s: no broker answers within %s", addr, timeout)
 			if last != nil {
 				msg += " (" + last.Error() + ")"
+			}
+			// A TLS client talking to a plaintext listener, or the other way
+			// round, sees silence or a closed connection.
+			tlsOn := cl.OptValue(kgo.DialTLSConfig) != (*tls.Config)(nil)
+			if (tlsOn && (last == nil || errors.Is(last, io.EOF))) || (!tlsOn && errors.Is(last, io.EOF)) {
+				msg += fmt.Sprintf("; does the listener speak TLS? kafka_tls.enabled is %t", tlsOn)
 			}
 			return errors.New(msg)
 		case <-time.After(retryEvery):

@@ -219,7 +219,7 @@ func TestCheckKafkaTLS(t *testing.T) {
 	}
 
 	err = check(t, external(t, plain, q, infra.Security{KafkaTLS: infra.TLSConfig{Enabled: true, CAFile: p.caFile}}))
-	wantErr(t, err, "kafka "+plain+": TLS:", "kafka_tls.enabled")
+	wantErr(t, err, "kafka "+plain+": no broker answers within 1s", "kafka_tls.enabled")
 
 	// Clients from NewKafkaClient use the TLS setup.
 	env := infra.Connect(external(t, tls13, q, infra.Security{KafkaTLS: infra.TLSConfig{Enabled: true, CAFile: p.caFile}}))
@@ -269,7 +269,7 @@ func TestCheckKafkaSASL(t *testing.T) {
 	q := startQdrant(t)
 	for _, mech := range []string{infra.SASLPlain, infra.SASLScramSHA256, infra.SASLScramSHA512} {
 		t.Run(mech, func(t *testing.T) {
-			k := startKafka(t, kfake.EnableSASL(), kfake.Superuser(mech, user, pass))
+			k := startKafka(t, kfake.EnableSASL(), kfake.Superuser(mech, user, pass), kfake.SeedTopics(1, "t"))
 
 			t.Setenv("VECTORSTREAM_TEST_KAFKA_PASSWORD", pass)
 			fromEnv := infra.Security{KafkaSASL: infra.SASLConfig{Mechanism: mech, Username: user, PasswordEnv: "VECTORSTREAM_TEST_KAFKA_PASSWORD"}}
@@ -290,7 +290,7 @@ func TestCheckKafkaSASL(t *testing.T) {
 				t.Fatalf("password from file: %v", err)
 			}
 			// Clients from NewKafkaClient log in too.
-			cl, err := infra.NewKafkaClient(env, kgo.DefaultProduceTopic("t"), kgo.AllowAutoTopicCreation())
+			cl, err := infra.NewKafkaClient(env, kgo.DefaultProduceTopic("t"))
 			if err != nil {
 				t.Fatal(err)
 			}

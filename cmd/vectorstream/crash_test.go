@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/vectorstream/vectorstream/embed"
 	"github.com/vectorstream/vectorstream/infra"
+	"github.com/vectorstream/vectorstream/infra/qdrantfake"
 	"github.com/vectorstream/vectorstream/kernels"
 	"github.com/vectorstream/vectorstream/pipeline"
 	"github.com/vectorstream/vectorstream/workloads"
@@ -30,11 +33,8 @@ func TestPipelineProcessCrashAfterUpsertThenRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := t.Context()
-	env, err := infra.StartEmbedded(ctx, infra.EmbeddedConfig{Partitions: 2, Topics: []string{"raw_data", "raw_data.dlq"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer env.Close()
+	topic := "crash-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	env := testInfra(t, topic, 2)
 
 	// The stream and the model.
 	gen, err := workloads.NewGenerator(workloads.GeneratorConfig{Seed: 9, Products: 200, Users: 30, MalformedFraction: 0.05})
@@ -54,11 +54,11 @@ func TestPipelineProcessCrashAfterUpsertThenRestart(t *testing.T) {
 	if err := model.Save(modelPath); err != nil {
 		t.Fatal(err)
 	}
-	cfg := "kafka: {session_timeout: 6s}\nbatch: {interval: 20ms, max_size: 100}\nhealth_addr: \"\"\nlog_level: warn\n"
+	cfg := "kafka: {topic: " + topic + ", dlq_topic: " + topic + ".dlq, group: " + topic + ", session_timeout: 6s}\nbatch: {interval: 20ms, max_size: 100}\nhealth_addr: \"\"\nlog_level: warn\n"
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cl, err := infra.NewKafkaClient(env, kgo.DefaultProduceTopic("raw_data"))
+	cl, err := infra.NewKafkaClient(env, kgo.DefaultProduceTopic(topic))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func TestPipelineProcessCrashAfterUpsertThenRestart(t *testing.T) {
 	}
 	adm := kadm.NewClient(cl)
 	committed := func() int64 {
-		offs, err := adm.FetchOffsets(ctx, "vectorstream-pipeline")
+		offs, err := adm.FetchOffsets(ctx, topic)
 		if err != nil {
 			return 0 // no group yet
 		}
@@ -165,4 +165,43 @@ func scrollAll(ctx context.Context, t *testing.T, qc *qdrant.Client, collection 
 		t.Fatal(err)
 	}
 	return pts
+}
+
+// testInfra gives a test its own topics and an in-memory Qdrant; Kafka is the embedded
+// kfake, or the real cluster named by VECTORSTREAM_KAFKA_BROKERS (CI starts one).
+func testInfra(t *testing.T, topic string, partitions int) *infra.Env {
+	t.Helper()
+	topics := []string{topic, topic + ".dlq"}
+	brokers := os.Getenv("VECTORSTREAM_KAFKA_BROKERS")
+	if brokers == "" {
+		env, err := infra.StartEmbedded(t.Context(), infra.EmbeddedConfig{Partitions: partitions, Topics: topics})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(env.Close)
+		return env
+	}
+	qs, err := qdrantfake.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { qs.Close() })
+	host, port, _ := net.SplitHostPort(qs.Addr())
+	portN, _ := strconv.Atoi(port)
+	env := infra.Connect(infra.External{Brokers: strings.Split(brokers, ","), QdrantHost: host, QdrantPort: portN})
+	cl, err := infra.NewKafkaClient(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	for _, name := range topics {
+		resp, err := kadm.NewClient(cl).CreateTopic(t.Context(), int32(partitions), 1, nil, name)
+		if err == nil {
+			err = resp.Err
+		}
+		if err != nil {
+			t.Fatalf("create topic %s on %s: %v", name, brokers, err)
+		}
+	}
+	return env
 }
