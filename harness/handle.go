@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -217,4 +218,122 @@ func (h *childProcess) Stop() error {
 		return fmt.Errorf("pipeline process: %w", h.err)
 	}
 	return nil
+}
+
+// group is several pipeline processes in one consumer group, seen as one pipeline:
+// counters are summed, histograms merged (never averaged), resource use added up.
+type group struct {
+	members []pipelineHandle
+	done    chan struct{} // closed when any member stops
+}
+
+func newGroup(members []pipelineHandle) *group {
+	g := &group{members: members, done: make(chan struct{})}
+	var once sync.Once
+	for _, h := range members {
+		go func() {
+			<-h.Done()
+			once.Do(func() { close(g.done) })
+		}()
+	}
+	return g
+}
+
+func (g *group) Ready(ctx context.Context) bool {
+	for _, h := range g.members {
+		if !h.Ready(ctx) {
+			return false
+		}
+	}
+	return true
+}
+
+func (g *group) MeasureFrom(ctx context.Context, t time.Time) error {
+	for _, h := range g.members {
+		if err := h.MeasureFrom(ctx, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (g *group) Counters(ctx context.Context) (pipeline.Counters, error) {
+	var sum pipeline.Snapshot
+	for _, h := range g.members {
+		c, err := h.Counters(ctx)
+		if err != nil {
+			return pipeline.Counters{}, err
+		}
+		if err := sum.Merge(pipeline.Snapshot{Counters: c}); err != nil {
+			return pipeline.Counters{}, err
+		}
+	}
+	return sum.Counters, nil
+}
+
+func (g *group) Interval(ctx context.Context) (pipeline.Counters, *hdrhistogram.Histogram, pipeline.ProcessSample, error) {
+	var sum pipeline.Snapshot
+	merged := pipeline.NewHistogram()
+	var ps pipeline.ProcessSample
+	for _, h := range g.members {
+		c, hist, p, err := h.Interval(ctx)
+		if err != nil {
+			return pipeline.Counters{}, nil, ps, err
+		}
+		if err := sum.Merge(pipeline.Snapshot{Counters: c}); err != nil {
+			return pipeline.Counters{}, nil, ps, err
+		}
+		merged.Merge(hist)
+		ps.At = p.At
+		ps.CPU += p.CPU
+		ps.HeapBytes += p.HeapBytes
+		ps.RSSBytes += p.RSSBytes
+		ps.GCPause += p.GCPause
+		ps.GCCycles += p.GCCycles
+		ps.Goroutines += p.Goroutines
+	}
+	return sum.Counters, merged, ps, nil
+}
+
+// Final merges the members' statistics. Their batch commits are put in time order
+// and re-accumulated, so throughput is measured over the whole group.
+func (g *group) Final(ctx context.Context) (pipeline.RemoteStats, error) {
+	var out pipeline.RemoteStats
+	type delta struct {
+		at time.Time
+		n  int64
+	}
+	var ds []delta
+	for _, h := range g.members {
+		st, err := h.Final(ctx)
+		if err != nil {
+			return out, err
+		}
+		if err := out.Snapshot.Merge(st.Snapshot); err != nil {
+			return out, err
+		}
+		var prev int64
+		for _, c := range st.Commits {
+			ds = append(ds, delta{c.At, c.Cumulative - prev})
+			prev = c.Cumulative
+		}
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i].at.Before(ds[j].at) })
+	var cum int64
+	for _, d := range ds {
+		cum += d.n
+		out.Commits = append(out.Commits, pipeline.Commit{At: d.at, Cumulative: cum})
+	}
+	return out, nil
+}
+
+// Done is closed when any member stops: the group is no longer what was asked for.
+func (g *group) Done() <-chan struct{} { return g.done }
+
+func (g *group) Stop() error {
+	var errs []error
+	for _, h := range g.members {
+		errs = append(errs, h.Stop())
+	}
+	return errors.Join(errs...)
 }

@@ -127,12 +127,23 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 	// Pipeline, in this process or its own.
 	var ph pipelineHandle
 	if sc.Infra.PipelineProcess {
-		child, err := startChild(ctx, o.Self, sc, env, model, be.Name())
-		if err != nil {
-			return nil, err
+		n := max(1, sc.Infra.PipelineProcesses)
+		var members []pipelineHandle
+		for range n {
+			child, err := startChild(ctx, o.Self, sc, env, model, be.Name())
+			if err != nil {
+				for _, m := range members {
+					m.Stop()
+				}
+				return nil, err
+			}
+			members = append(members, child)
 		}
-		ph = child
-		res.Notes = append(res.Notes, "the pipeline ran in its own process; the timeline's CPU, memory and goroutines are that process's")
+		ph = members[0]
+		if n > 1 {
+			ph = newGroup(members)
+		}
+		res.Notes = append(res.Notes, fmt.Sprintf("the pipeline ran as %d process(es) of its own in one consumer group; the timeline's CPU, memory and goroutines are theirs, added up, and their histograms are merged", n))
 	} else {
 		stats := pipeline.NewStats()
 		deps := pipeline.Deps{

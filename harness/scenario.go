@@ -85,6 +85,9 @@ type InfraConfig struct {
 	// PipelineProcess runs the pipeline as its own process (`vectorstream pipeline`),
 	// as it would be deployed; the harness reads its statistics over HTTP.
 	PipelineProcess bool `yaml:"pipeline_process" json:"pipeline_process,omitempty"`
+	// PipelineProcesses is how many pipeline processes share the consumer group when
+	// PipelineProcess is set (scale-out); their statistics are merged into one result.
+	PipelineProcesses int `yaml:"pipeline_processes" json:"pipeline_processes,omitempty"`
 	// Brokers and QdrantAddr are used in external mode.
 	Brokers    []string `yaml:"brokers" json:"brokers,omitempty"`
 	QdrantAddr string   `yaml:"qdrant_addr" json:"qdrant_addr,omitempty"`
@@ -290,6 +293,9 @@ func (s *Scenario) Validate() error {
 	}
 	if e.PowerIters < 0 {
 		bad("embedding.power_iters", "must be >= 0, got %d", e.PowerIters)
+	}
+	if n := s.Infra.PipelineProcesses; n < 0 || n > 64 || (n > 1 && !s.Infra.PipelineProcess) {
+		bad("infra.pipeline_processes", "must be in [1, 64] and needs infra.pipeline_process: true, got %d", n)
 	}
 	if s.Infra.Process && s.Infra.Mode != "embedded" {
 		bad("infra.process", "only the embedded mode can run in a child process")

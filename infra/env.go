@@ -198,7 +198,8 @@ func Start(ctx context.Context, mode string, emb EmbeddedConfig, ext External) (
 }
 
 // NewQdrantClient returns the official Qdrant client for env, with message
-// limits of MaxQdrantMessageSize. For an embedded Env the version check is
+// limits of MaxQdrantMessageSize and env.QdrantDialOptions (TLS and API key
+// in external mode). For an embedded Env the version check is
 // skipped: the stand-in reports the client's version by construction.
 func NewQdrantClient(env *Env) (*qdrant.Client, error) {
 	return newQdrantClient(env, env.Mode == ModeEmbedded, 0)

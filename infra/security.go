@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/qdrant/go-client/qdrant"
@@ -404,7 +405,8 @@ const retryEvery = 200 * time.Millisecond
 
 func checkKafka(ctx context.Context, env *Env, timeout time.Duration) error {
 	addr := strings.Join(env.KafkaBrokers, ",")
-	cl, err := NewKafkaClient(env, kgo.DialTimeout(timeout))
+	watch := new(saslWatch)
+	cl, err := NewKafkaClient(env, kgo.DialTimeout(timeout), kgo.WithHooks(watch))
 	if err != nil {
 		return fmt.Errorf("kafka %s: %w", addr, err)
 	}
@@ -415,7 +417,7 @@ func checkKafka(ctx context.Context, env *Env, timeout time.Duration) error {
 		if err == nil {
 			return nil
 		}
-		if msg, ok := kafkaProblem(cl, err); ok {
+		if msg, ok := kafkaProblem(cl, err, watch.cut.Load()); ok {
 			return fmt.Errorf("kafka %s: %s", addr, msg)
 		}
 		if !isContextErr(err) {
@@ -439,9 +441,26 @@ func checkKafka(ctx context.Context, env *Env, timeout time.Duration) error {
 	}
 }
 
-// kafkaProblem says what a Ping error means when retrying cannot help.
-func kafkaProblem(cl *kgo.Client, err error) (string, bool) {
-	if errors.Is(err, kerr.SaslAuthenticationFailed) {
+// saslWatch notices a broker that cuts the connection in answer to a SASL
+// login instead of answering it: brokers that answer with
+// SASL_AUTHENTICATION_FAILED close the connection right after, and some
+// (kfake among them) only close it.
+type saslWatch struct{ cut atomic.Bool }
+
+// saslAuthenticateKey is the API key of SaslAuthenticate (kmsg.SASLAuthenticate).
+const saslAuthenticateKey int16 = 36
+
+// OnBrokerRead implements kgo.HookBrokerRead.
+func (w *saslWatch) OnBrokerRead(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
+	if key == saslAuthenticateKey && err != nil {
+		w.cut.Store(true)
+	}
+}
+
+// kafkaProblem says what a Ping error means when retrying cannot help;
+// saslCut says the broker closed the connection in answer to a SASL login.
+func kafkaProblem(cl *kgo.Client, err error, saslCut bool) (string, bool) {
+	if errors.Is(err, kerr.SaslAuthenticationFailed) || (saslCut && errors.Is(err, io.EOF)) {
 		mech, user := "", ""
 		if ms, _ := cl.OptValue(kgo.SASL).([]sasl.Mechanism); len(ms) > 0 {
 			mech = ms[0].Name()
@@ -454,8 +473,8 @@ func kafkaProblem(cl *kgo.Client, err error) (string, bool) {
 	if msg, ok := tlsProblem(err.Error(), "kafka_tls"); ok {
 		return msg, true
 	}
-	if strings.Contains(err.Error(), "infra: security: ") {
-		return err.Error(), true
+	if i := strings.Index(err.Error(), "infra: security: "); i >= 0 {
+		return err.Error()[i:], true
 	}
 	var ke *kerr.Error
 	if errors.As(err, &ke) && !ke.Retriable {
@@ -521,8 +540,8 @@ func checkQdrant(ctx context.Context, env *Env, timeout time.Duration) error {
 			if msg, ok := tlsProblem(st.Message(), "qdrant_tls"); ok {
 				return fail(msg)
 			}
-			if strings.Contains(st.Message(), "infra: security: ") {
-				return fail(st.Message())
+			if i := strings.Index(st.Message(), "infra: security: "); i >= 0 {
+				return fail(strings.TrimRight(st.Message()[i:], "\""))
 			}
 			if st.Code() == codes.Unavailable {
 				last = st.Message()

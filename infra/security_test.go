@@ -189,6 +189,7 @@ func wantErr(t *testing.T, err error, wants ...string) {
 	if err == nil {
 		t.Fatalf("no error, want one containing %q", wants)
 	}
+	t.Log(err)
 	for _, w := range wants {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("error %q does not contain %q", err, w)
@@ -508,4 +509,12 @@ func TestSecretsStayHidden(t *testing.T) {
 	if err := c.CreateCollection(t.Context(), &qdrant.CreateCollection{CollectionName: "c", VectorsConfig: qdrant.NewVectorsConfig(&qdrant.VectorParams{Size: 2, Distance: qdrant.Distance_Cosine})}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestConnectUnreadableSecret(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing")
+	ext := external(t, startKafka(t), startQdrant(t), infra.Security{
+		KafkaSASL: infra.SASLConfig{Mechanism: infra.SASLPlain, Username: "u", PasswordFile: missing},
+	})
+	wantErr(t, check(t, ext), "infra: security: kafka_sasl.password_file: cannot read "+missing)
 }

@@ -22,11 +22,12 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// Two pipeline processes share the consumer group; their statistics are merged.
 func TestBenchWithPipelineAndInfraInTheirOwnProcesses(t *testing.T) {
 	t.Setenv("VECTORSTREAM_TEST_MAIN", "1")
 	results := t.TempDir()
 	code := Execute([]string{"bench", "--quiet", "--results", results, "--run-id", "r1",
-		"--set", "infra.process=true", "--set", "infra.pipeline_process=true", "testdata/tiny.yaml"})
+		"--set", "infra.process=true", "--set", "infra.pipeline_process=true", "--set", "infra.pipeline_processes=2", "testdata/tiny.yaml"})
 	if code != exitOK {
 		t.Fatalf("exit %d", code)
 	}
@@ -36,6 +37,9 @@ func TestBenchWithPipelineAndInfraInTheirOwnProcesses(t *testing.T) {
 	}
 	if !res.Verification.Passed || res.Counts.Written != res.Counts.Valid || res.Latency["e2e"].Count == 0 {
 		t.Errorf("verification %+v counts %+v", res.Verification, res.Counts)
+	}
+	if !strings.Contains(strings.Join(res.Notes, " "), "2 process(es)") || res.Counts.Batches == 0 {
+		t.Errorf("notes %v counts %+v: want two pipeline processes, merged", res.Notes, res.Counts)
 	}
 	if !strings.Contains(res.Environment.Kafka, "vectorstream infra serve") {
 		t.Errorf("kafka label %q does not say where it ran", res.Environment.Kafka)
