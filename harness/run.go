@@ -50,6 +50,9 @@ type Options struct {
 // ErrInvalid marks a run whose measurement cannot be trusted (exit code 4).
 var ErrInvalid = errors.New("run invalid")
 
+// ErrUnreachable marks a service that did not answer, or refused us (exit code 3).
+var ErrUnreachable = errors.New("service unreachable")
+
 // ErrGate marks a valid run that failed a gate (exit code 99).
 var ErrGate = errors.New("gate failed")
 
@@ -87,7 +90,10 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 	if res.Environment.Embedded {
 		res.Notes = append(res.Notes, "Kafka and Qdrant were embedded stand-ins ("+env.KafkaLabel+"; "+env.QdrantLabel+"): these numbers are not Kafka's or Qdrant's.")
 	}
-	log.Info("infra up", "mode", env.Mode, "kafka", env.KafkaLabel, "qdrant", env.QdrantLabel)
+	if env.Picked != "" {
+		res.Notes = append(res.Notes, "infra "+env.Picked)
+	}
+	log.Info("infra up", "mode", env.Mode, "kafka", env.KafkaLabel, "qdrant", env.QdrantLabel, "picked", env.Picked)
 
 	// Workload and model.
 	gen, gcfg, err := sc.NewGenerator()
@@ -290,13 +296,20 @@ func startInfra(ctx context.Context, sc *Scenario, self string) (*infra.Env, err
 		if port == 6333 {
 			return nil, fmt.Errorf("%w: infra.qdrant_addr %s: 6333 is Qdrant's REST port; VectorStream speaks gRPC, on 6334 by default", ErrConfig, sc.Infra.QdrantAddr)
 		}
-		ext = infra.External{Brokers: sc.Infra.Brokers, QdrantHost: host, QdrantPort: port}
+		ext = infra.External{Brokers: sc.Infra.Brokers, QdrantHost: host, QdrantPort: port, Security: sc.Infra.Security}
 	case sc.Infra.Process:
 		return serveChild(ctx, sc, self)
 	}
 	env, err := infra.Start(ctx, sc.Infra.Mode, emb, ext)
 	if err != nil {
 		return nil, fmt.Errorf("infra: %w", err)
+	}
+	if env.Mode == infra.ModeExternal {
+		// One clear error per service that does not answer, within the timeout.
+		if err := infra.Check(ctx, env, sc.Infra.Security.EffectiveTimeout()); err != nil {
+			env.Close()
+			return nil, fmt.Errorf("%w: %w", ErrUnreachable, err)
+		}
 	}
 	return env, nil
 }

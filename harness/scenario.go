@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vectorstream/vectorstream/infra"
 	"github.com/vectorstream/vectorstream/internal/yamlconf"
 	"github.com/vectorstream/vectorstream/pipeline"
 	"github.com/vectorstream/vectorstream/workloads"
@@ -91,6 +92,9 @@ type InfraConfig struct {
 	// Brokers and QdrantAddr are used in external mode.
 	Brokers    []string `yaml:"brokers" json:"brokers,omitempty"`
 	QdrantAddr string   `yaml:"qdrant_addr" json:"qdrant_addr,omitempty"`
+	// Security is TLS, SASL and the Qdrant API key for external clusters; secrets come
+	// from environment variables or files it names, never from the scenario.
+	Security infra.Security `yaml:",inline" json:",inline"`
 }
 
 // VerifyConfig sizes the verification after the run.
@@ -297,7 +301,7 @@ func (s *Scenario) Validate() error {
 	if n := s.Infra.PipelineProcesses; n < 0 || n > 64 || (n > 1 && !s.Infra.PipelineProcess) {
 		bad("infra.pipeline_processes", "must be in [1, 64] and needs infra.pipeline_process: true, got %d", n)
 	}
-	if s.Infra.Process && s.Infra.Mode != "embedded" {
+	if s.Infra.Process && s.Infra.Mode != "embedded" && s.Infra.Mode != "auto" {
 		bad("infra.process", "only the embedded mode can run in a child process")
 	}
 	switch s.Infra.Mode {
@@ -309,10 +313,13 @@ func (s *Scenario) Validate() error {
 		if s.Infra.QdrantAddr == "" {
 			bad("infra.qdrant_addr", "external mode needs Qdrant's gRPC address (host:6334)")
 		}
-	case "containers":
-		bad("infra.mode", "containers mode is not implemented yet; use embedded or external")
+		for _, p := range s.Infra.Security.Validate() {
+			bad("infra."+p.Field, "%s", p.Problem)
+		}
+	case "containers", "auto":
+		// containers needs a Docker daemon; auto falls back to embedded without one.
 	default:
-		bad("infra.mode", "must be embedded, external or containers, got %q", s.Infra.Mode)
+		bad("infra.mode", "must be embedded, external, containers or auto, got %q", s.Infra.Mode)
 	}
 	if s.Verify.SampleVectors < 0 {
 		bad("verify.sample_vectors", "must be >= 0, got %d", s.Verify.SampleVectors)

@@ -5,8 +5,13 @@
 //     qdrantfake (an in-process, in-memory server speaking Qdrant's gRPC API),
 //     started by StartEmbedded, or as their own process by Serve for
 //     `vectorstream infra serve`;
-//   - external: addresses of services already running (Connect);
-//   - containers: not implemented yet (Start says so).
+//   - external: addresses of services already running (Connect), with TLS,
+//     SASL and a Qdrant API key from Security (secrets from environment
+//     variables or files, never printed), checked by Check within a timeout;
+//   - containers: apache/kafka and qdrant/qdrant containers through
+//     testcontainers-go (StartContainers; needs a Docker daemon);
+//   - auto: containers when a Docker daemon answers, embedded otherwise
+//     (Env.Picked says which and why).
 //
 // Every Env carries labels that say what is behind it; numbers measured
 // against the embedded stand-ins must be reported with those labels and never

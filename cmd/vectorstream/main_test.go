@@ -65,6 +65,8 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"bench", "--set", "load.rate=-1", "../../scenarios/smoke.yaml"}, exitConfig},
 		{[]string{"bench"}, exitConfig},
 		{[]string{"nonsense"}, exitConfig},
+		{[]string{"bench", "--quiet", "--results", dir, "--set", "infra.mode=external", "--set", "infra.brokers=[127.0.0.1:1]",
+			"--set", "infra.qdrant_addr=127.0.0.1:2", "--set", "infra.timeout=1s", "testdata/tiny.yaml"}, exitUnreachable},
 		{[]string{"validate", "../../scenarios/smoke.yaml", "../../scenarios/ci-gate.yaml"}, exitOK},
 		{[]string{"validate", bad}, exitConfig},
 		{[]string{"pipeline", "--model", filepath.Join(dir, "missing.vsm"), "--config", "../../configs/app_config.yaml"}, exitConfig},

@@ -91,6 +91,8 @@ func exitCode(err error) int {
 		return exitGateFailed
 	case errors.Is(err, harness.ErrInvalid):
 		return exitInvalid
+	case errors.Is(err, harness.ErrUnreachable):
+		return exitUnreachable
 	case errors.As(err, &opErr), errors.As(err, &netErr), strings.Contains(err.Error(), "connection refused"):
 		return exitUnreachable
 	}
