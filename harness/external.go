@@ -36,11 +36,12 @@ func scopeToRun(sc *Scenario, runID string) {
 	}
 }
 
-// prepareExternal checks that the services answer within the timeout, creates the
-// run's topics with the scenario's partitions (an existing topic with another
-// partition count is refused, not silently used) and refuses collections that already
-// hold points: verification by identity needs empty ones.
-func prepareExternal(ctx context.Context, sc *Scenario, env *infra.Env, qc *qdrant.Client) error {
+// prepareExternal names the services in the labels, creates the run's topics with the
+// scenario's partitions (an existing topic with another partition count is refused,
+// not silently used) and refuses collections that already hold points: verification
+// by identity needs empty ones. With recreate, existing topics and collections of
+// those names are deleted first — nothing is dropped without it.
+func prepareExternal(ctx context.Context, sc *Scenario, env *infra.Env, qc *qdrant.Client, recreate bool) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	hc, err := qc.HealthCheck(ctx)
@@ -73,6 +74,11 @@ func prepareExternal(ctx context.Context, sc *Scenario, env *infra.Env, qc *qdra
 		env.KafkaLabel = fmt.Sprintf("Kafka %s (external, %d broker(s), cluster %s, at %s)", version, len(bm.Brokers), bm.Cluster, strings.Join(env.KafkaBrokers, ","))
 	}
 	topics := []string{sc.Pipeline.Kafka.Topic, sc.Pipeline.Kafka.DLQTopic}
+	if recreate {
+		if err := dropExisting(ctx, adm, qc, topics, sc); err != nil {
+			return err
+		}
+	}
 	details, err := adm.ListTopics(ctx, topics...)
 	if err != nil {
 		return fmt.Errorf("kafka: list topics: %w", err)
@@ -81,7 +87,7 @@ func prepareExternal(ctx context.Context, sc *Scenario, env *infra.Env, qc *qdra
 		d, ok := details[t]
 		if ok && d.Err == nil {
 			if n := len(d.Partitions); n != sc.Kafka.Partitions {
-				return fmt.Errorf("%w: kafka topic %s exists with %d partitions, the scenario asks for %d (kafka.partitions): use another topic or delete it", ErrConfig, t, n, sc.Kafka.Partitions)
+				return fmt.Errorf("%w: kafka topic %s exists with %d partitions, the scenario asks for %d (kafka.partitions): use another topic, or --recreate to delete it", ErrConfig, t, n, sc.Kafka.Partitions)
 			}
 			continue
 		}
@@ -106,7 +112,55 @@ func prepareExternal(ctx context.Context, sc *Scenario, env *infra.Env, qc *qdra
 			return fmt.Errorf("qdrant: count %s: %w", name, err)
 		}
 		if n > 0 {
-			return fmt.Errorf("%w: qdrant collection %s already holds %d points; verification by identity needs an empty one: pick other names or delete it", ErrConfig, name, n)
+			return fmt.Errorf("%w: qdrant collection %s already holds %d points; verification by identity needs an empty one: pick other names, or --recreate to delete it", ErrConfig, name, n)
+		}
+	}
+	return nil
+}
+
+// dropExisting deletes the named topics and the scenario's collections where they exist.
+func dropExisting(ctx context.Context, adm *kadm.Client, qc *qdrant.Client, topics []string, sc *Scenario) error {
+	resp, err := adm.DeleteTopics(ctx, topics...)
+	if err != nil {
+		return fmt.Errorf("kafka: delete topics %v: %w", topics, err)
+	}
+	for _, r := range resp {
+		if r.Err != nil && !errors.Is(r.Err, kerr.UnknownTopicOrPartition) {
+			return fmt.Errorf("kafka: delete topic %s: %w", r.Topic, r.Err)
+		}
+	}
+	// Deletion is asynchronous on a real cluster: wait until the names are free.
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		details, err := adm.ListTopics(ctx, topics...)
+		if err != nil {
+			return fmt.Errorf("kafka: list topics: %w", err)
+		}
+		gone := true
+		for _, t := range topics {
+			if d, ok := details[t]; ok && d.Err == nil {
+				gone = false
+			}
+		}
+		if gone {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("kafka: topics %v still exist after deletion: %w", topics, ctx.Err())
+		case <-tick.C:
+		}
+	}
+	for _, name := range []string{sc.Pipeline.Qdrant.EventsCollection, sc.Pipeline.Qdrant.ProfilesCollection} {
+		exists, err := qc.CollectionExists(ctx, name)
+		if err != nil {
+			return fmt.Errorf("qdrant: collection %s: %w", name, err)
+		}
+		if exists {
+			if err := qc.DeleteCollection(ctx, name); err != nil {
+				return fmt.Errorf("qdrant: delete collection %s: %w", name, err)
+			}
 		}
 	}
 	return nil

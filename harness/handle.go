@@ -258,21 +258,19 @@ func (g *group) MeasureFrom(ctx context.Context, t time.Time) error {
 }
 
 func (g *group) Counters(ctx context.Context) (pipeline.Counters, error) {
-	var sum pipeline.Snapshot
+	var sum pipeline.Counters
 	for _, h := range g.members {
 		c, err := h.Counters(ctx)
 		if err != nil {
 			return pipeline.Counters{}, err
 		}
-		if err := sum.Merge(pipeline.Snapshot{Counters: c}); err != nil {
-			return pipeline.Counters{}, err
-		}
+		sum.Add(c)
 	}
-	return sum.Counters, nil
+	return sum, nil
 }
 
 func (g *group) Interval(ctx context.Context) (pipeline.Counters, *hdrhistogram.Histogram, pipeline.ProcessSample, error) {
-	var sum pipeline.Snapshot
+	var sum pipeline.Counters
 	merged := pipeline.NewHistogram()
 	var ps pipeline.ProcessSample
 	for _, h := range g.members {
@@ -280,9 +278,7 @@ func (g *group) Interval(ctx context.Context) (pipeline.Counters, *hdrhistogram.
 		if err != nil {
 			return pipeline.Counters{}, nil, ps, err
 		}
-		if err := sum.Merge(pipeline.Snapshot{Counters: c}); err != nil {
-			return pipeline.Counters{}, nil, ps, err
-		}
+		sum.Add(c)
 		merged.Merge(hist)
 		ps.At = p.At
 		ps.CPU += p.CPU
@@ -292,7 +288,7 @@ func (g *group) Interval(ctx context.Context) (pipeline.Counters, *hdrhistogram.
 		ps.GCCycles += p.GCCycles
 		ps.Goroutines += p.Goroutines
 	}
-	return sum.Counters, merged, ps, nil
+	return sum, merged, ps, nil
 }
 
 // Final merges the members' statistics. Their batch commits are put in time order

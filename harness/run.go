@@ -42,6 +42,9 @@ type Options struct {
 	// Self is the vectorstream binary, used to start `vectorstream infra serve` when a
 	// scenario asks for the embedded services in their own process.
 	Self string
+	// Recreate lets a run against external infrastructure delete existing topics and
+	// collections of the names it uses (pinned names; run-scoped ones are new anyway).
+	Recreate bool
 	// OnPipeline is called with the in-process pipeline once it exists (for SIGHUP
 	// reloads and health checks).
 	OnPipeline func(*pipeline.Pipeline)
@@ -100,9 +103,9 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	be, err := kernels.New(sc.Embedding.Backend)
+	be, err := sc.NewBackend()
 	if err != nil {
-		return nil, fmt.Errorf("%w: embedding.backend: %w", ErrConfig, err)
+		return nil, err
 	}
 	defer be.Close()
 	res.Environment.EmbeddingBackend = be.Name()
@@ -121,7 +124,7 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 	}
 	defer qc.Close()
 	if env.Mode == infra.ModeExternal {
-		if err := prepareExternal(ctx, sc, env, qc); err != nil {
+		if err := prepareExternal(ctx, sc, env, qc, o.Recreate); err != nil {
 			return nil, err
 		}
 		res.Environment.Kafka, res.Environment.Qdrant = env.KafkaLabel, env.QdrantLabel
@@ -441,9 +444,9 @@ func FitModel(ctx context.Context, sc *Scenario) (*embed.Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	be, err := kernels.New(sc.Embedding.Backend)
+	be, err := sc.NewBackend()
 	if err != nil {
-		return nil, fmt.Errorf("%w: embedding.backend: %w", ErrConfig, err)
+		return nil, err
 	}
 	defer be.Close()
 	return loadOrFit(ctx, sc, gen, be)

@@ -194,4 +194,12 @@ func TestExternalRunsAreScopedAndCheckTopics(t *testing.T) {
 	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "pinned exists with 1 partitions") {
 		t.Errorf("got %v, want the partition mismatch reported", err)
 	}
+	// --recreate drops it and runs on fresh topics of the same names.
+	res, err = Run(t.Context(), sc, Options{RunID: "ext3", Recreate: true})
+	if err != nil {
+		t.Fatalf("recreate: %v", err)
+	}
+	if res.Scenario.Pipeline.Kafka.Topic != "pinned" || !res.Verification.Passed {
+		t.Errorf("recreate: topic %s, verification %+v", res.Scenario.Pipeline.Kafka.Topic, res.Verification)
+	}
 }

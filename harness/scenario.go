@@ -9,6 +9,7 @@ import (
 
 	"github.com/vectorstream/vectorstream/infra"
 	"github.com/vectorstream/vectorstream/internal/yamlconf"
+	"github.com/vectorstream/vectorstream/kernels"
 	"github.com/vectorstream/vectorstream/pipeline"
 	"github.com/vectorstream/vectorstream/workloads"
 )
@@ -403,4 +404,13 @@ func (s *Scenario) NewGenerator() (*workloads.Generator, workloads.GeneratorConf
 		return nil, gcfg, fmt.Errorf("%w: workload: %w", ErrConfig, err)
 	}
 	return gen, gcfg, nil
+}
+
+// NewBackend returns the compute backend the scenario's embedding.backend names.
+func (s *Scenario) NewBackend() (kernels.Backend, error) {
+	be, err := kernels.New(s.Embedding.Backend)
+	if err != nil {
+		return nil, fmt.Errorf("%w: embedding.backend: %w", ErrConfig, err)
+	}
+	return be, nil
 }

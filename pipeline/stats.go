@@ -117,7 +117,8 @@ type Counters struct {
 	MissingHeaders  int64 `json:"missing_headers"`
 }
 
-func (c *Counters) add(o Counters) {
+// Add adds o's totals to c.
+func (c *Counters) Add(o Counters) {
 	c.Consumed += o.Consumed
 	c.Valid += o.Valid
 	c.DeadLettered += o.DeadLettered
@@ -237,7 +238,7 @@ func (s *Stats) MeasureFrom(t time.Time) {
 
 func (s *Stats) addCounters(c Counters) {
 	s.mu.Lock()
-	s.counters.add(c)
+	s.counters.Add(c)
 	if c.Commits > 0 {
 		s.commits = append(s.commits, Commit{At: time.Now(), Cumulative: s.counters.Consumed})
 	}
@@ -325,7 +326,7 @@ func (s *Stats) Histogram(st Stage) *hdrhistogram.Histogram {
 
 // Merge adds o into s: counters are summed and histograms merged.
 func (s *Snapshot) Merge(o Snapshot) error {
-	s.Counters.add(o.Counters)
+	s.Counters.Add(o.Counters)
 	s.Stages.merge(o.Stages)
 	if s.Histograms == nil {
 		s.Histograms = map[string]string{}

@@ -30,6 +30,7 @@ func runBench(ctx context.Context, args []string) error {
 	doPprof := fs.Bool("pprof", false, "write cpu.pprof and heap.pprof of the run into its folder")
 	logLevel := fs.String("log-level", "warn", "harness log level: debug, info, warn, error")
 	quiet := fs.Bool("quiet", false, "no progress lines")
+	recreate := fs.Bool("recreate", false, "external infra: delete existing topics and collections of the names the run uses (only pinned names can exist)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: vectorstream bench [flags] scenario.yaml\n       vectorstream bench [flags] --rerun results/<scenario>/<run-id>")
 		fs.PrintDefaults()
@@ -71,7 +72,7 @@ func runBench(ctx context.Context, args []string) error {
 		return fmt.Errorf("results folder: %w", err)
 	}
 	self, _ := os.Executable()
-	opts := harness.Options{Log: log, RunID: *runID, Self: self}
+	opts := harness.Options{Log: log, RunID: *runID, Self: self, Recreate: *recreate}
 	if !*quiet {
 		opts.Progress = os.Stderr
 		opts.ProgressEvery = time.Second
