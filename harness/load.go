@@ -32,6 +32,13 @@ type loadGen struct {
 	measureFrom time.Time
 	measureTo   time.Time
 	late        time.Duration
+	// part and parts split the stream between load generators: this one sends the
+	// events whose sequence number is part modulo parts (all of them when parts ≤ 1).
+	// Every generator still generates every event, so the stream stays the one seed.
+	part, parts int64
+	// ackedNow, when set, reports acknowledged records while other processes send
+	// (the sum of the raw topic's end offsets); otherwise acked is used.
+	ackedNow func() int64
 
 	pos      []position
 	sent     atomic.Int64 // records handed to the client
@@ -71,6 +78,10 @@ func (l *loadGen) run(ctx context.Context) error {
 	defer timer.Stop()
 	for i := int64(0); i < n; i++ {
 		due := l.start.Add(l.sched.At(i))
+		if l.parts > 1 && i%l.parts != l.part {
+			l.gen.Next(due) // another generator's event: keep the stream in step
+			continue
+		}
 		if wait := time.Until(due); wait > 0 {
 			timer.Reset(wait)
 			select {
@@ -131,6 +142,14 @@ func (l *loadGen) flush(ctx context.Context) error {
 		return fmt.Errorf("load: %d records not produced, first: %w", l.failed.Load(), *ep)
 	}
 	return ctx.Err()
+}
+
+// ackedSoFar returns how many records Kafka has acknowledged so far.
+func (l *loadGen) ackedSoFar() int64 {
+	if l.ackedNow != nil {
+		return l.ackedNow()
+	}
+	return l.acked.Load()
 }
 
 func recordLatency(h *hdrhistogram.Histogram, d time.Duration) {

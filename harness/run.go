@@ -204,9 +204,9 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 	}
 
 	// Load.
-	sched, err := workloads.NewSchedule(sc.Load, sc.Warmup+sc.Duration)
+	sched, err := workloadsSchedule(sc)
 	if err != nil {
-		return nil, fmt.Errorf("%w: load: %w", ErrConfig, err)
+		return nil, err
 	}
 	producer, err := infra.NewKafkaClient(env,
 		kgo.ProducerLinger(sc.Kafka.ProducerLinger),
@@ -217,7 +217,12 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 		return nil, err
 	}
 	defer producer.Close()
-	start := time.Now().Add(100 * time.Millisecond).Truncate(time.Millisecond)
+	lead := 100 * time.Millisecond
+	loadProcs := max(1, sc.Infra.LoadProcesses)
+	if loadProcs > 1 {
+		lead = 2 * time.Second // the load processes start and build their generators first
+	}
+	start := time.Now().Add(lead).Truncate(time.Millisecond)
 	measureFrom := start.Add(sc.Warmup)
 	measureTo := measureFrom.Add(sc.Duration)
 	if err := ph.MeasureFrom(ctx, measureFrom); err != nil {
@@ -230,7 +235,13 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 	samplerDone := make(chan struct{})
 	go func() { defer close(samplerDone); smp.run(sctx) }()
 	log.Info("load started", "events", sched.Count(), "profile", sc.Load.Kind, "warmup", sc.Warmup, "duration", sc.Duration)
-	loadErr := lg.run(ctx)
+	var loadErr error
+	if loadProcs > 1 {
+		loadErr = runLoadProcesses(ctx, o.Self, sc, env, lg, loadProcs)
+		res.Notes = append(res.Notes, fmt.Sprintf("the load came from %d load generator processes, each sending every %dth event of the one seeded stream", loadProcs, loadProcs))
+	} else {
+		loadErr = lg.run(ctx)
+	}
 
 	// Drain: wait until the pipeline has committed every produced record.
 	drainErr := waitDrained(ctx, ph, lg, sc.DrainTimeout)
@@ -450,4 +461,13 @@ func FitModel(ctx context.Context, sc *Scenario) (*embed.Model, error) {
 	}
 	defer be.Close()
 	return loadOrFit(ctx, sc, gen, be)
+}
+
+// workloadsSchedule is the scenario's open-loop schedule over warm-up and duration.
+func workloadsSchedule(sc *Scenario) (*workloads.Schedule, error) {
+	sched, err := workloads.NewSchedule(sc.Load, sc.Warmup+sc.Duration)
+	if err != nil {
+		return nil, fmt.Errorf("%w: load: %w", ErrConfig, err)
+	}
+	return sched, nil
 }

@@ -40,7 +40,7 @@ type Scenario struct {
 	// significance in comparisons.
 	Repeat int `yaml:"repeat" json:"repeat,omitempty"`
 	// Sweep runs the scenario at several values of one field.
-	Sweep *Sweep `yaml:"sweep" json:"sweep,omitempty"`
+	Sweep *Sweep `yaml:"sweep,omitempty" json:"sweep,omitempty"`
 
 	// File is where the scenario was read from.
 	File string `yaml:"-" json:"file"`
@@ -53,8 +53,8 @@ type WorkloadConfig struct {
 	Users             int                           `yaml:"users" json:"users"`
 	MalformedFraction float64                       `yaml:"malformed_fraction" json:"malformed_fraction"`
 	TypoRate          float64                       `yaml:"typo_rate" json:"typo_rate"`
-	Locales           map[string]float64            `yaml:"locales" json:"locales,omitempty"`
-	Transitions       map[string]map[string]float64 `yaml:"transitions" json:"transitions,omitempty"`
+	Locales           map[string]float64            `yaml:"locales,omitempty" json:"locales,omitempty"`
+	Transitions       map[string]map[string]float64 `yaml:"transitions,omitempty" json:"transitions,omitempty"`
 }
 
 // KafkaConfig is what the harness needs of the raw topic beyond the pipeline's view.
@@ -90,8 +90,11 @@ type InfraConfig struct {
 	// PipelineProcesses is how many pipeline processes share the consumer group when
 	// PipelineProcess is set (scale-out); their statistics are merged into one result.
 	PipelineProcesses int `yaml:"pipeline_processes" json:"pipeline_processes,omitempty"`
+	// LoadProcesses splits the load between this many `vectorstream load` processes
+	// (scale-out of the load generator); 0 or 1 sends from the harness itself.
+	LoadProcesses int `yaml:"load_processes" json:"load_processes,omitempty"`
 	// Brokers and QdrantAddr are used in external mode.
-	Brokers    []string `yaml:"brokers" json:"brokers,omitempty"`
+	Brokers    []string `yaml:"brokers,omitempty" json:"brokers,omitempty"`
 	QdrantAddr string   `yaml:"qdrant_addr" json:"qdrant_addr,omitempty"`
 	// Security is TLS, SASL and the Qdrant API key for external clusters; secrets come
 	// from environment variables or files it names, never from the scenario.
@@ -301,6 +304,9 @@ func (s *Scenario) Validate() error {
 	}
 	if n := s.Infra.PipelineProcesses; n < 0 || n > 64 || (n > 1 && !s.Infra.PipelineProcess) {
 		bad("infra.pipeline_processes", "must be in [1, 64] and needs infra.pipeline_process: true, got %d", n)
+	}
+	if n := s.Infra.LoadProcesses; n < 0 || n > 64 {
+		bad("infra.load_processes", "must be in [1, 64], got %d", n)
 	}
 	if s.Infra.Process && s.Infra.Mode != "embedded" && s.Infra.Mode != "auto" {
 		bad("infra.process", "only the embedded mode can run in a child process")

@@ -1,10 +1,13 @@
 package harness
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 func writeFile(t *testing.T, name, body string) string {
@@ -81,5 +84,32 @@ func TestScenarioPrecedenceFlagsOverEnvOverFile(t *testing.T) {
 	_, err = LoadScenario(p, nil)
 	if err == nil || !strings.Contains(err.Error(), "env VECTORSTREAM_LOAD_RATE") {
 		t.Errorf("bad env value not attributed to its variable: %v", err)
+	}
+}
+
+// A scenario written back as YAML (as the harness does for its child processes) must
+// load into the same scenario.
+func TestScenarioRoundTripsThroughYAML(t *testing.T) {
+	t.Parallel()
+	files, _ := filepath.Glob("../scenarios/*.yaml")
+	for _, f := range files {
+		sc, err := LoadScenario(f, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := yaml.Marshal(sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := LoadScenario(writeFile(t, "back.yaml", string(b)), nil)
+		if err != nil {
+			t.Fatalf("%s written back does not load: %v\n%s", f, err, b)
+		}
+		sc.File, back.File = "", ""
+		want, _ := json.Marshal(sc)
+		got, _ := json.Marshal(back)
+		if string(want) != string(got) {
+			t.Errorf("%s changed on the way through YAML:\nwant %s\n got %s", f, want, got)
+		}
 	}
 }

@@ -47,7 +47,7 @@ func (s *sampler) run(ctx context.Context) {
 			// repeat the last sample.
 			h, c, ps = pipeline.NewHistogram(), prevC, prev
 		}
-		acked := s.lg.acked.Load()
+		acked := s.lg.ackedSoFar()
 		wall := ps.At.Sub(prev.At)
 		row := TimelineRow{
 			Second:       k,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sort"
 	"time"
 
 	"github.com/google/uuid"
@@ -32,6 +33,8 @@ func verify(ctx context.Context, sc *Scenario, env *infra.Env, qc *qdrant.Client
 	malformed := map[string]workloads.Reason{}
 	profiles := map[string]*pipeline.Profile{}
 	var userOrder []string
+	lastPos := map[string]position{}
+	disordered := map[string]bool{}
 	sampleEvery := int64(1)
 	sent := lg.sent.Load()
 	if n := int64(sc.Verify.SampleVectors); n > 0 && sent > n {
@@ -68,6 +71,12 @@ func verify(ctx context.Context, sc *Scenario, env *infra.Env, qc *qdrant.Client
 				profiles[ev.UserID] = pr
 				userOrder = append(userOrder, ev.UserID)
 			}
+			if last, ok := lastPos[ev.UserID]; ok && (pos.partition != last.partition || pos.offset < last.offset) {
+				// Several producers interleaved this user's events: Kafka's order is
+				// not the stream's. Recomputed again below, in log order.
+				disordered[ev.UserID] = true
+			}
+			lastPos[ev.UserID] = pos
 			pr.Apply(vec, ev.EventType, ev.Timestamp, pos.partition, pos.offset, sc.Pipeline.Profiles.HalfLife)
 			if seq%sampleEvery == 0 {
 				samples = append(samples, sample{ev.EventID, append([]float32(nil), vec...)})
@@ -99,6 +108,12 @@ func verify(ctx context.Context, sc *Scenario, env *infra.Env, qc *qdrant.Client
 	if err := flush(); err != nil {
 		problem("re-embed: %v", err)
 		return v
+	}
+	if len(disordered) > 0 {
+		if err := recomputeInLogOrder(sc, lg, gcfg, enc, dim, disordered, profiles); err != nil {
+			problem("recompute profiles in log order: %v", err)
+			return v
+		}
 	}
 	res.Counts.Valid = int64(len(expected))
 	res.Counts.Malformed = int64(len(malformed))
@@ -318,6 +333,49 @@ func checkDLQ(ctx context.Context, env *infra.Env, topic string, want map[string
 		if !seen[id] {
 			v.DLQMissing++
 		}
+	}
+	return nil
+}
+
+// recomputeInLogOrder rebuilds the profiles of the given users from their events in
+// Kafka's order (partition, offset), which is the order the pipeline applied them in.
+// It regenerates the stream once more and embeds only those users' events.
+func recomputeInLogOrder(sc *Scenario, lg *loadGen, gcfg workloads.GeneratorConfig, enc *embed.Encoder, dim int,
+	users map[string]bool, profiles map[string]*pipeline.Profile) error {
+	gen, err := workloads.NewGenerator(gcfg)
+	if err != nil {
+		return err
+	}
+	type logged struct {
+		pos position
+		ev  workloads.Event
+		vec []float32
+	}
+	byUser := map[string][]logged{}
+	sent := lg.sent.Load()
+	for i := int64(0); i < sent; i++ {
+		rec := gen.Next(lg.start.Add(lg.sched.At(i)))
+		if rec.Malformed || lg.pos[i].partition < 0 || !users[rec.Event.UserID] {
+			continue
+		}
+		vec := make([]float32, dim)
+		if err := enc.Encode([]embed.Doc{{Text: rec.Event.EmbedText(), Lang: rec.Event.Locale}}, vec); err != nil {
+			return err
+		}
+		byUser[rec.Event.UserID] = append(byUser[rec.Event.UserID], logged{lg.pos[i], rec.Event, vec})
+	}
+	for u, evs := range byUser {
+		sort.Slice(evs, func(a, b int) bool {
+			if evs[a].pos.partition != evs[b].pos.partition {
+				return evs[a].pos.partition < evs[b].pos.partition
+			}
+			return evs[a].pos.offset < evs[b].pos.offset
+		})
+		pr := pipeline.NewProfile(u, dim)
+		for _, e := range evs {
+			pr.Apply(e.vec, e.ev.EventType, e.ev.Timestamp, e.pos.partition, e.pos.offset, sc.Pipeline.Profiles.HalfLife)
+		}
+		profiles[u] = pr
 	}
 	return nil
 }

@@ -22,12 +22,13 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// Two pipeline processes share the consumer group; their statistics are merged.
+// Two pipeline processes share the consumer group and two load generator processes
+// split the stream; their statistics are merged into one result, verified by identity.
 func TestBenchWithPipelineAndInfraInTheirOwnProcesses(t *testing.T) {
 	t.Setenv("VECTORSTREAM_TEST_MAIN", "1")
 	results := t.TempDir()
 	code := Execute([]string{"bench", "--quiet", "--results", results, "--run-id", "r1",
-		"--set", "infra.process=true", "--set", "infra.pipeline_process=true", "--set", "infra.pipeline_processes=2", "testdata/tiny.yaml"})
+		"--set", "infra.process=true", "--set", "infra.pipeline_process=true", "--set", "infra.pipeline_processes=2", "--set", "infra.load_processes=2", "testdata/tiny.yaml"})
 	if code != exitOK {
 		t.Fatalf("exit %d", code)
 	}
@@ -38,8 +39,9 @@ func TestBenchWithPipelineAndInfraInTheirOwnProcesses(t *testing.T) {
 	if !res.Verification.Passed || res.Counts.Written != res.Counts.Valid || res.Latency["e2e"].Count == 0 {
 		t.Errorf("verification %+v counts %+v", res.Verification, res.Counts)
 	}
-	if !strings.Contains(strings.Join(res.Notes, " "), "2 process(es)") || res.Counts.Batches == 0 {
-		t.Errorf("notes %v counts %+v: want two pipeline processes, merged", res.Notes, res.Counts)
+	notes := strings.Join(res.Notes, " ")
+	if !strings.Contains(notes, "2 process(es)") || !strings.Contains(notes, "2 load generator processes") || res.Counts.Batches == 0 {
+		t.Errorf("notes %v counts %+v: want two pipeline and two load processes, merged", res.Notes, res.Counts)
 	}
 	if !strings.Contains(res.Environment.Kafka, "vectorstream infra serve") {
 		t.Errorf("kafka label %q does not say where it ran", res.Environment.Kafka)

@@ -1,0 +1,199 @@
+package harness
+
+import (
+	"bufio"
+	"context"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/vectorstream/vectorstream/infra"
+	"gopkg.in/yaml.v3"
+)
+
+// LoadPart is what one load generator process reports when it is done: its share of
+// the stream and where Kafka put each of its records.
+type LoadPart struct {
+	Part, Parts   int64
+	Sent, Acked   int64
+	Failed        int64
+	FirstErr      string
+	Measured      int64
+	Late          int64
+	OfferedInWin  int64
+	ProducedInWin int64
+	SendDelay     []byte // HdrHistogram V2, compressed, base64
+	// Seqs, Partitions and Offsets list the acknowledged records of this part.
+	Seqs       []int64
+	Partitions []int32
+	Offsets    []int64
+}
+
+// RunLoadPart offers part k of parts of the scenario's load to the raw topic on
+// brokers, starting at start (shared by all parts, so their schedules line up), and
+// writes its LoadPart to out. It is `vectorstream load --part k/M`.
+func RunLoadPart(ctx context.Context, sc *Scenario, brokers []string, part, parts int64, start time.Time, out string) error {
+	if parts < 1 || part < 0 || part >= parts {
+		return fmt.Errorf("%w: --part %d/%d: want k/M with 0 ≤ k < M", ErrConfig, part, parts)
+	}
+	gen, _, err := sc.NewGenerator()
+	if err != nil {
+		return err
+	}
+	sched, err := workloadsSchedule(sc)
+	if err != nil {
+		return err
+	}
+	env := infra.Connect(infra.External{Brokers: brokers, Security: sc.Infra.Security})
+	cl, err := infra.NewKafkaClient(env, kgo.ProducerLinger(sc.Kafka.ProducerLinger), kgo.MaxBufferedRecords(1<<16),
+		kgo.DefaultProduceTopic(sc.Pipeline.Kafka.Topic))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	measureFrom := start.Add(sc.Warmup)
+	lg := newLoadGen(cl, sc.Pipeline.Kafka.Topic, gen, sched, start, measureFrom, measureFrom.Add(sc.Duration), sc.Validity.LateThreshold)
+	lg.part, lg.parts = part, parts
+	runErr := lg.run(ctx)
+	rep := LoadPart{Part: part, Parts: parts, Sent: lg.sent.Load(), Acked: lg.acked.Load(), Failed: lg.failed.Load(),
+		Measured: lg.measured, Late: lg.lateCount, OfferedInWin: lg.offeredInWin, ProducedInWin: lg.producedInWin.Load()}
+	if runErr != nil {
+		rep.FirstErr = runErr.Error()
+	}
+	if rep.SendDelay, err = lg.sendDelay.Encode(hdrhistogram.V2CompressedEncodingCookieBase); err != nil {
+		return fmt.Errorf("load part: %w", err)
+	}
+	for i := part; i < int64(len(lg.pos)); i += parts {
+		if p := lg.pos[i]; p.partition >= 0 {
+			rep.Seqs = append(rep.Seqs, i)
+			rep.Partitions = append(rep.Partitions, p.partition)
+			rep.Offsets = append(rep.Offsets, p.offset)
+		}
+	}
+	f, err := os.Create(out)
+	if err != nil {
+		return fmt.Errorf("load part: %w", err)
+	}
+	w := bufio.NewWriter(f)
+	if err := gob.NewEncoder(w).Encode(rep); err != nil {
+		f.Close()
+		return fmt.Errorf("load part: encode %s: %w", out, err)
+	}
+	if err := errors.Join(w.Flush(), f.Close()); err != nil {
+		return fmt.Errorf("load part: %w", err)
+	}
+	return runErr
+}
+
+// runLoadProcesses starts parts `vectorstream load --part k/M` processes against env,
+// waits for them, and merges what they report into lg, as if lg had sent it all. While
+// they run, lg reports acknowledged records from the raw topic's end offsets.
+func runLoadProcesses(ctx context.Context, self string, sc *Scenario, env *infra.Env, lg *loadGen, parts int) error {
+	if self == "" {
+		return errors.New("infra.load_processes: the harness was not told where the vectorstream binary is")
+	}
+	dir, err := os.MkdirTemp("", "vectorstream-load-")
+	if err != nil {
+		return fmt.Errorf("load processes: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	scenPath := filepath.Join(dir, "scenario.yaml")
+	b, err := yaml.Marshal(sc)
+	if err == nil {
+		err = os.WriteFile(scenPath, b, 0o644)
+	}
+	if err != nil {
+		return fmt.Errorf("load processes: scenario: %w", err)
+	}
+	cl, err := infra.NewKafkaClient(env)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	endSum := func() int64 {
+		ends, err := adm.ListEndOffsets(ctx, sc.Pipeline.Kafka.Topic)
+		if err != nil {
+			return -1
+		}
+		var n int64
+		ends.Each(func(o kadm.ListedOffset) { n += o.Offset })
+		return n
+	}
+	base := endSum()
+	lg.ackedNow = func() int64 {
+		if n := endSum(); n >= 0 && base >= 0 {
+			return n - base
+		}
+		return 0
+	}
+	defer func() { lg.ackedNow = nil }()
+
+	cmds := make([]*exec.Cmd, parts)
+	for k := range parts {
+		cmd := exec.CommandContext(ctx, self, "load", "--part", fmt.Sprintf("%d/%d", k, parts),
+			"--start", strconv.FormatInt(lg.start.UnixNano(), 10), "--brokers", strings.Join(env.KafkaBrokers, ","),
+			"--out", filepath.Join(dir, fmt.Sprintf("part-%d.gob", k)), scenPath)
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			return fmt.Errorf("load process %d: %w", k, err)
+		}
+		cmds[k] = cmd
+	}
+	var errs []error
+	for k, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			errs = append(errs, fmt.Errorf("load process %d/%d: %w", k, parts, err))
+		}
+	}
+	for k := range parts {
+		if err := lg.merge(filepath.Join(dir, fmt.Sprintf("part-%d.gob", k))); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// merge folds one load process's report into lg.
+func (l *loadGen) merge(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("load part: %w", err)
+	}
+	defer f.Close()
+	var rep LoadPart
+	if err := gob.NewDecoder(bufio.NewReader(f)).Decode(&rep); err != nil {
+		return fmt.Errorf("load part: decode %s: %w", path, err)
+	}
+	h, err := hdrhistogram.Decode(rep.SendDelay)
+	if err != nil {
+		return fmt.Errorf("load part %s: send delay: %w", path, err)
+	}
+	l.sendDelay.Merge(h)
+	l.sent.Add(rep.Sent)
+	l.acked.Add(rep.Acked)
+	l.failed.Add(rep.Failed)
+	l.producedInWin.Add(rep.ProducedInWin)
+	l.measured += rep.Measured
+	l.lateCount += rep.Late
+	l.offeredInWin += rep.OfferedInWin
+	for i, seq := range rep.Seqs {
+		if seq < 0 || seq >= int64(len(l.pos)) {
+			return fmt.Errorf("load part %s: sequence %d outside the schedule", path, seq)
+		}
+		l.pos[seq] = position{rep.Partitions[i], rep.Offsets[i]}
+	}
+	if rep.FirstErr != "" {
+		return fmt.Errorf("load part %d/%d: %s", rep.Part, rep.Parts, rep.FirstErr)
+	}
+	return nil
+}
