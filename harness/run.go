@@ -238,7 +238,7 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 	var loadErr error
 	if loadProcs > 1 {
 		loadErr = runLoadProcesses(ctx, o.Self, sc, env, lg, loadProcs)
-		res.Notes = append(res.Notes, fmt.Sprintf("the load came from %d load generator processes, each sending every %dth event of the one seeded stream", loadProcs, loadProcs))
+		res.Notes = append(res.Notes, fmt.Sprintf("the load came from %d load generator processes, each sending one event in %d of the one seeded stream", loadProcs, loadProcs))
 	} else {
 		loadErr = lg.run(ctx)
 	}
