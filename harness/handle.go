@@ -123,8 +123,21 @@ func startChild(ctx context.Context, self string, sc *Scenario, env *infra.Env, 
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("pipeline process: config: %w", err)
 	}
-	cmd := exec.Command(self, "pipeline", "--config", cfgPath, "--model", modelPath, "--backend", backend,
-		"--brokers", strings.Join(env.KafkaBrokers, ","), "--qdrant", env.QdrantAddr(), "--announce")
+	args := []string{"pipeline", "--config", cfgPath, "--model", modelPath, "--backend", backend,
+		"--brokers", strings.Join(env.KafkaBrokers, ","), "--qdrant", env.QdrantAddr(), "--announce"}
+	if sc.Infra.Mode == infra.ModeExternal {
+		secPath := filepath.Join(dir, "security.yaml")
+		b, err := yaml.Marshal(sc.Infra.Security)
+		if err == nil {
+			err = os.WriteFile(secPath, b, 0o600)
+		}
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("pipeline process: security: %w", err)
+		}
+		args = append(args, "--security", secPath)
+	}
+	cmd := exec.Command(self, args...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -68,6 +68,7 @@ func runPipeline(ctx context.Context, args []string) error {
 	qdrantAddr := fs.String("qdrant", "127.0.0.1:6334", "Qdrant gRPC address (port 6334; 6333 is the REST port)")
 	modelPath := fs.String("model", "", "embedding model file from `vectorstream fit` (required)")
 	backend := fs.String("backend", "cpu", "embedding backend: cpu, cuda or auto")
+	securityPath := fs.String("security", "", "YAML file with TLS, SASL and Qdrant API key settings (the keys of a scenario's infra: section: kafka_tls, kafka_sasl, qdrant_tls, qdrant_api_key_env, qdrant_api_key_file, timeout)")
 	announce := fs.Bool("announce", false, `print {"health_addr": "host:port"} on stdout once the health server listens (for a harness that started this process)`)
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
@@ -101,7 +102,24 @@ func runPipeline(ctx context.Context, args []string) error {
 	if port == 6333 {
 		return usageErr("--qdrant %q: 6333 is Qdrant's REST port; the pipeline speaks gRPC, on 6334 by default", *qdrantAddr)
 	}
-	env := infra.Connect(infra.External{Brokers: strings.Split(*brokers, ","), QdrantHost: host, QdrantPort: port})
+	var sec infra.Security
+	if *securityPath != "" {
+		doc, err := yamlconf.LoadFile(*securityPath, &sec, nil)
+		if err != nil {
+			return fmt.Errorf("%w: --security: %w", harness.ErrConfig, err)
+		}
+		var errs []error
+		for _, p := range sec.Validate() {
+			errs = append(errs, doc.Errorf(p.Field, "%s", p.Problem))
+		}
+		if len(errs) > 0 {
+			return fmt.Errorf("%w: --security: %w", harness.ErrConfig, errors.Join(errs...))
+		}
+	}
+	env := infra.Connect(infra.External{Brokers: strings.Split(*brokers, ","), QdrantHost: host, QdrantPort: port, Security: sec})
+	if err := infra.Check(ctx, env, sec.EffectiveTimeout()); err != nil {
+		return fmt.Errorf("%w: %w", harness.ErrUnreachable, err)
+	}
 	qc, err := infra.NewQdrantClient(env)
 	if err != nil {
 		return err
