@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
@@ -94,9 +95,41 @@ func RunLoadPart(ctx context.Context, sc *Scenario, brokers []string, part, part
 	return runErr
 }
 
+// countFromEndOffsets makes lg report acknowledged records from the raw topic's end
+// offsets (what other processes produce), from now on. Call it before anything reads
+// lg; the returned function releases the client it uses.
+func (l *loadGen) countFromEndOffsets(ctx context.Context, env *infra.Env, topic string) (func(), error) {
+	cl, err := infra.NewKafkaClient(env)
+	if err != nil {
+		return nil, err
+	}
+	adm := kadm.NewClient(cl)
+	endSum := func() int64 {
+		ends, err := adm.ListEndOffsets(ctx, topic)
+		if err != nil {
+			return -1
+		}
+		var n int64
+		ends.Each(func(o kadm.ListedOffset) { n += o.Offset })
+		return n
+	}
+	base := endSum()
+	if base < 0 {
+		cl.Close()
+		return nil, fmt.Errorf("load processes: end offsets of %s unreadable", topic)
+	}
+	var last atomic.Int64
+	l.ackedNow = func() int64 {
+		if n := endSum(); n >= 0 {
+			last.Store(n - base)
+		}
+		return last.Load()
+	}
+	return cl.Close, nil
+}
+
 // runLoadProcesses starts parts `vectorstream load --part k/M` processes against env,
-// waits for them, and merges what they report into lg, as if lg had sent it all. While
-// they run, lg reports acknowledged records from the raw topic's end offsets.
+// waits for them, and merges what they report into lg, as if lg had sent it all.
 func runLoadProcesses(ctx context.Context, self string, sc *Scenario, env *infra.Env, lg *loadGen, parts int) error {
 	if self == "" {
 		return errors.New("infra.load_processes: the harness was not told where the vectorstream binary is")
@@ -114,30 +147,6 @@ func runLoadProcesses(ctx context.Context, self string, sc *Scenario, env *infra
 	if err != nil {
 		return fmt.Errorf("load processes: scenario: %w", err)
 	}
-	cl, err := infra.NewKafkaClient(env)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	endSum := func() int64 {
-		ends, err := adm.ListEndOffsets(ctx, sc.Pipeline.Kafka.Topic)
-		if err != nil {
-			return -1
-		}
-		var n int64
-		ends.Each(func(o kadm.ListedOffset) { n += o.Offset })
-		return n
-	}
-	base := endSum()
-	lg.ackedNow = func() int64 {
-		if n := endSum(); n >= 0 && base >= 0 {
-			return n - base
-		}
-		return 0
-	}
-	defer func() { lg.ackedNow = nil }()
-
 	cmds := make([]*exec.Cmd, parts)
 	for k := range parts {
 		cmd := exec.CommandContext(ctx, self, "load", "--part", fmt.Sprintf("%d/%d", k, parts),

@@ -230,6 +230,13 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 	}
 	res.MeasureStart, res.MeasureEnd = measureFrom.UTC(), measureTo.UTC()
 	lg := newLoadGen(producer, sc.Pipeline.Kafka.Topic, gen, sched, start, measureFrom, measureTo, sc.Validity.LateThreshold)
+	if loadProcs > 1 {
+		release, err := lg.countFromEndOffsets(ctx, env, sc.Pipeline.Kafka.Topic)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+	}
 	smp := newSampler(lg, ph, start, sc, o.Progress, o.ProgressEvery, be.Name())
 	sctx, stopSampler := context.WithCancel(ctx)
 	samplerDone := make(chan struct{})

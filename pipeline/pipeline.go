@@ -211,10 +211,7 @@ func (p *Pipeline) loop(ctx context.Context) error {
 		}
 		if ctx.Err() != nil {
 			if len(b.recs) > 0 {
-				// Finish the batch in hand, on a context of its own, then stop.
-				fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-				defer cancel()
-				return p.flush(fctx, &b)
+				return p.flush(ctx, &b) // finish the batch in hand, then stop
 			}
 			return nil
 		}
@@ -267,9 +264,17 @@ func (p *Pipeline) loop(ctx context.Context) error {
 	}
 }
 
-// flush processes the batch in hand, then lets a pending rebalance through.
+// batchTimeout bounds one batch, retries included.
+const batchTimeout = 2 * time.Minute
+
+// flush processes the batch in hand, then lets a pending rebalance through. A batch is
+// finished even when ctx is cancelled meanwhile (SIGINT/SIGTERM): it runs on a context
+// of its own, bounded by batchTimeout, so a stop never leaves a half-written batch
+// behind; a batch that cannot be finished is abandoned uncommitted.
 func (p *Pipeline) flush(ctx context.Context, b *pending) error {
-	err := p.processBatch(ctx, b.recs, b.consumed)
+	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), batchTimeout)
+	defer cancel()
+	err := p.processBatch(bctx, b.recs, b.consumed)
 	b.recs, b.consumed = b.recs[:0], b.consumed[:0]
 	if err != nil {
 		return err

@@ -1,9 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,20 +28,27 @@ import (
 	"github.com/vectorstream/vectorstream/workloads"
 )
 
-// TestPipelineProcessCrashAfterUpsertThenRestart kills a real pipeline process with
-// VECTORSTREAM_FAULT right after Qdrant acknowledged a batch and before its offsets were
-// committed, restarts it, and checks that every event is in Qdrant exactly once and that
-// no profile absorbed the replayed events twice.
-func TestPipelineProcessCrashAfterUpsertThenRestart(t *testing.T) {
+// procRig is a produced stream, a model and a pipeline configuration for tests that
+// run `vectorstream pipeline` as real processes (the test binary stands in for it).
+type procRig struct {
+	self, topic        string
+	env                *infra.Env
+	cfgPath, modelPath string
+	records            int64
+	perUser            map[string]int64
+	valid              map[string]bool
+	adm                *kadm.Client
+}
+
+func newProcRig(t *testing.T, n, batch int) *procRig {
+	t.Helper()
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := t.Context()
-	topic := "crash-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	env := testInfra(t, topic, 2)
-
-	// The stream and the model.
+	r := &procRig{self: self, topic: "proc-" + strconv.FormatInt(time.Now().UnixNano(), 36), perUser: map[string]int64{}, valid: map[string]bool{}}
+	r.env = testInfra(t, r.topic, 2)
 	gen, err := workloads.NewGenerator(workloads.GeneratorConfig{Seed: 9, Products: 200, Users: 30, MalformedFraction: 0.05})
 	if err != nil {
 		t.Fatal(err)
@@ -50,28 +62,27 @@ func TestPipelineProcessCrashAfterUpsertThenRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	modelPath, cfgPath := filepath.Join(dir, "m.vsm"), filepath.Join(dir, "app.yaml")
-	if err := model.Save(modelPath); err != nil {
+	r.modelPath, r.cfgPath = filepath.Join(dir, "m.vsm"), filepath.Join(dir, "app.yaml")
+	if err := model.Save(r.modelPath); err != nil {
 		t.Fatal(err)
 	}
-	cfg := "kafka: {topic: " + topic + ", dlq_topic: " + topic + ".dlq, group: " + topic + ", session_timeout: 6s}\nbatch: {interval: 20ms, max_size: 100}\nhealth_addr: \"\"\nlog_level: warn\n"
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+	cfg := fmt.Sprintf("kafka: {topic: %s, dlq_topic: %s.dlq, group: %s, session_timeout: 6s}\nbatch: {interval: 20ms, max_size: %d}\nhealth_addr: 127.0.0.1:0\nlog_level: warn\n", r.topic, r.topic, r.topic, batch)
+	if err := os.WriteFile(r.cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cl, err := infra.NewKafkaClient(env, kgo.DefaultProduceTopic(topic))
+	cl, err := infra.NewKafkaClient(r.env, kgo.DefaultProduceTopic(r.topic))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cl.Close()
-	perUser := map[string]int64{}
-	valid := map[string]bool{}
+	t.Cleanup(cl.Close)
+	r.adm = kadm.NewClient(cl)
 	var krs []*kgo.Record
 	now := time.Now()
-	for range 400 {
+	for range n {
 		rec := gen.Next(now)
 		if !rec.Malformed {
-			perUser[rec.Event.UserID]++
-			valid[pipeline.EventPointID(rec.EventID)] = true
+			r.perUser[rec.Event.UserID]++
+			r.valid[pipeline.EventPointID(rec.EventID)] = true
 		}
 		ns := strconv.AppendInt(nil, now.UnixNano(), 10)
 		krs = append(krs, &kgo.Record{Key: rec.Key, Value: rec.Value, Headers: []kgo.RecordHeader{
@@ -80,91 +91,198 @@ func TestPipelineProcessCrashAfterUpsertThenRestart(t *testing.T) {
 	if err := cl.ProduceSync(ctx, krs...).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
+	r.records = int64(n)
+	return r
+}
 
-	pipelineCmd := func(fault string) *exec.Cmd {
-		cmd := exec.CommandContext(ctx, self, "pipeline", "--config", cfgPath, "--model", modelPath,
-			"--brokers", env.KafkaBrokers[0], "--qdrant", env.QdrantAddr())
-		cmd.Env = append(os.Environ(), "VECTORSTREAM_TEST_MAIN=1", "VECTORSTREAM_FAULT="+fault)
-		cmd.Stderr = os.Stderr
-		return cmd
-	}
-	adm := kadm.NewClient(cl)
-	committed := func() int64 {
-		offs, err := adm.FetchOffsets(ctx, topic)
-		if err != nil {
-			return 0 // no group yet
-		}
-		var n int64
-		offs.Each(func(o kadm.OffsetResponse) { n += o.At })
-		return n
-	}
+// pipeline returns a `vectorstream pipeline` command; with announce its stdout carries
+// the health address.
+func (r *procRig) pipeline(ctx context.Context, fault string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, r.self, "pipeline", "--config", r.cfgPath, "--model", r.modelPath,
+		"--brokers", r.env.KafkaBrokers[0], "--qdrant", r.env.QdrantAddr(), "--announce")
+	cmd.Env = append(os.Environ(), "VECTORSTREAM_TEST_MAIN=1", "VECTORSTREAM_FAULT="+fault)
+	cmd.Stderr = os.Stderr
+	return cmd
+}
 
-	// First run: dies in batch 2, after the upsert, before the commit.
-	err = pipelineCmd(pipeline.FaultAfterUpsert + ":2").Run()
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.ExitCode() != pipeline.ExitCodeFault {
-		t.Fatalf("first run: %v, want exit code %d", err, pipeline.ExitCodeFault)
+// committed is how many records the group has committed.
+func (r *procRig) committed(ctx context.Context) int64 {
+	offs, err := r.adm.FetchOffsets(ctx, r.topic)
+	if err != nil {
+		return 0 // no group yet, or a coordinator still starting
 	}
-	if n := committed(); n != 100 {
-		t.Fatalf("after the crash %d records are committed, want batch 1's 100", n)
-	}
+	var n int64
+	offs.Each(func(o kadm.OffsetResponse) { n += o.At })
+	return n
+}
 
-	// Second run: consumes the rest, including the crashed batch again.
-	cmd := pipelineCmd("")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+// waitCommitted waits until the group has committed at least n records.
+func (r *procRig) waitCommitted(t *testing.T, n int64) {
+	t.Helper()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	deadline := time.After(60 * time.Second)
-	for committed() < int64(len(krs)) {
+	for r.committed(t.Context()) < n {
 		select {
 		case <-deadline:
-			t.Fatalf("restarted pipeline committed %d of %d records", committed(), len(krs))
+			t.Fatalf("the group committed %d of %d records", r.committed(t.Context()), n)
 		case <-tick.C:
-		}
-	}
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("restarted pipeline: %v", err)
-	}
-
-	qc, err := infra.NewQdrantClient(env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer qc.Close()
-	points := scrollAll(ctx, t, qc, "ecommerce_events")
-	if len(points) != len(valid) {
-		t.Errorf("%d event points, want %d", len(points), len(valid))
-	}
-	for _, pt := range points {
-		if !valid[pt.GetId().GetUuid()] {
-			t.Errorf("unexpected point %s", pt.GetId().GetUuid())
-		}
-	}
-	profiles := scrollAll(ctx, t, qc, "user_profiles")
-	if len(profiles) != len(perUser) {
-		t.Errorf("%d profiles, want %d", len(profiles), len(perUser))
-	}
-	for _, pt := range profiles {
-		u := pt.GetPayload()["user_id"].GetStringValue()
-		if got := pt.GetPayload()["events"].GetIntegerValue(); got != perUser[u] {
-			t.Errorf("profile %s absorbed %d events, want %d", u, got, perUser[u])
 		}
 	}
 }
 
-func scrollAll(ctx context.Context, t *testing.T, qc *qdrant.Client, collection string) []*qdrant.RetrievedPoint {
+// stop interrupts a pipeline process (it finishes its batch and leaves the group).
+func stop(t *testing.T, cmd *exec.Cmd) {
 	t.Helper()
-	limit := uint32(10000)
-	pts, err := qc.Scroll(ctx, &qdrant.ScrollPoints{CollectionName: collection, Limit: &limit, WithPayload: qdrant.NewWithPayload(true)})
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("pipeline process: %v", err)
+	}
+}
+
+// checkExactlyOnce asserts every valid event is one point and no profile absorbed an
+// event twice.
+func (r *procRig) checkExactlyOnce(t *testing.T) {
+	t.Helper()
+	qc, err := infra.NewQdrantClient(r.env)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pts
+	defer qc.Close()
+	points := scrollAll(t.Context(), t, qc, "ecommerce_events")
+	if len(points) != len(r.valid) {
+		t.Errorf("%d event points, want %d", len(points), len(r.valid))
+	}
+	for _, pt := range points {
+		if !r.valid[pt.GetId().GetUuid()] {
+			t.Errorf("unexpected point %s", pt.GetId().GetUuid())
+		}
+	}
+	profiles := scrollAll(t.Context(), t, qc, "user_profiles")
+	if len(profiles) != len(r.perUser) {
+		t.Errorf("%d profiles, want %d", len(profiles), len(r.perUser))
+	}
+	for _, pt := range profiles {
+		u := pt.GetPayload()["user_id"].GetStringValue()
+		if got := pt.GetPayload()["events"].GetIntegerValue(); got != r.perUser[u] {
+			t.Errorf("profile %s absorbed %d events, want %d", u, got, r.perUser[u])
+		}
+	}
+}
+
+// announced reads the health address a pipeline process prints with --announce.
+func announced(t *testing.T, out io.Reader) string {
+	t.Helper()
+	line, err := bufio.NewReader(out).ReadBytes('\n')
+	var ann struct {
+		HealthAddr string `json:"health_addr"`
+	}
+	if err == nil {
+		err = json.Unmarshal(line, &ann)
+	}
+	if err != nil || ann.HealthAddr == "" {
+		t.Fatalf("no health address announced: %q %v", line, err)
+	}
+	return ann.HealthAddr
+}
+
+// TestPipelineProcessCrashAfterUpsertThenRestart kills a real pipeline process with
+// VECTORSTREAM_FAULT right after Qdrant acknowledged a batch and before its offsets were
+// committed, restarts it, and checks that every event is in Qdrant exactly once and that
+// no profile absorbed the replayed events twice.
+func TestPipelineProcessCrashAfterUpsertThenRestart(t *testing.T) {
+	r := newProcRig(t, 400, 100)
+	ctx := t.Context()
+
+	// First run: dies in batch 2, after the upsert, before the commit.
+	err := r.pipeline(ctx, pipeline.FaultAfterUpsert+":2").Run()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != pipeline.ExitCodeFault {
+		t.Fatalf("first run: %v, want exit code %d", err, pipeline.ExitCodeFault)
+	}
+	if n := r.committed(ctx); n != 100 {
+		t.Fatalf("after the crash %d records are committed, want batch 1's 100", n)
+	}
+
+	// Second run: consumes the rest, including the crashed batch again.
+	cmd := r.pipeline(ctx, "")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r.waitCommitted(t, r.records)
+	stop(t, cmd)
+	r.checkExactlyOnce(t)
+}
+
+// TestPipelineProcessesRebalance runs two pipeline processes in one consumer group: B
+// joins while A consumes and leaves half way, so partitions move twice. Verification
+// by identity must still pass.
+func TestPipelineProcessesRebalance(t *testing.T) {
+	r := newProcRig(t, 20000, 20)
+	ctx := t.Context()
+	a := r.pipeline(ctx, "")
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r.waitCommitted(t, 200)
+	b := r.pipeline(ctx, "")
+	bout, err := b.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	bAddr := announced(t, bout)
+	// Wait until B has committed work of its own, then make it leave.
+	var st pipeline.RemoteStats
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(30 * time.Second)
+	for st.Snapshot.Counters.Commits == 0 {
+		if r.committed(ctx) >= r.records {
+			t.Fatal("A consumed the whole topic before B was given a partition")
+		}
+		select {
+		case <-deadline:
+			t.Fatal("B committed nothing within 30 s")
+		case <-tick.C:
+		}
+		resp, err := http.Get("http://" + bAddr + "/debug/vectorstream/stats")
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = json.NewDecoder(resp.Body).Decode(&st)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop(t, b)
+	r.waitCommitted(t, r.records)
+	stop(t, a)
+	t.Logf("B consumed %d records in %d batches before leaving", st.Snapshot.Counters.Consumed, st.Snapshot.Counters.Batches)
+	r.checkExactlyOnce(t)
+}
+
+func scrollAll(ctx context.Context, t *testing.T, qc *qdrant.Client, collection string) []*qdrant.RetrievedPoint {
+	t.Helper()
+	limit := uint32(5000)
+	var all []*qdrant.RetrievedPoint
+	var offset *qdrant.PointId
+	for {
+		pts, next, err := qc.ScrollAndOffset(ctx, &qdrant.ScrollPoints{CollectionName: collection, Limit: &limit, Offset: offset, WithPayload: qdrant.NewWithPayload(true)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, pts...)
+		if next == nil {
+			return all
+		}
+		offset = next
+	}
 }
 
 // testInfra gives a test its own topics and an in-memory Qdrant; Kafka is the embedded
