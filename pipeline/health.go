@@ -28,10 +28,11 @@ func (p *Pipeline) Handler() http.Handler {
 		var err error
 		switch name {
 		case "kafka":
-			if p.kafka == nil || !p.ready.Load() {
+			cl := p.live.Load()
+			if cl == nil || !p.ready.Load() {
 				return false, "not connected"
 			}
-			err = p.kafka.Ping(ctx)
+			err = cl.Ping(ctx)
 		case "qdrant":
 			_, err = p.deps.Qdrant.HealthCheck(ctx)
 		}

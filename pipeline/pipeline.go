@@ -74,6 +74,7 @@ type Pipeline struct {
 
 	invalidate atomic.Bool // set by rebalance callbacks: drop cached profiles
 	ready      atomic.Bool
+	live       atomic.Pointer[kgo.Client] // the Run goroutine's client, for health checks
 }
 
 // New builds a pipeline; nothing connects until Run.
@@ -180,8 +181,10 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		return fmt.Errorf("pipeline: kafka client: %w", err)
 	}
 	p.kafka = cl
+	p.live.Store(cl)
 	defer func() {
 		p.ready.Store(false)
+		p.live.Store(nil)
 		cl.CloseAllowingRebalance()
 	}()
 	if err := cl.Ping(ctx); err != nil {
