@@ -14,16 +14,19 @@ import (
 	"github.com/vectorstream/vectorstream/pipeline"
 )
 
-// scopeToRun gives a run against shared infrastructure names of its own, so it never
+// ScopeToRun gives a run against shared infrastructure names of its own, so it never
 // reads an earlier run's events or verifies against an earlier run's points: the
 // topics, the consumer group and the collections carry the run id unless the scenario
 // pinned them (set them to something other than the defaults).
-func scopeToRun(sc *Scenario, runID string) {
+func ScopeToRun(sc *Scenario, runID string) {
 	def := pipeline.DefaultConfig()
 	suffix := "-" + strings.NewReplacer("/", "-", "=", "-", ".", "-").Replace(runID)
 	k, q := &sc.Pipeline.Kafka, &sc.Pipeline.Qdrant
-	if k.Topic == def.Kafka.Topic && k.DLQTopic == def.Kafka.DLQTopic {
-		k.Topic, k.DLQTopic = k.Topic+suffix, k.Topic+suffix+".dlq"
+	if k.Topic == def.Kafka.Topic {
+		k.Topic += suffix
+	}
+	if k.DLQTopic == def.Kafka.DLQTopic {
+		k.DLQTopic = def.Kafka.Topic + suffix + ".dlq"
 	}
 	if k.Group == def.Kafka.Group {
 		k.Group += suffix
@@ -83,11 +86,31 @@ func prepareExternal(ctx context.Context, sc *Scenario, env *infra.Env, qc *qdra
 	if err != nil {
 		return fmt.Errorf("kafka: list topics: %w", err)
 	}
+	starts, err := adm.ListStartOffsets(ctx, topics...)
+	if err != nil {
+		return fmt.Errorf("kafka: start offsets: %w", err)
+	}
+	ends, err := adm.ListEndOffsets(ctx, topics...)
+	if err != nil {
+		return fmt.Errorf("kafka: end offsets: %w", err)
+	}
 	for _, t := range topics {
 		d, ok := details[t]
 		if ok && d.Err == nil {
 			if n := len(d.Partitions); n != sc.Kafka.Partitions {
 				return fmt.Errorf("%w: kafka topic %s exists with %d partitions, the scenario asks for %d (kafka.partitions): use another topic, or --recreate to delete it", ErrConfig, t, n, sc.Kafka.Partitions)
+			}
+			var held int64
+			ends.Each(func(o kadm.ListedOffset) {
+				if o.Topic == t {
+					if so, ok := starts.Lookup(t, o.Partition); ok {
+						held += o.Offset - so.Offset
+					}
+				}
+			})
+			if held > 0 {
+				// An earlier run's records would be consumed and verified as this run's.
+				return fmt.Errorf("%w: kafka topic %s already holds %d records; verification by identity needs an empty one: use another topic, or --recreate to delete it", ErrConfig, t, held)
 			}
 			continue
 		}

@@ -196,9 +196,9 @@ func (h *childProcess) MeasureFrom(ctx context.Context, t time.Time) error {
 	return h.do(ctx, http.MethodPost, "/debug/vectorstream/measure?from="+strconv.FormatInt(t.UnixNano(), 10), nil)
 }
 func (h *childProcess) Counters(ctx context.Context) (pipeline.Counters, error) {
-	var st pipeline.RemoteStats
-	err := h.do(ctx, http.MethodGet, "/debug/vectorstream/stats", &st)
-	return st.Snapshot.Counters, err
+	var c pipeline.Counters
+	err := h.do(ctx, http.MethodGet, "/debug/vectorstream/counters", &c)
+	return c, err
 }
 func (h *childProcess) Interval(ctx context.Context) (pipeline.Counters, *hdrhistogram.Histogram, pipeline.ProcessSample, error) {
 	var iv pipeline.RemoteInterval
@@ -224,7 +224,12 @@ func (h *childProcess) Stop() error {
 	case <-h.done:
 	default:
 		_ = h.cmd.Process.Signal(os.Interrupt)
-		<-h.done
+		select {
+		case <-h.done:
+		case <-time.After(3 * time.Minute): // longer than a batch may take
+			_ = h.cmd.Process.Kill()
+			<-h.done
+		}
 	}
 	os.RemoveAll(h.dir)
 	if h.err != nil {

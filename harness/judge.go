@@ -105,7 +105,9 @@ func judge(res *Result, sc *Scenario) {
 	if v.LateFraction > sc.Validity.MaxLateFraction {
 		v.Reasons = append(v.Reasons, fmt.Sprintf("%.2f%% of events were sent more than %v late (limit %.2f%%)", 100*v.LateFraction, sc.Validity.LateThreshold, 100*sc.Validity.MaxLateFraction))
 	}
-	if sc.Load.Kind == "constant" && v.ThroughputDrift > sc.Validity.MaxThroughputDrift {
+	if sc.Load.Kind == "constant" && (res.Throughput.FirstThirdEPS == 0 || res.Throughput.LastThirdEPS == 0) {
+		v.Reasons = append(v.Reasons, "fewer than two batch commits in the first or last third of the run: throughput drift cannot be judged (a stalled pipeline, or a duration too short for batch.interval)")
+	} else if sc.Load.Kind == "constant" && v.ThroughputDrift > sc.Validity.MaxThroughputDrift {
 		v.Reasons = append(v.Reasons, fmt.Sprintf("throughput in the last third (%.0f/s) differs from the first third (%.0f/s) by %.1f%% at constant load (limit %.0f%%)",
 			res.Throughput.LastThirdEPS, res.Throughput.FirstThirdEPS, 100*v.ThroughputDrift, 100*sc.Validity.MaxThroughputDrift))
 	}

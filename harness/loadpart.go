@@ -154,6 +154,10 @@ func runLoadProcesses(ctx context.Context, self string, sc *Scenario, env *infra
 			"--out", filepath.Join(dir, fmt.Sprintf("part-%d.gob", k)), scenPath)
 		cmd.Stderr = os.Stderr
 		if err := cmd.Start(); err != nil {
+			for _, started := range cmds[:k] {
+				_ = started.Process.Kill()
+				_ = started.Wait()
+			}
 			return fmt.Errorf("load process %d: %w", k, err)
 		}
 		cmds[k] = cmd

@@ -74,7 +74,7 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 	}
 	if sc.Infra.Mode == infra.ModeExternal {
 		scoped := *sc
-		scopeToRun(&scoped, res.RunID)
+		ScopeToRun(&scoped, res.RunID)
 		sc = &scoped
 		res.Scenario = scoped
 	}
@@ -431,18 +431,22 @@ func waitReady(ctx context.Context, ph pipelineHandle, timeout time.Duration) er
 }
 
 // waitDrained waits until the pipeline has committed as many records as Kafka
-// acknowledged to the load generator.
+// acknowledged to the load generator. It asks every 100 ms (cheaply: counters only),
+// and a failed question is asked again until the deadline.
 func waitDrained(ctx context.Context, ph pipelineHandle, lg *loadGen, timeout time.Duration) error {
-	t := time.NewTicker(20 * time.Millisecond)
+	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
 	deadline := time.After(timeout)
+	var c pipeline.Counters
+	var lastErr error
 	for {
-		c, err := ph.Counters(ctx)
-		if err != nil {
-			return fmt.Errorf("drain: %w", err)
-		}
-		if c.Consumed >= lg.acked.Load() {
-			return nil
+		if got, err := ph.Counters(ctx); err != nil {
+			lastErr = err
+		} else {
+			c, lastErr = got, nil
+			if c.Consumed >= lg.acked.Load() {
+				return nil
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -450,7 +454,7 @@ func waitDrained(ctx context.Context, ph pipelineHandle, lg *loadGen, timeout ti
 		case <-ph.Done():
 			return fmt.Errorf("drain: pipeline stopped with %d of %d records committed", c.Consumed, lg.acked.Load())
 		case <-deadline:
-			return fmt.Errorf("drain: %d of %d records committed after %v", c.Consumed, lg.acked.Load(), timeout)
+			return errors.Join(fmt.Errorf("drain: %d of %d records committed after %v", c.Consumed, lg.acked.Load(), timeout), lastErr)
 		case <-t.C:
 		}
 	}

@@ -202,4 +202,9 @@ func TestExternalRunsAreScopedAndCheckTopics(t *testing.T) {
 	if res.Scenario.Pipeline.Kafka.Topic != "pinned" || !res.Verification.Passed {
 		t.Errorf("recreate: topic %s, verification %+v", res.Scenario.Pipeline.Kafka.Topic, res.Verification)
 	}
+	// The pinned topic now holds that run's records: a new run must not verify them as its own.
+	_, err = Run(t.Context(), sc, Options{RunID: "ext4"})
+	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "pinned already holds") {
+		t.Errorf("got %v, want the non-empty topic refused", err)
+	}
 }

@@ -28,8 +28,12 @@ func newSampler(lg *loadGen, ph pipelineHandle, start time.Time, sc *Scenario, p
 }
 
 func (s *sampler) run(ctx context.Context) {
-	var prev pipeline.ProcessSample
-	var prevC pipeline.Counters
+	// A baseline, so the first row's GC pause and CPU are that second's, not the
+	// process's whole life (model fitting included).
+	prevC, _, prev, err := s.ph.Interval(ctx)
+	if err != nil {
+		prev = pipeline.ProcessSample{}
+	}
 	var prevAcked int64
 	total := s.sc.Warmup + s.sc.Duration
 	for k := 1; ; k++ {

@@ -87,6 +87,9 @@ func (p *Pipeline) Handler() http.Handler {
 		}
 		writeJSON(w, RemoteStats{Snapshot: snap, Commits: p.stats.Commits()})
 	})
+	mux.HandleFunc("GET /debug/vectorstream/counters", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, p.stats.Counters())
+	})
 	mux.HandleFunc("POST /debug/vectorstream/interval", func(w http.ResponseWriter, r *http.Request) {
 		enc, err := p.stats.TakeInterval().Encode(hdrhistogram.V2CompressedEncodingCookieBase)
 		if err != nil {

@@ -121,7 +121,8 @@ func (p *Pipeline) Stats() *Stats { return p.stats }
 // Config returns the configuration in force.
 func (p *Pipeline) Config() Config { return *p.cfg.Load() }
 
-// Ready reports whether the pipeline has joined its group and its collections exist.
+// Ready reports whether the pipeline has joined its consumer group (its collections
+// exist by then). The group join happens on the first poll.
 func (p *Pipeline) Ready() bool { return p.ready.Load() }
 
 // Reload applies the settings that are safe to change live (log level, batch interval
@@ -172,7 +173,10 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		kgo.BlockRebalanceOnPoll(),
 		kgo.FetchMaxWait(100*time.Millisecond),
 		kgo.ProducerLinger(0),
-		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) { p.invalidate.Store(true) }),
+		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) {
+			p.invalidate.Store(true)
+			p.ready.Store(true) // joined the group (called even with nothing assigned)
+		}),
 		kgo.OnPartitionsRevoked(func(context.Context, *kgo.Client, map[string][]int32) { p.invalidate.Store(true) }),
 		kgo.OnPartitionsLost(func(context.Context, *kgo.Client, map[string][]int32) { p.invalidate.Store(true) }),
 	)
@@ -190,7 +194,6 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	if err := cl.Ping(ctx); err != nil {
 		return fmt.Errorf("pipeline: kafka: %w", err)
 	}
-	p.ready.Store(true)
 	p.o.log.Info("pipeline running", "topic", cfg.Kafka.Topic, "group", cfg.Kafka.Group, "workers", cfg.Workers,
 		"batch_interval", cfg.Batch.Interval, "batch_max", cfg.Batch.MaxSize)
 	return p.loop(ctx)
@@ -343,12 +346,13 @@ func (p *Pipeline) processBatch(ctx context.Context, recs []*kgo.Record, consume
 	events := make([]workloads.Event, 0, len(recs))
 	validIdx := make([]int, 0, len(recs))
 	var dead []*kgo.Record
+	var dlqReasons []string // counted in metrics once the batch is committed
 	for i, r := range recs {
 		ev, rej := p.validator.Validate(r.Value, now)
 		if rej != nil {
 			times[i].DeadLettered = true
 			dead = append(dead, deadLetter(r, rej, cfg.Kafka.DLQTopic))
-			p.metrics.dlq.WithLabelValues(string(rej.Reason)).Inc()
+			dlqReasons = append(dlqReasons, string(rej.Reason))
 			continue
 		}
 		events = append(events, ev)
@@ -412,8 +416,10 @@ func (p *Pipeline) processBatch(ctx context.Context, recs []*kgo.Record, consume
 			t.Embedded, t.Upserted, t.Committed = embedded, upserted, committed
 		}
 	}
-	p.stats.addCounters(c)
-	p.stats.record(times)
+	p.stats.commitBatch(c, times)
+	for _, reason := range dlqReasons {
+		p.metrics.dlq.WithLabelValues(reason).Inc()
+	}
 	for _, fn := range p.o.onBatch {
 		fn(times)
 	}

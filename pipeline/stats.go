@@ -239,9 +239,6 @@ func (s *Stats) MeasureFrom(t time.Time) {
 func (s *Stats) addCounters(c Counters) {
 	s.mu.Lock()
 	s.counters.Add(c)
-	if c.Commits > 0 {
-		s.commits = append(s.commits, Commit{At: time.Now(), Cumulative: s.counters.Consumed})
-	}
 	s.mu.Unlock()
 }
 
@@ -252,10 +249,13 @@ func (s *Stats) Commits() []Commit {
 	return append([]Commit(nil), s.commits...)
 }
 
-// record adds one batch of events.
-func (s *Stats) record(events []EventTimes) {
+// commitBatch adds a committed batch's counters and event times in one step, so a
+// snapshot never holds the counters of a batch without its latencies.
+func (s *Stats) commitBatch(c Counters, events []EventTimes) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.counters.Add(c)
+	s.commits = append(s.commits, Commit{At: time.Now(), Cumulative: s.counters.Consumed})
 	for _, e := range events {
 		if e.Intended < s.measureFrom {
 			continue

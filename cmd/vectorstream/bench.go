@@ -102,6 +102,9 @@ func runBench(ctx context.Context, args []string) error {
 			}
 			next, err := harness.LoadScenario(sc.File, sets)
 			if err == nil {
+				if next.Infra.Mode == "external" {
+					harness.ScopeToRun(next, *runID) // the names the run is using
+				}
 				err = p.Reload(next.Pipeline)
 			}
 			if err != nil {
