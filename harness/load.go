@@ -99,7 +99,7 @@ func (l *loadGen) run(ctx context.Context) error {
 			l.offeredInWin++
 			l.measured++
 			delay := sent.Sub(due)
-			recordLatency(l.sendDelay, delay)
+			pipeline.RecordDuration(l.sendDelay, delay)
 			if delay > l.late {
 				l.lateCount++
 			}
@@ -150,9 +150,4 @@ func (l *loadGen) ackedSoFar() int64 {
 		return l.ackedNow()
 	}
 	return l.acked.Load()
-}
-
-func recordLatency(h *hdrhistogram.Histogram, d time.Duration) {
-	us := max(d.Microseconds(), 1)
-	_ = h.RecordValue(min(us, h.HighestTrackableValue()))
 }

@@ -62,7 +62,8 @@ const (
 // VectorStream's histograms are.
 func NewHistogram() *hdrhistogram.Histogram { return hdrhistogram.New(histMin, histMax, histDigits) }
 
-func recordDur(h *hdrhistogram.Histogram, d time.Duration) {
+// RecordDuration adds d to a histogram made by NewHistogram, clamped to its range.
+func RecordDuration(h *hdrhistogram.Histogram, d time.Duration) {
 	us := d.Microseconds()
 	if us < histMin {
 		us = histMin
@@ -261,17 +262,17 @@ func (s *Stats) commitBatch(c Counters, events []EventTimes) {
 			continue
 		}
 		if e.DeadLettered {
-			recordDur(s.hist[StageDLQ], time.Duration(e.Validated-e.Intended))
+			RecordDuration(s.hist[StageDLQ], time.Duration(e.Validated-e.Intended))
 			continue
 		}
 		durs := e.Durations()
 		for st, d := range durs {
 			if Stage(st) != StageDLQ {
-				recordDur(s.hist[st], d)
+				RecordDuration(s.hist[st], d)
 			}
 		}
 		s.bd.add(durs)
-		recordDur(s.interval, time.Duration(e.Upserted-e.Intended))
+		RecordDuration(s.interval, time.Duration(e.Upserted-e.Intended))
 	}
 }
 

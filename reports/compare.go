@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -570,14 +569,4 @@ func cmpUniqueLabels(runs []Run) {
 			runs[i].Label = fmt.Sprintf("%s #%d", runs[i].Label, n)
 		}
 	}
-}
-
-// cmpSortedKeys returns m's keys in order.
-func cmpSortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
