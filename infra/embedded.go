@@ -173,6 +173,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Env, error) {
 		QdrantLabel:  QdrantFakeLabel,
 		KafkaCluster: cluster,
 		QdrantServer: srv,
+		QdrantFaults: localFaults{srv},
 	}
 	env.closers = append(env.closers, cluster.Close, func() { _ = srv.Close() })
 	return env, nil
@@ -185,6 +186,9 @@ type ServeInfo struct {
 	QdrantAddr   string   `json:"qdrant_addr"`
 	KafkaLabel   string   `json:"kafka_label"`
 	QdrantLabel  string   `json:"qdrant_label"`
+	// ControlURL is the fault control endpoint of the Qdrant stand-in (see
+	// ControlHandler).
+	ControlURL string `json:"control_url,omitempty"`
 }
 
 // External returns the External that connects to the served services, with
@@ -199,11 +203,12 @@ func (si ServeInfo) External() (External, error) {
 		return External{}, fmt.Errorf("infra: serve info: qdrant_addr %q: %w", si.QdrantAddr, err)
 	}
 	return External{
-		Brokers:     si.KafkaBrokers,
-		QdrantHost:  host,
-		QdrantPort:  port,
-		KafkaLabel:  si.KafkaLabel,
-		QdrantLabel: si.QdrantLabel,
+		Brokers:       si.KafkaBrokers,
+		QdrantHost:    host,
+		QdrantPort:    port,
+		KafkaLabel:    si.KafkaLabel,
+		QdrantLabel:   si.QdrantLabel,
+		QdrantControl: si.ControlURL,
 	}, nil
 }
 
@@ -222,19 +227,29 @@ func ReadServeInfo(r io.Reader) (ServeInfo, error) {
 }
 
 // Serve runs the embedded services for `vectorstream infra serve`: it starts
-// them, writes one ServeInfo JSON line to w, and runs until ctx is done, then
-// shuts them down and returns nil.
-func Serve(ctx context.Context, cfg EmbeddedConfig, w io.Writer) error {
+// them and their fault control endpoint (on controlAddr; "" means
+// 127.0.0.1:0), writes one ServeInfo JSON line to w, and runs until ctx is
+// done, then shuts them down and returns nil.
+func Serve(ctx context.Context, cfg EmbeddedConfig, controlAddr string, w io.Writer) error {
 	env, err := StartEmbedded(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer env.Close()
+	if controlAddr == "" {
+		controlAddr = "127.0.0.1:0"
+	}
+	controlURL, stopControl, err := serveControl(ctx, controlAddr, env.QdrantServer)
+	if err != nil {
+		return err
+	}
+	defer stopControl()
 	line, err := json.Marshal(ServeInfo{
 		KafkaBrokers: env.KafkaBrokers,
 		QdrantAddr:   env.QdrantAddr(),
 		KafkaLabel:   env.KafkaLabel,
 		QdrantLabel:  env.QdrantLabel,
+		ControlURL:   controlURL,
 	})
 	if err != nil {
 		return fmt.Errorf("infra: encode serve info: %w", err)

@@ -15,6 +15,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/vectorstream/vectorstream/infra"
 	"github.com/vectorstream/vectorstream/infra/qdrantfake"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 func startEmbedded(t testing.TB, cfg infra.EmbeddedConfig) *infra.Env {
@@ -249,7 +251,7 @@ func TestServe(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- infra.Serve(ctx, infra.EmbeddedConfig{Topics: []string{"raw_data"}}, pw)
+		done <- infra.Serve(ctx, infra.EmbeddedConfig{Topics: []string{"raw_data"}}, "", pw)
 		pw.Close()
 	}()
 	si, err := infra.ReadServeInfo(pr)
@@ -278,9 +280,29 @@ func TestServe(t *testing.T) {
 	err = qc.CreateCollection(t.Context(), &qdrant.CreateCollection{
 		CollectionName: "ev", VectorsConfig: qdrant.NewVectorsConfig(&qdrant.VectorParams{Size: 4, Distance: qdrant.Distance_Cosine}),
 	})
-	qc.Close()
 	if err != nil {
+		qc.Close()
 		t.Fatal(err)
+	}
+	// The control endpoint makes the served stand-in misbehave, and stop.
+	if env.QdrantFaults == nil || si.ControlURL == "" {
+		qc.Close()
+		t.Fatalf("served env has no fault control: %+v", si)
+	}
+	if err := env.QdrantFaults.Inject(t.Context(), qdrantfake.Injection{Kind: qdrantfake.InjectDown}); err != nil {
+		qc.Close()
+		t.Fatal(err)
+	}
+	_, downErr := qc.CollectionExists(t.Context(), "ev")
+	badErr := env.QdrantFaults.Inject(t.Context(), qdrantfake.Injection{Kind: "sideways"})
+	clearErr := env.QdrantFaults.Clear(t.Context())
+	_, upErr := qc.CollectionExists(t.Context(), "ev")
+	qc.Close()
+	if status.Code(downErr) != codes.Unavailable || clearErr != nil || upErr != nil {
+		t.Fatalf("down: %v; clear: %v; after clear: %v", downErr, clearErr, upErr)
+	}
+	if badErr == nil || !strings.Contains(badErr.Error(), "400") || !strings.Contains(badErr.Error(), "sideways") {
+		t.Fatalf("a bad injection was answered %v, want 400 naming the kind", badErr)
 	}
 	kc, err := infra.NewKafkaClient(env)
 	if err != nil {

@@ -34,6 +34,10 @@ type GeneratorConfig struct {
 	SessionEnd float64 `yaml:"session_end" json:"session_end"`
 	// MalformedFraction is the share of records deliberately broken, 0..1.
 	MalformedFraction float64 `yaml:"malformed_fraction" json:"malformed_fraction"`
+	// MalformedBursts raise the malformed share for ranges of the stream (a
+	// malformed_burst fault): they are positions, not times, so regenerating the
+	// stream reproduces them exactly.
+	MalformedBursts []MalformedBurst `yaml:"malformed_bursts" json:"malformed_bursts,omitempty"`
 	// MalformedKinds restricts the kinds produced (nil means all of MalformedKinds).
 	MalformedKinds []MalformedKind `yaml:"malformed_kinds" json:"malformed_kinds"`
 	// TypoRate is the probability that a search query carries a typo, 0..1.
@@ -43,6 +47,23 @@ type GeneratorConfig struct {
 	// MaxEventBytes is the validator's MaxBytes that oversize records must
 	// exceed (default DefaultValidatorConfig().MaxBytes).
 	MaxEventBytes int `yaml:"max_event_bytes" json:"max_event_bytes"`
+}
+
+// MalformedBurst sets the malformed share of the records with From <= Seq < To.
+type MalformedBurst struct {
+	From     int64   `yaml:"from" json:"from"`
+	To       int64   `yaml:"to" json:"to"`
+	Fraction float64 `yaml:"fraction" json:"fraction"`
+}
+
+// malformedFraction is the malformed share at stream position seq.
+func (c *GeneratorConfig) malformedFraction(seq int64) float64 {
+	for _, b := range c.MalformedBursts {
+		if seq >= b.From && seq < b.To {
+			return b.Fraction
+		}
+	}
+	return c.MalformedFraction
 }
 
 // DefaultGeneratorConfig returns a config with every default filled in.
@@ -132,6 +153,11 @@ func (c GeneratorConfig) Validate() error {
 	}
 	if !(c.MalformedFraction >= 0 && c.MalformedFraction <= 1) {
 		errs = append(errs, fmt.Errorf("malformed_fraction: must be in [0,1], got %v", c.MalformedFraction))
+	}
+	for i, b := range c.MalformedBursts {
+		if b.From < 0 || b.To < b.From || !(b.Fraction >= 0 && b.Fraction <= 1) {
+			errs = append(errs, fmt.Errorf("malformed_bursts[%d]: want 0 <= from <= to and fraction in [0,1], got %+v", i, b))
+		}
 	}
 	for i, k := range c.MalformedKinds {
 		if !k.Valid() {
@@ -437,7 +463,7 @@ func (g *Generator) Next(intended time.Time) Record {
 		frag = g.cat.fragments[lang][prod]
 	}
 
-	if g.cfg.MalformedFraction > 0 && r.Float64() < g.cfg.MalformedFraction {
+	if frac := g.cfg.malformedFraction(seq); frac > 0 && r.Float64() < frac {
 		if kinds := g.malKinds[next]; len(kinds) > 0 {
 			k := kinds[r.IntN(len(kinds))]
 			rec.Malformed = true

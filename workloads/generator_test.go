@@ -324,3 +324,36 @@ func TestStationaryMix(t *testing.T) {
 		t.Errorf("default mix sums to %v", sum)
 	}
 }
+
+func TestMalformedBurst(t *testing.T) {
+	cfg := workloads.GeneratorConfig{Seed: 5, Products: 300, Users: 500,
+		MalformedBursts: []workloads.MalformedBurst{{From: 1000, To: 3000, Fraction: 0.5}}}
+	g := newGen(t, cfg)
+	again := newGen(t, cfg)
+	in, out := 0, 0
+	for i := range 4000 {
+		r := g.Next(time.Unix(1_700_000_000, int64(i)*1e6))
+		if r2 := again.Next(time.Unix(1_700_000_000, int64(i)*1e6)); !bytes.Equal(r.Value, r2.Value) {
+			t.Fatalf("record %d differs between two generators of one config", i)
+		}
+		if !r.Malformed {
+			continue
+		}
+		if i >= 1000 && i < 3000 {
+			in++
+		} else {
+			out++
+		}
+	}
+	if out != 0 {
+		t.Errorf("%d malformed records outside the burst, want 0", out)
+	}
+	if in < 900 || in > 1100 {
+		t.Errorf("%d of 2000 records in the burst malformed, want about 1000", in)
+	}
+	bad := cfg
+	bad.MalformedBursts = []workloads.MalformedBurst{{From: 10, To: 5, Fraction: 2}}
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "malformed_bursts[0]") {
+		t.Errorf("Validate(bad burst) = %v, want an error naming malformed_bursts[0]", err)
+	}
+}

@@ -88,7 +88,7 @@ func NewSchedule(p Profile, duration time.Duration) (*Schedule, error) {
 		cum = sg.cumEnd
 		s.segs = append(s.segs, sg)
 	}
-	s.count = s.countBefore(duration)
+	s.count = s.CountBefore(duration)
 	return s, nil
 }
 
@@ -109,8 +109,9 @@ func (s *Schedule) segAt(t time.Duration) *segment {
 	return &s.segs[i]
 }
 
-// countBefore is the number of events i with At(i) < d.
-func (s *Schedule) countBefore(d time.Duration) int64 {
+// CountBefore is the number of events i with At(i) < d: the stream position of the
+// first event at or after d.
+func (s *Schedule) CountBefore(d time.Duration) int64 {
 	n := math.Ceil(s.cumAt(d))
 	if n > math.MaxInt64/2 {
 		n = math.MaxInt64 / 2

@@ -71,6 +71,7 @@ type Server struct {
 	cfg cfg
 
 	fault atomic.Pointer[faultFunc]
+	inj   injector
 	opSeq atomic.Uint64
 
 	callsMu sync.Mutex
@@ -212,6 +213,9 @@ func (s *Server) enter(method string) error {
 	s.callsMu.Lock()
 	s.calls[method]++
 	s.callsMu.Unlock()
+	if err := s.injected(method); err != nil {
+		return err
+	}
 	if f := s.fault.Load(); f != nil {
 		return f.fn(method)
 	}

@@ -1,0 +1,142 @@
+package infra
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/vectorstream/vectorstream/infra/qdrantfake"
+)
+
+// QdrantFaults makes the Qdrant stand-in misbehave on command, for fault scenarios.
+// Env.QdrantFaults is nil where nothing can be told to misbehave (a real Qdrant).
+type QdrantFaults interface {
+	// Inject starts a misbehaviour, replacing any in force.
+	Inject(ctx context.Context, in qdrantfake.Injection) error
+	// Clear ends the misbehaviour in force.
+	Clear(ctx context.Context) error
+}
+
+// localFaults drives an in-process stand-in.
+type localFaults struct{ srv *qdrantfake.Server }
+
+func (l localFaults) Inject(_ context.Context, in qdrantfake.Injection) error {
+	return l.srv.Inject(in)
+}
+func (l localFaults) Clear(context.Context) error { l.srv.Clear(); return nil }
+
+// RemoteFaults drives the stand-in of a `vectorstream infra serve` process over its
+// control endpoint (ServeInfo.ControlURL), e.g. "http://127.0.0.1:41234".
+type RemoteFaults struct {
+	URL    string
+	Client *http.Client
+}
+
+// Inject implements QdrantFaults.
+func (r RemoteFaults) Inject(ctx context.Context, in qdrantfake.Injection) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return fmt.Errorf("infra: encode injection: %w", err)
+	}
+	return r.do(ctx, http.MethodPut, body)
+}
+
+// Clear implements QdrantFaults.
+func (r RemoteFaults) Clear(ctx context.Context) error { return r.do(ctx, http.MethodDelete, nil) }
+
+func (r RemoteFaults) do(ctx context.Context, method string, body []byte) error {
+	hc := r.Client
+	if hc == nil {
+		hc = &http.Client{Timeout: 10 * time.Second}
+	}
+	url := strings.TrimSuffix(r.URL, "/") + faultPath
+	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("infra: qdrant fault %s %s: %w", method, url, err)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("infra: qdrant fault %s %s: %w", method, url, err)
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("infra: qdrant fault %s %s: %s: %s", method, url, resp.Status, bytes.TrimSpace(msg))
+	}
+	return nil
+}
+
+const faultPath = "/qdrant/fault"
+
+// FaultStatus is what GET on the control endpoint answers.
+type FaultStatus struct {
+	Active    bool                 `json:"active"`
+	Injection qdrantfake.Injection `json:"injection"`
+	// Failed is how many RPCs injections have failed since the server started.
+	Failed uint64 `json:"failed"`
+}
+
+// ControlHandler serves the stand-in's fault control: PUT /qdrant/fault with an
+// Injection as JSON starts one, DELETE ends it, GET reports a FaultStatus.
+func ControlHandler(srv *qdrantfake.Server) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc(faultPath, func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodPut, http.MethodPost:
+			dec := json.NewDecoder(io.LimitReader(r.Body, 1<<16))
+			dec.DisallowUnknownFields()
+			var in qdrantfake.Injection
+			if err := dec.Decode(&in); err != nil {
+				http.Error(w, "decode injection: "+err.Error(), http.StatusBadRequest)
+				return
+			}
+			if err := srv.Inject(in); err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			w.WriteHeader(http.StatusNoContent)
+		case http.MethodDelete:
+			srv.Clear()
+			w.WriteHeader(http.StatusNoContent)
+		case http.MethodGet:
+			in, on, failed := srv.Injected()
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(FaultStatus{Active: on, Injection: in, Failed: failed})
+		default:
+			w.Header().Set("Allow", "GET, PUT, DELETE")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		}
+	})
+	return mux
+}
+
+// serveControl listens on addr and serves ControlHandler until ctx ends. It
+// returns the base URL.
+func serveControl(ctx context.Context, addr string, srv *qdrantfake.Server) (string, func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", nil, fmt.Errorf("infra: control endpoint: listen on %s: %w", addr, err)
+	}
+	hs := &http.Server{Handler: ControlHandler(srv), ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			_ = err // the listener was closed under it; nothing to report to
+		}
+	}()
+	stop := func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = hs.Shutdown(sctx)
+		<-done
+	}
+	return "http://" + ln.Addr().String(), stop, nil
+}
