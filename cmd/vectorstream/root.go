@@ -38,6 +38,7 @@ func commands() []command {
 		{"bench", "run a scenario end to end and write results/<scenario>/<run-id>/", runBench},
 		{"pipeline", "run the pipeline alone against running Kafka and Qdrant (app_config.yaml)", runPipeline},
 		{"load", "offer a scenario's load to Kafka without a pipeline (--calibrate measures the harness's ceiling)", runLoad},
+		{"dlq", "dlq inspect: count dead letters by reason with samples; dlq replay: re-validate and re-inject them", runDLQ},
 		{"infra", "infra serve: run the embedded Kafka and Qdrant stand-ins on loopback ports", runInfra},
 		{"fit", "fit an embedding model on a scenario's catalog and save it", runFit},
 		{"validate", "check scenario files without running them", runValidate},
