@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // CSR is a sparse matrix in compressed sparse row form with float32 values.
@@ -126,7 +127,7 @@ type Backend interface {
 	Close() error
 }
 
-// Backend kinds accepted by New.
+// Backend kinds accepted by New and Select.
 const (
 	KindAuto = "auto"
 	KindCPU  = "cpu"
@@ -137,6 +138,14 @@ var (
 	// ErrNoCUDA is returned by New("cuda") in a binary built without the
 	// `cuda` build tag (or without cgo).
 	ErrNoCUDA = errors.New("built without CUDA support: rebuild with -tags cuda")
+	// ErrNoDevice is wrapped by the error New("cuda") returns in a binary
+	// built with CUDA support when no device answers (cuInit fails, no
+	// device is present, or its context cannot be created).
+	ErrNoDevice = errors.New("no CUDA device")
+	// ErrDevice is wrapped by every error a device reports mid-run (out of
+	// memory, a failed launch, a lost context): the batch failed on the
+	// device, not because of its inputs.
+	ErrDevice = errors.New("kernels: device error")
 	// ErrClosed is returned when a closed Projection or Backend is used.
 	ErrClosed = errors.New("kernels: use after Close")
 	// ErrShape is wrapped by errors about mismatched matrix shapes.
@@ -145,22 +154,163 @@ var (
 
 // New returns the backend named by kind: "cpu", "cuda", or "auto" (CUDA when
 // built in and a device is present, else CPU). The empty string means "auto".
+// It is Select without the record of the choice.
 func New(kind string) (Backend, error) {
-	switch strings.ToLower(strings.TrimSpace(kind)) {
-	case KindCPU:
-		return NewCPU(), nil
-	case KindCUDA:
-		// newCUDA's errors carry their own context; ErrNoCUDA is returned
-		// as is so that its message reads exactly as documented.
-		return newCUDA()
-	case KindAuto, "":
-		if be, err := newCUDA(); err == nil {
-			return be, nil
-		}
-		return NewCPU(), nil
-	default:
-		return nil, fmt.Errorf("kernels: unknown backend kind %q (want auto, cpu or cuda)", kind)
+	be, _, err := Select(kind)
+	return be, err
+}
+
+// Selection records which backend Select chose and why, for run results and
+// logs.
+type Selection struct {
+	// Requested is the kind asked for, normalised ("auto" for "").
+	Requested string `json:"requested"`
+	// Backend is the Name of the backend returned ("" when none was).
+	Backend string `json:"backend"`
+	// Reason says why, e.g. "requested cpu", "cuda device answered",
+	// "cuda: built without CUDA support: rebuild with -tags cuda" or
+	// "cuda: no CUDA device: cuInit: CUDA_ERROR_NO_DEVICE (100): …".
+	Reason string `json:"reason"`
+	// Device describes the GPU when Backend is "cuda", else nil.
+	Device *DeviceInfo `json:"device,omitempty"`
+}
+
+// String formats s on one line for logs.
+func (s Selection) String() string {
+	b := s.Backend
+	if b == "" {
+		b = "none"
 	}
+	out := fmt.Sprintf("%s → %s (%s)", s.Requested, b, s.Reason)
+	if s.Device != nil {
+		out += " on " + s.Device.String()
+	}
+	return out
+}
+
+// DeviceInfo describes the GPU a backend runs on and its memory. Byte counts
+// are those at the time of the Device call.
+type DeviceInfo struct {
+	// Name is the device's name, e.g. "NVIDIA H100 80GB HBM3".
+	Name string `json:"name"`
+	// Ordinal is the device's index among the visible devices.
+	Ordinal int `json:"ordinal"`
+	// ComputeCapability is major.minor, e.g. "9.0".
+	ComputeCapability string `json:"compute_capability"`
+	// Multiprocessors is the number of streaming multiprocessors.
+	Multiprocessors int `json:"multiprocessors"`
+	// DriverVersion is the CUDA driver API version, e.g. 13000.
+	DriverVersion int `json:"driver_version"`
+	// TotalBytes is the device's memory.
+	TotalBytes int64 `json:"total_bytes"`
+	// UsedBytes is the device memory in use by every process (total − free).
+	UsedBytes int64 `json:"used_bytes"`
+	// BackendBytes is the device memory this backend holds (projections and
+	// per-worker buffers).
+	BackendBytes int64 `json:"backend_bytes"`
+	// PinnedHostBytes is the page-locked host memory this backend holds.
+	PinnedHostBytes int64 `json:"pinned_host_bytes"`
+}
+
+// String formats d on one line.
+func (d DeviceInfo) String() string {
+	const mib = 1 << 20
+	return fmt.Sprintf("%s (sm_%s, %d SMs, driver %d): %d/%d MiB used, %d MiB by this backend, %d MiB pinned host",
+		d.Name, strings.ReplaceAll(d.ComputeCapability, ".", ""), d.Multiprocessors, d.DriverVersion,
+		d.UsedBytes/mib, d.TotalBytes/mib, d.BackendBytes/mib, d.PinnedHostBytes/mib)
+}
+
+// DeviceReporter is implemented by backends that run on a device (the CUDA
+// backend, and a Fallback whose primary does).
+type DeviceReporter interface {
+	// Device describes the device and its memory now.
+	Device() DeviceInfo
+}
+
+// KernelTimer is implemented by backends that time their device kernels
+// (the CUDA backend, with CUDA events around each launch sequence).
+type KernelTimer interface {
+	// KernelTime is the device time spent in kernels since the backend was
+	// created, summed over all calls; transfers are not included.
+	KernelTime() time.Duration
+}
+
+// ProjectNormalizer is implemented by backends that fuse SparseProject and
+// NormalizeRows into one pass over the output.
+type ProjectNormalizer interface {
+	// SparseProjectNormalize is SparseProject followed by NormalizeRows of
+	// out (p.Cols() columns), with the same contract as the two calls.
+	SparseProjectNormalize(p Projection, a *CSR, out []float32) error
+}
+
+// ProjectNormalize writes the L2-normalised rows of A·P into out: fused when
+// be implements ProjectNormalizer, else SparseProject then NormalizeRows.
+func ProjectNormalize(be Backend, p Projection, a *CSR, out []float32) error {
+	if pn, ok := be.(ProjectNormalizer); ok {
+		return pn.SparseProjectNormalize(p, a, out)
+	}
+	if err := be.SparseProject(p, a, out); err != nil {
+		return err
+	}
+	if a.Rows == 0 {
+		return nil
+	}
+	return be.NormalizeRows(out, p.Cols())
+}
+
+// Select returns the backend named by kind ("cpu", "cuda", or "auto"; "" is
+// "auto") and a record of the choice. "auto" chooses CUDA when this binary
+// was built with it and a device answers, else CPU, and never fails.
+// "cuda" fails when CUDA is not available: with ErrNoCUDA (exactly, so
+// that its message reads as documented) without the `cuda` build tag, or
+// with an error wrapping ErrNoDevice when no device answers.
+func Select(kind string) (Backend, Selection, error) {
+	k := strings.ToLower(strings.TrimSpace(kind))
+	if k == "" {
+		k = KindAuto
+	}
+	sel := Selection{Requested: k}
+	switch k {
+	case KindCPU:
+		sel.Backend, sel.Reason = KindCPU, "requested cpu"
+		return NewCPU(), sel, nil
+	case KindCUDA, KindAuto:
+		be, err := newCUDA()
+		if err != nil {
+			sel.Reason = cudaReason(err)
+			if k == KindCUDA {
+				// newCUDA's errors carry their own context; ErrNoCUDA is
+				// returned as is so that its message reads exactly as
+				// documented.
+				return nil, sel, err
+			}
+			sel.Backend = KindCPU
+			return NewCPU(), sel, nil
+		}
+		sel.Backend = be.Name()
+		sel.Reason = "requested cuda"
+		if k == KindAuto {
+			sel.Reason = "cuda device answered"
+		}
+		if dr, ok := be.(DeviceReporter); ok {
+			d := dr.Device()
+			sel.Device = &d
+		}
+		return be, sel, nil
+	default:
+		sel.Reason = "unknown kind"
+		return nil, sel, fmt.Errorf("kernels: unknown backend kind %q (want auto, cpu or cuda)", kind)
+	}
+}
+
+// cudaReason turns newCUDA's error into a Selection reason that starts with
+// "cuda: ".
+func cudaReason(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "kernels: ")
+	if !strings.HasPrefix(msg, "cuda: ") {
+		msg = "cuda: " + msg
+	}
+	return msg
 }
 
 func shapeErr(format string, args ...any) error {

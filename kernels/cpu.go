@@ -39,6 +39,16 @@ func (cpuBackend) NewProjection(p []float32, rows, cols int) (Projection, error)
 }
 
 func (cpuBackend) SparseProject(p Projection, a *CSR, out []float32) error {
+	return cpuProject(p, a, out, false)
+}
+
+// SparseProjectNormalize implements ProjectNormalizer: each row is
+// normalised right after it is computed, while it is still in cache.
+func (cpuBackend) SparseProjectNormalize(p Projection, a *CSR, out []float32) error {
+	return cpuProject(p, a, out, true)
+}
+
+func cpuProject(p Projection, a *CSR, out []float32, normalize bool) error {
 	cp, ok := p.(*cpuProjection)
 	if !ok {
 		return shapeErr("projection of type %T is not from the cpu backend", p)
@@ -70,6 +80,9 @@ func (cpuBackend) SparseProject(p Projection, a *CSR, out []float32) error {
 		for j := 1; j < len(cols); j++ {
 			c := int(cols[j])
 			axpy(row, vals[j], P[c*k:c*k+k])
+		}
+		if normalize {
+			normalizeRow(row)
 		}
 	}
 	return nil
@@ -105,37 +118,42 @@ func (cpuBackend) NormalizeRows(x []float32, cols int) error {
 		return shapeErr("%d values do not form rows of %d", len(x), cols)
 	}
 	for off := 0; off < len(x); off += cols {
-		row := x[off : off+cols]
-		// Accumulate in float64: squares of float32 values neither overflow
-		// nor underflow there, so huge and tiny rows normalise too.
-		var s0, s1 float64
-		j := 0
-		for ; j+2 <= len(row); j += 2 {
-			a, b := float64(row[j]), float64(row[j+1])
-			s0 += a * a
-			s1 += b * b
-		}
-		if j < len(row) {
-			a := float64(row[j])
-			s0 += a * a
-		}
-		ss := s0 + s1
-		if ss == 0 || math.IsInf(ss, 0) || math.IsNaN(ss) {
-			continue
-		}
-		inv := 1 / math.Sqrt(ss)
-		if inv > math.MaxFloat32 {
-			for j := range row {
-				row[j] = float32(float64(row[j]) * inv)
-			}
-			continue
-		}
-		f := float32(inv)
-		for j := range row {
-			row[j] *= f
-		}
+		normalizeRow(x[off : off+cols])
 	}
 	return nil
+}
+
+// normalizeRow scales row to unit L2 norm; a zero (or non-finite) row is
+// left as it is.
+func normalizeRow(row []float32) {
+	// Accumulate in float64: squares of float32 values neither overflow
+	// nor underflow there, so huge and tiny rows normalise too.
+	var s0, s1 float64
+	j := 0
+	for ; j+2 <= len(row); j += 2 {
+		a, b := float64(row[j]), float64(row[j+1])
+		s0 += a * a
+		s1 += b * b
+	}
+	if j < len(row) {
+		a := float64(row[j])
+		s0 += a * a
+	}
+	ss := s0 + s1
+	if ss == 0 || math.IsInf(ss, 0) || math.IsNaN(ss) {
+		return
+	}
+	inv := 1 / math.Sqrt(ss)
+	if inv > math.MaxFloat32 {
+		for j := range row {
+			row[j] = float32(float64(row[j]) * inv)
+		}
+		return
+	}
+	f := float32(inv)
+	for j := range row {
+		row[j] *= f
+	}
 }
 
 func checkCSR(a *CSR) error {
