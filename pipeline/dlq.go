@@ -173,7 +173,8 @@ type ReplayOptions struct {
 	Limit int
 	// Now is the validator's reference time; nil means time.Now.
 	Now func() time.Time
-	// Metrics, when not nil, counts re-injected and still-invalid records.
+	// Metrics, when not nil, counts re-injected and still-invalid records once their
+	// batch is committed (never in a dry run).
 	Metrics *DLQMetrics
 }
 
@@ -268,6 +269,7 @@ func ReplayDLQ(ctx context.Context, kafkaOpts []kgo.Opt, opts ReplayOptions) (Re
 		}
 		now := opts.Now()
 		var out []*kgo.Record
+		var invalid []string
 		next := kadm.Offsets{}
 		for _, r := range recs {
 			rep.Read++
@@ -275,9 +277,7 @@ func ReplayDLQ(ctx context.Context, kafkaOpts []kgo.Opt, opts ReplayOptions) (Re
 			if _, rej := v.Validate(r.Value, now); rej != nil {
 				rep.StillInvalid++
 				rep.StillInvalidByReason[string(rej.Reason)]++
-				if opts.Metrics != nil {
-					opts.Metrics.stillInvalid.WithLabelValues(string(rej.Reason)).Inc()
-				}
+				invalid = append(invalid, string(rej.Reason))
 				continue
 			}
 			target := opts.Target
@@ -310,7 +310,11 @@ func ReplayDLQ(ctx context.Context, kafkaOpts []kgo.Opt, opts ReplayOptions) (Re
 			rep.ReinjectedByTopic[r.Topic]++
 		}
 		if opts.Metrics != nil && !opts.DryRun {
+			// Counted once the batch is committed, so a retried batch counts once.
 			opts.Metrics.replayed.Add(float64(len(out)))
+			for _, reason := range invalid {
+				opts.Metrics.stillInvalid.WithLabelValues(reason).Inc()
+			}
 		}
 		return limit == 0 || rep.Read < limit, nil
 	})
