@@ -94,3 +94,9 @@ func TestProjectNormalizeCPU(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkEncodeCPU is the encode sweep on the CPU backend, one goroutine:
+// its events/s is per core.
+func BenchmarkEncodeCPU(b *testing.B) {
+	kerneltest.BenchEncode(b, kernels.NewCPU())
+}
