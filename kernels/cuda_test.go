@@ -238,7 +238,7 @@ func TestCUDAGemmMatchesCPU(t *testing.T) {
 		transA, transB bool
 	}{
 		{1, 1, 1, false, false},
-		{138, 138, 20011, true, false}, // Qᵀ·Y, V = 20011
+		{138, 138, 20011, true, false},  // Qᵀ·Y, V = 20011
 		{20011, 128, 138, false, false}, // Q·W
 		{65, 63, 17, false, true},
 		{130, 1, 4097, true, true},
