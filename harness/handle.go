@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -100,7 +99,7 @@ type childProcess struct {
 
 // startChild writes the model and the pipeline configuration into a temporary folder
 // and starts `self pipeline` on them, connected to env.
-func startChild(ctx context.Context, self string, sc *Scenario, env *infra.Env, model *embed.Model, backend string) (*childProcess, error) {
+func startChild(ctx context.Context, self string, sc *Scenario, pcfg pipeline.Config, env *infra.Env, model *embed.Model, backend string) (*childProcess, error) {
 	if self == "" {
 		return nil, errors.New("infra.pipeline_process: the harness was not told where the vectorstream binary is")
 	}
@@ -113,7 +112,7 @@ func startChild(ctx context.Context, self string, sc *Scenario, env *infra.Env, 
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("pipeline process: %w", err)
 	}
-	cfg := sc.Pipeline
+	cfg := pcfg
 	cfg.HealthAddr = "127.0.0.1:0"
 	b, err := yaml.Marshal(cfg)
 	if err == nil {
@@ -309,36 +308,17 @@ func (g *group) Interval(ctx context.Context) (pipeline.Counters, *hdrhistogram.
 	return sum, merged, ps, nil
 }
 
-// Final merges the members' statistics. Their batch commits are put in time order
-// and re-accumulated, so throughput is measured over the whole group.
+// Final merges the members' statistics (see mergeStats).
 func (g *group) Final(ctx context.Context) (pipeline.RemoteStats, error) {
-	var out pipeline.RemoteStats
-	type delta struct {
-		at time.Time
-		n  int64
-	}
-	var ds []delta
+	all := make([]pipeline.RemoteStats, 0, len(g.members))
 	for _, h := range g.members {
 		st, err := h.Final(ctx)
 		if err != nil {
-			return out, err
+			return pipeline.RemoteStats{}, err
 		}
-		if err := out.Snapshot.Merge(st.Snapshot); err != nil {
-			return out, err
-		}
-		var prev int64
-		for _, c := range st.Commits {
-			ds = append(ds, delta{c.At, c.Cumulative - prev})
-			prev = c.Cumulative
-		}
+		all = append(all, st)
 	}
-	sort.Slice(ds, func(i, j int) bool { return ds[i].at.Before(ds[j].at) })
-	var cum int64
-	for _, d := range ds {
-		cum += d.n
-		out.Commits = append(out.Commits, pipeline.Commit{At: d.at, Cumulative: cum})
-	}
-	return out, nil
+	return mergeStats(all)
 }
 
 // Done is closed when any member stops: the group is no longer what was asked for.

@@ -99,13 +99,26 @@ func commitRate(commits []pipeline.Commit, from, to time.Time) float64 {
 func judge(res *Result, sc *Scenario) {
 	v := &res.Validity
 	v.Reasons = nil
-	if lim := sc.Validity.MaxSendDelayP99; v.SendDelayP99MS > ms(lim) {
+	// A fault that stops the pipeline makes throughput uneven on purpose, and a broker
+	// restart stalls the producer on purpose: those checks would judge the fault.
+	disruptive, brokerDown := false, sc.hasFault(FaultKafkaBrokerRestart)
+	for _, f := range sc.Faults {
+		disruptive = disruptive || f.Kind != FaultMalformedBurst
+	}
+	if err := faultProblems(res.Faults); err != nil {
+		v.Reasons = append(v.Reasons, "a fault did not run as the scenario asks: "+err.Error())
+	}
+	if brokerDown {
+		res.Notes = append(res.Notes, "kafka_broker_restart: the load generator's send delay and lateness were not judged (the broker was down on purpose)")
+	} else if lim := sc.Validity.MaxSendDelayP99; v.SendDelayP99MS > ms(lim) {
 		v.Reasons = append(v.Reasons, fmt.Sprintf("load generator send delay p99 %.1f ms exceeds %v: the harness, not the system, limited the load", v.SendDelayP99MS, lim))
 	}
-	if v.LateFraction > sc.Validity.MaxLateFraction {
+	if !brokerDown && v.LateFraction > sc.Validity.MaxLateFraction {
 		v.Reasons = append(v.Reasons, fmt.Sprintf("%.2f%% of events were sent more than %v late (limit %.2f%%)", 100*v.LateFraction, sc.Validity.LateThreshold, 100*sc.Validity.MaxLateFraction))
 	}
-	if sc.Load.Kind == "constant" && (res.Throughput.FirstThirdEPS == 0 || res.Throughput.LastThirdEPS == 0) {
+	if disruptive {
+		res.Notes = append(res.Notes, "faults stopped or slowed the pipeline on purpose: throughput drift was not judged")
+	} else if sc.Load.Kind == "constant" && (res.Throughput.FirstThirdEPS == 0 || res.Throughput.LastThirdEPS == 0) {
 		v.Reasons = append(v.Reasons, "fewer than two batch commits in the first or last third of the run: throughput drift cannot be judged (a stalled pipeline, or a duration too short for batch.interval)")
 	} else if sc.Load.Kind == "constant" && v.ThroughputDrift > sc.Validity.MaxThroughputDrift {
 		v.Reasons = append(v.Reasons, fmt.Sprintf("throughput in the last third (%.0f/s) differs from the first third (%.0f/s) by %.1f%% at constant load (limit %.0f%%)",
@@ -143,6 +156,14 @@ func judge(res *Result, sc *Scenario) {
 			f = float64(res.Counts.DeadLettered) / float64(res.Counts.Consumed)
 		}
 		add("max_dlq_fraction", g.MaxDLQFraction, f, "of consumed", f <= g.MaxDLQFraction)
+	}
+	if g.MaxRTO > 0 {
+		worst, all := 0.0, true
+		for _, f := range res.Faults {
+			all = all && f.Recovered
+			worst = math.Max(worst, f.RTOSeconds)
+		}
+		add("max_rto", g.MaxRTO.Seconds(), worst, "s", all && worst <= g.MaxRTO.Seconds())
 	}
 	res.Passed = v.Valid
 	for _, gr := range res.Gates {

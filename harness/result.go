@@ -45,6 +45,8 @@ type Result struct {
 	Extra        map[string]float64        `json:"extra,omitempty"`
 	Timeline     []TimelineRow             `json:"-"`
 	Stages       map[string]StageBreakdown `json:"stage_breakdown,omitempty"`
+	// Faults are the faults injected, with their actual windows and recovery times.
+	Faults []FaultResult `json:"faults,omitempty"`
 }
 
 // Counts are the run's totals.
@@ -121,11 +123,20 @@ type Verification struct {
 	VectorsBad     int     `json:"vectors_bad"`
 	MinVectorCos   float64 `json:"min_vector_cosine"`
 	// Profiles: every profile equals a recomputation from the produced events.
-	ExpectedProfiles int64    `json:"expected_profiles"`
-	StoredProfiles   int64    `json:"stored_profiles"`
-	ProfilesBad      int64    `json:"profiles_bad"`
-	MinProfileCos    float64  `json:"min_profile_cosine"`
-	Problems         []string `json:"problems,omitempty"`
+	ExpectedProfiles int64   `json:"expected_profiles"`
+	StoredProfiles   int64   `json:"stored_profiles"`
+	ProfilesBad      int64   `json:"profiles_bad"`
+	MinProfileCos    float64 `json:"min_profile_cosine"`
+	// Spool: everything spooled during the run was replayed, and nothing waits.
+	Spooled         int64 `json:"spooled"`
+	Replayed        int64 `json:"replayed"`
+	SpooledBatches  int64 `json:"spooled_batches"`
+	ReplayedBatches int64 `json:"replayed_batches"`
+	SpoolPending    int64 `json:"spool_pending"`
+	// RPO is the events lost: valid events not in Qdrant plus malformed ones not in the
+	// dead-letter topic. Every run must have 0.
+	RPO      int64    `json:"rpo_events"`
+	Problems []string `json:"problems,omitempty"`
 }
 
 // Validity says whether the run measured the system and not the harness.

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -133,13 +134,37 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 		}
 	}
 
-	// Pipeline, in this process or its own.
+	// Pipeline, in this process or its own. Each process gets a fresh spool directory
+	// of its own (a pipeline_crash restart reuses its predecessor's).
+	pcfg := func(i int) pipeline.Config { return sc.Pipeline }
+	if sc.Pipeline.Spool.Enabled {
+		spoolRoot, err := os.MkdirTemp("", "vectorstream-spool-")
+		if err != nil {
+			return nil, fmt.Errorf("spool: %w", err)
+		}
+		defer os.RemoveAll(spoolRoot)
+		pcfg = func(i int) pipeline.Config {
+			c := sc.Pipeline
+			c.Spool.Dir = filepath.Join(spoolRoot, fmt.Sprintf("pipeline-%d", i))
+			return c
+		}
+	}
 	var ph pipelineHandle
-	if sc.Infra.PipelineProcess {
+	var crash crasher
+	if sc.Infra.PipelineProcess && sc.hasFault(FaultPipelineCrash) {
+		r, err := newRestartable(ctx, func(ctx context.Context) (*childProcess, error) {
+			return startChild(ctx, o.Self, sc, pcfg(0), env, model, be.Name())
+		})
+		if err != nil {
+			return nil, err
+		}
+		ph, crash = r, r
+		res.Notes = append(res.Notes, "the pipeline ran as a process of its own, which a pipeline_crash fault killed with SIGKILL and replaced; the killed process's statistics are those it reported just before the kill")
+	} else if sc.Infra.PipelineProcess {
 		n := max(1, sc.Infra.PipelineProcesses)
 		var members []pipelineHandle
 		for range n {
-			child, err := startChild(ctx, o.Self, sc, env, model, be.Name())
+			child, err := startChild(ctx, o.Self, sc, pcfg(len(members)), env, model, be.Name())
 			if err != nil {
 				for _, m := range members {
 					m.Stop()
@@ -166,7 +191,7 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 		// The pipeline's log_level must not move the harness's level: give it a
 		// level variable of its own; the harness's handler still filters by --log-level.
 		popts := append([]pipeline.Opt{pipeline.WithStats(stats), pipeline.WithLogger(log.With("component", "pipeline"), new(slog.LevelVar))}, o.PipelineOpts...)
-		p, err := pipeline.New(sc.Pipeline, deps, popts...)
+		p, err := pipeline.New(pcfg(0), deps, popts...)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 		}
@@ -230,6 +255,13 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 	}
 	res.MeasureStart, res.MeasureEnd = measureFrom.UTC(), measureTo.UTC()
 	lg := newLoadGen(producer, sc.Pipeline.Kafka.Topic, gen, sched, start, measureFrom, measureTo, sc.Validity.LateThreshold)
+	faults := newFaultRunner(sc.Faults, env, crash, start, log)
+	if err := faults.check(); err != nil {
+		return nil, err
+	}
+	fctx, stopFaults := context.WithCancel(ctx)
+	defer stopFaults()
+	faults.run(fctx)
 	if loadProcs > 1 {
 		release, err := lg.countFromEndOffsets(ctx, env, sc.Pipeline.Kafka.Topic)
 		if err != nil {
@@ -250,8 +282,17 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 		loadErr = lg.run(ctx)
 	}
 
-	// Drain: wait until the pipeline has committed every produced record.
-	drainErr := waitDrained(ctx, ph, lg, sc.DrainTimeout)
+	// Drain: wait until the pipeline has committed every produced record and
+	// replayed its spool. Faults have ended by now (they end before the load does).
+	res.Faults = faults.finish(ctx)
+	var drainErr error
+	if crash != nil {
+		// A killed process's counters stop at its last report; Kafka's committed
+		// offsets are the truth.
+		drainErr = waitDrainedKafka(ctx, env, ph, sc.Pipeline.Kafka.Group, sc.Pipeline.Kafka.Topic, lg, sc.DrainTimeout)
+	} else {
+		drainErr = waitDrained(ctx, ph, lg, sc.DrainTimeout)
+	}
 	stopSampler()
 	<-samplerDone
 	final, finalErr := ph.Final(ctx)
@@ -273,6 +314,7 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 	// Results.
 	res.Timeline = smp.rows
 	summarise(res, sc, lg, final)
+	recoveryTimes(res.Faults, res.Timeline, sc.recoveryLevel())
 	if o.BeforeVerify != nil {
 		if err := o.BeforeVerify(ctx, env, qc); err != nil {
 			return nil, fmt.Errorf("before verify: %w", err)
@@ -317,7 +359,7 @@ func startInfra(ctx context.Context, sc *Scenario, self string) (*infra.Env, err
 		if port == 6333 {
 			return nil, fmt.Errorf("%w: infra.qdrant_addr %s: 6333 is Qdrant's REST port; VectorStream speaks gRPC, on 6334 by default", ErrConfig, sc.Infra.QdrantAddr)
 		}
-		ext = infra.External{Brokers: sc.Infra.Brokers, QdrantHost: host, QdrantPort: port, Security: sc.Infra.Security}
+		ext = infra.External{Brokers: sc.Infra.Brokers, QdrantHost: host, QdrantPort: port, Security: sc.Infra.Security, QdrantControl: sc.Infra.QdrantControl}
 	case sc.Infra.Process:
 		return serveChild(ctx, sc, self)
 	}
@@ -444,7 +486,7 @@ func waitDrained(ctx context.Context, ph pipelineHandle, lg *loadGen, timeout ti
 			lastErr = err
 		} else {
 			c, lastErr = got, nil
-			if c.Consumed >= lg.acked.Load() {
+			if c.Consumed >= lg.acked.Load() && c.SpoolPending == 0 {
 				return nil
 			}
 		}
@@ -454,7 +496,7 @@ func waitDrained(ctx context.Context, ph pipelineHandle, lg *loadGen, timeout ti
 		case <-ph.Done():
 			return fmt.Errorf("drain: pipeline stopped with %d of %d records committed", c.Consumed, lg.acked.Load())
 		case <-deadline:
-			return errors.Join(fmt.Errorf("drain: %d of %d records committed after %v", c.Consumed, lg.acked.Load(), timeout), lastErr)
+			return errors.Join(fmt.Errorf("drain: %d of %d records committed, %d spooled batches waiting, after %v", c.Consumed, lg.acked.Load(), c.SpoolPending, timeout), lastErr)
 		case <-t.C:
 		}
 	}

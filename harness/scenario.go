@@ -36,6 +36,9 @@ type Scenario struct {
 	Verify       VerifyConfig      `yaml:"verify" json:"verify"`
 	Validity     ValidityConfig    `yaml:"validity" json:"validity"`
 	Gates        Gates             `yaml:"gates" json:"gates"`
+	// Faults are injected while the load runs; the report marks their windows and
+	// states the recovery time of each.
+	Faults []FaultSpec `yaml:"faults" json:"faults,omitempty"`
 	// Repeat runs the scenario (each sweep point) this many times, for medians and
 	// significance in comparisons.
 	Repeat int `yaml:"repeat" json:"repeat,omitempty"`
@@ -96,6 +99,9 @@ type InfraConfig struct {
 	// Brokers and QdrantAddr are used in external mode.
 	Brokers    []string `yaml:"brokers,omitempty" json:"brokers,omitempty"`
 	QdrantAddr string   `yaml:"qdrant_addr" json:"qdrant_addr,omitempty"`
+	// QdrantControl is the fault control URL of a Qdrant stand-in served by
+	// `vectorstream infra serve` (its control_url), for qdrant_* faults in external mode.
+	QdrantControl string `yaml:"qdrant_control" json:"qdrant_control,omitempty"`
 	// Security is TLS, SASL and the Qdrant API key for external clusters; secrets come
 	// from environment variables or files it names, never from the scenario.
 	Security infra.Security `yaml:",inline" json:",inline"`
@@ -128,6 +134,11 @@ type Gates struct {
 	MaxE2EP99        time.Duration `yaml:"max_e2e_p99" json:"max_e2e_p99,omitempty"`
 	MaxE2EP50        time.Duration `yaml:"max_e2e_p50" json:"max_e2e_p50,omitempty"`
 	MaxDLQFraction   float64       `yaml:"max_dlq_fraction" json:"max_dlq_fraction,omitempty"`
+	// MaxRTO bounds every fault's recovery time (see FaultResult.RTOSeconds).
+	MaxRTO time.Duration `yaml:"max_rto" json:"max_rto,omitempty"`
+	// RecoveryP99 is the e2e p99 a second must be under to count as recovered from a
+	// fault; zero means max_e2e_p99, or 30 s when that is not set either.
+	RecoveryP99 time.Duration `yaml:"recovery_p99" json:"recovery_p99,omitempty"`
 }
 
 // DefaultScenario returns the values a scenario file is applied over.
@@ -363,6 +374,16 @@ func (s *Scenario) Validate() error {
 	if g.MaxDLQFraction < 0 || g.MaxDLQFraction > 1 {
 		bad("gates.max_dlq_fraction", "must be in [0, 1], got %v", g.MaxDLQFraction)
 	}
+	if g.MaxRTO < 0 {
+		bad("gates.max_rto", "must be >= 0, got %v", g.MaxRTO)
+	}
+	if g.RecoveryP99 < 0 {
+		bad("gates.recovery_p99", "must be >= 0, got %v", g.RecoveryP99)
+	}
+	if g.MaxRTO > 0 && len(s.Faults) == 0 {
+		bad("gates.max_rto", "bounds the recovery from faults, and the scenario has none")
+	}
+	s.validateFaults(bad)
 	return errors.Join(errs...)
 }
 
@@ -377,6 +398,11 @@ func (s *Scenario) GeneratorConfig() (workloads.GeneratorConfig, error) {
 		MalformedFraction: w.MalformedFraction,
 		TypoRate:          w.TypoRate,
 		MaxEventBytes:     s.Pipeline.Validator.MaxBytes,
+	}
+	if s.Load.Validate() == nil {
+		if err := s.applyBursts(&cfg); err != nil {
+			return cfg, err
+		}
 	}
 	if len(w.Transitions) > 0 {
 		cfg.Transitions = map[workloads.EventType]map[workloads.EventType]float64{}

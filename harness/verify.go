@@ -211,6 +211,17 @@ func verify(ctx context.Context, sc *Scenario, env *infra.Env, qc *qdrant.Client
 	if v.ProfilesBad > 0 || v.StoredProfiles != v.ExpectedProfiles {
 		problem("profiles: %d of %d differ from a recomputation (min cosine %.6f), %d stored", v.ProfilesBad, v.ExpectedProfiles, v.MinProfileCos, v.StoredProfiles)
 	}
+	// The backup spool: empty at the end, and everything spooled was replayed.
+	c := res.Pipeline.Counters
+	v.Spooled, v.Replayed, v.SpoolPending = c.Spooled, c.Replayed, c.SpoolPending
+	v.SpooledBatches, v.ReplayedBatches = c.SpooledBatches, c.ReplayedBatches
+	if c.SpoolPending != 0 {
+		problem("spool: %d batches still wait for replay after the drain", c.SpoolPending)
+	}
+	if c.Replayed != c.Spooled || c.ReplayedBatches != c.SpooledBatches {
+		problem("spool: %d events in %d batches spooled, %d in %d replayed", c.Spooled, c.SpooledBatches, c.Replayed, c.ReplayedBatches)
+	}
+	v.RPO = v.Lost + v.DLQMissing
 	v.Passed = len(v.Problems) == 0
 	return v
 }

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/vectorstream/vectorstream/pipeline/breaker"
+	"github.com/vectorstream/vectorstream/pipeline/retry"
 )
 
 // Config is the pipeline's configuration. It is the schema of configs/app_config.yaml
@@ -16,6 +19,11 @@ type Config struct {
 	Profiles  ProfileConfig   `yaml:"profiles" json:"profiles"`
 	Validator ValidatorConfig `yaml:"validator" json:"validator"`
 	Retry     RetryConfig     `yaml:"retry" json:"retry"`
+	// Breaker guards the Qdrant writes and the dead-letter produce.
+	Breaker BreakerConfig `yaml:"breaker" json:"breaker"`
+	// Spool keeps batches that Qdrant would not take, so their offsets can be
+	// committed; without it such a batch is held in memory until Qdrant answers.
+	Spool SpoolConfig `yaml:"spool" json:"spool"`
 	// Workers is the number of goroutines that embed and upsert one batch in parallel.
 	Workers int `yaml:"workers" json:"workers"`
 	// HealthAddr is where /health/* and /metrics listen; port 0 picks a free one, "" disables.
@@ -61,22 +69,88 @@ type ValidatorConfig struct {
 	MaxFuture time.Duration `yaml:"max_future" json:"max_future"`
 }
 
-// RetryConfig bounds how often a failed Qdrant or DLQ write is retried before the batch
-// is abandoned (uncommitted, so it is redelivered).
+// RetryConfig picks a named retry policy (package retry: DEFAULT, AGGRESSIVE,
+// CONSERVATIVE, NETWORK) and may override its numbers; zero values keep the policy's.
+// Qdrant writes and reads follow Policy; the dead-letter produce follows DLQPolicy.
 type RetryConfig struct {
-	Attempts int           `yaml:"attempts" json:"attempts"`
-	Backoff  time.Duration `yaml:"backoff" json:"backoff"`
+	Policy    string        `yaml:"policy" json:"policy"`
+	DLQPolicy string        `yaml:"dlq_policy" json:"dlq_policy"`
+	Strategy  string        `yaml:"strategy" json:"strategy,omitempty"`
+	Attempts  int           `yaml:"attempts" json:"attempts,omitempty"`
+	BaseDelay time.Duration `yaml:"base_delay" json:"base_delay,omitempty"`
+	MaxDelay  time.Duration `yaml:"max_delay" json:"max_delay,omitempty"`
+	// AttemptTimeout bounds one try of one RPC.
+	AttemptTimeout time.Duration `yaml:"attempt_timeout" json:"attempt_timeout"`
+}
+
+// Policies returns the retry policies for Qdrant and for the dead-letter produce.
+func (r RetryConfig) Policies() (qdrantP, dlqP retry.Policy, err error) {
+	build := func(name string) (retry.Policy, error) {
+		p, err := retry.Named(name)
+		if err != nil {
+			return p, err
+		}
+		if r.Strategy != "" {
+			if p.Strategy, err = retry.ParseStrategy(r.Strategy); err != nil {
+				return p, err
+			}
+		}
+		if r.Attempts > 0 {
+			p.Attempts = r.Attempts
+		}
+		if r.BaseDelay > 0 {
+			p.Base = r.BaseDelay
+		}
+		if r.MaxDelay > 0 {
+			p.Max = r.MaxDelay
+		}
+		return p, p.Validate()
+	}
+	if qdrantP, err = build(r.Policy); err != nil {
+		return
+	}
+	dlqP, err = build(r.DLQPolicy)
+	return
+}
+
+// BreakerConfig is when a circuit breaker opens and how it recovers (package breaker).
+type BreakerConfig struct {
+	FailureThreshold int           `yaml:"failure_threshold" json:"failure_threshold"`
+	FailureRatio     float64       `yaml:"failure_ratio" json:"failure_ratio"`
+	MinRequests      int           `yaml:"min_requests" json:"min_requests"`
+	Window           time.Duration `yaml:"window" json:"window"`
+	CoolDown         time.Duration `yaml:"cool_down" json:"cool_down"`
+	HalfOpenProbes   int           `yaml:"half_open_probes" json:"half_open_probes"`
+}
+
+// For returns the breaker configuration of the named breaker.
+func (b BreakerConfig) For(name string) breaker.Config {
+	return breaker.Config{Name: name, FailureThreshold: b.FailureThreshold, FailureRatio: b.FailureRatio,
+		MinRequests: b.MinRequests, Window: b.Window, CoolDown: b.CoolDown, HalfOpenProbes: b.HalfOpenProbes}
+}
+
+// SpoolConfig is the local backup spool (package spool).
+type SpoolConfig struct {
+	// Enabled turns the spool on. A batch whose Qdrant writes exhaust their retries
+	// (or meet an open breaker) is then appended to the spool, fsynced, and its
+	// offsets committed; the spool is replayed before the next batch.
+	Enabled bool `yaml:"enabled" json:"enabled"`
+	// Dir holds the spool; one pipeline process per directory (it is locked).
+	Dir string `yaml:"dir" json:"dir"`
 }
 
 // DefaultConfig returns the defaults every file and override is applied over.
 func DefaultConfig() Config {
 	return Config{
-		Kafka:      KafkaConfig{Topic: "raw_data", DLQTopic: "raw_data.dlq", Group: "vectorstream-pipeline", SessionTimeout: 45 * time.Second},
-		Batch:      BatchConfig{Interval: time.Second, MaxSize: 2000},
-		Qdrant:     QdrantConfig{EventsCollection: "ecommerce_events", ProfilesCollection: "user_profiles", UpsertBatch: 500},
-		Profiles:   ProfileConfig{HalfLife: time.Hour},
-		Validator:  ValidatorConfig{MaxBytes: 16 << 10, MaxPast: 24 * time.Hour, MaxFuture: time.Hour},
-		Retry:      RetryConfig{Attempts: 5, Backoff: 100 * time.Millisecond},
+		Kafka:     KafkaConfig{Topic: "raw_data", DLQTopic: "raw_data.dlq", Group: "vectorstream-pipeline", SessionTimeout: 45 * time.Second},
+		Batch:     BatchConfig{Interval: time.Second, MaxSize: 2000},
+		Qdrant:    QdrantConfig{EventsCollection: "ecommerce_events", ProfilesCollection: "user_profiles", UpsertBatch: 500},
+		Profiles:  ProfileConfig{HalfLife: time.Hour},
+		Validator: ValidatorConfig{MaxBytes: 16 << 10, MaxPast: 24 * time.Hour, MaxFuture: time.Hour},
+		Retry:     RetryConfig{Policy: "DEFAULT", DLQPolicy: "NETWORK", AttemptTimeout: 30 * time.Second},
+		Breaker: BreakerConfig{FailureThreshold: 5, FailureRatio: 0.5, MinRequests: 20, Window: 30 * time.Second,
+			CoolDown: 5 * time.Second, HalfOpenProbes: 1},
+		Spool:      SpoolConfig{Dir: "spool"},
 		Workers:    2,
 		HealthAddr: "127.0.0.1:8088",
 		LogLevel:   "info",
@@ -143,11 +217,20 @@ func (c Config) Problems() []FieldProblem {
 	if c.Validator.MaxFuture <= 0 {
 		bad("validator.max_future", "must be > 0, got %v", c.Validator.MaxFuture)
 	}
-	if c.Retry.Attempts < 1 {
-		bad("retry.attempts", "must be >= 1, got %d", c.Retry.Attempts)
+	if _, _, err := c.Retry.Policies(); err != nil {
+		bad("retry", "%v", err)
 	}
-	if c.Retry.Backoff < 0 {
-		bad("retry.backoff", "must be >= 0, got %v", c.Retry.Backoff)
+	if c.Retry.Attempts < 0 {
+		bad("retry.attempts", "must be >= 0 (0 keeps the policy's), got %d", c.Retry.Attempts)
+	}
+	if c.Retry.AttemptTimeout <= 0 {
+		bad("retry.attempt_timeout", "must be > 0, got %v", c.Retry.AttemptTimeout)
+	}
+	if err := c.Breaker.For("qdrant").Validate(); err != nil {
+		bad("breaker", "%v", err)
+	}
+	if c.Spool.Enabled && c.Spool.Dir == "" {
+		bad("spool.dir", "must name a directory when spool.enabled is true")
 	}
 	if c.Workers < 1 || c.Workers > 256 {
 		bad("workers", "must be in [1, 256], got %d", c.Workers)

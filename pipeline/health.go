@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/vectorstream/vectorstream/pipeline/breaker"
 )
 
 // Handler serves the health endpoints (/health, /health/live, /health/ready,
@@ -54,13 +55,20 @@ func (p *Pipeline) Handler() http.Handler {
 	mux.HandleFunc("GET /health/live", func(w http.ResponseWriter, r *http.Request) {
 		reply(w, true, map[string]any{})
 	})
+	// Ready: joined the group, and neither breaker is OPEN (an OPEN breaker means the
+	// pipeline pulls nothing until its dependency answers).
 	mux.HandleFunc("GET /health/ready", func(w http.ResponseWriter, r *http.Request) {
-		reply(w, p.ready.Load(), map[string]any{})
+		q, d := p.guard.qdrantB.Snapshot(), p.guard.dlqB.Snapshot()
+		ok := p.ready.Load() && q.State != breaker.Open && d.State != breaker.Open
+		reply(w, ok, map[string]any{"joined": p.ready.Load(), "breakers": []breaker.Snapshot{q, d},
+			"spool_pending": p.stats.Counters().SpoolPending})
 	})
 	for _, dep := range []string{"kafka", "qdrant"} {
+		br := map[string]*breaker.Breaker{"kafka": p.guard.dlqB, "qdrant": p.guard.qdrantB}[dep]
 		mux.HandleFunc("GET /health/"+dep, func(w http.ResponseWriter, r *http.Request) {
 			ok, detail := check(r.Context(), dep)
-			reply(w, ok, map[string]any{"detail": detail})
+			snap := br.Snapshot()
+			reply(w, ok && snap.State != breaker.Open, map[string]any{"detail": detail, "breaker": snap})
 		})
 	}
 	mux.HandleFunc("GET /health/system", func(w http.ResponseWriter, r *http.Request) {

@@ -2,12 +2,15 @@ package pipeline
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/vectorstream/vectorstream/pipeline/breaker"
 )
 
 type metrics struct {
-	dlq *prometheus.CounterVec
+	dlq      *prometheus.CounterVec
+	breakers *breaker.Metrics
 }
 
 // statsCollector exposes Stats to Prometheus at scrape time: counters as counters and
@@ -19,8 +22,9 @@ type statsCollector struct {
 }
 
 type counterDesc struct {
-	desc *prometheus.Desc
-	get  func(Counters) int64
+	desc  *prometheus.Desc
+	get   func(Counters) int64
+	gauge bool
 }
 
 func newMetrics(reg prometheus.Registerer, s *Stats) (*metrics, error) {
@@ -31,7 +35,7 @@ func newMetrics(reg prometheus.Registerer, s *Stats) (*metrics, error) {
 	c := &statsCollector{s: s, stage: prometheus.NewDesc("vectorstream_pipeline_stage_latency_seconds",
 		"Time events spent in each pipeline stage, after warm-up.", []string{"stage"}, nil)}
 	add := func(name, help string, get func(Counters) int64) {
-		c.counters = append(c.counters, counterDesc{prometheus.NewDesc(name, help, nil, nil), get})
+		c.counters = append(c.counters, counterDesc{prometheus.NewDesc(name, help, nil, nil), get, !strings.HasSuffix(name, "_total")})
 	}
 	add("vectorstream_pipeline_events_consumed_total", "Records consumed from the raw topic.", func(c Counters) int64 { return c.Consumed })
 	add("vectorstream_pipeline_events_valid_total", "Consumed records that passed validation.", func(c Counters) int64 { return c.Valid })
@@ -40,6 +44,15 @@ func newMetrics(reg prometheus.Registerer, s *Stats) (*metrics, error) {
 	add("vectorstream_pipeline_profiles_written_total", "Profile points acknowledged by Qdrant.", func(c Counters) int64 { return c.ProfilesWritten })
 	add("vectorstream_pipeline_batches_total", "Micro-batches committed.", func(c Counters) int64 { return c.Batches })
 	add("vectorstream_pipeline_retries_total", "Retried Qdrant and dead-letter writes.", func(c Counters) int64 { return c.Retries })
+	add("vectorstream_pipeline_spooled_events_total", "Valid events written to the backup spool while Qdrant was unavailable.", func(c Counters) int64 { return c.Spooled })
+	add("vectorstream_pipeline_replayed_events_total", "Spooled events replayed into Qdrant.", func(c Counters) int64 { return c.Replayed })
+	add("vectorstream_pipeline_spool_pending_batches", "Spooled batches waiting for replay.", func(c Counters) int64 { return c.SpoolPending })
+	add("vectorstream_pipeline_held_batches_total", "Batches held in memory while a dependency was unavailable (no spool).", func(c Counters) int64 { return c.Held })
+	add("vectorstream_pipeline_backend_fallbacks_total", "Switches from the GPU backend to the CPU one after a GPU error.", func(c Counters) int64 { return c.BackendFallbacks })
+	var err error
+	if m.breakers, err = breaker.NewMetrics(reg, "vectorstream"); err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
 	for _, col := range []prometheus.Collector{m.dlq, c} {
 		if err := reg.Register(col); err != nil {
 			return nil, fmt.Errorf("pipeline: register metrics: %w", err)
@@ -58,7 +71,11 @@ func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	cs := c.s.Counters()
 	for _, d := range c.counters {
-		ch <- prometheus.MustNewConstMetric(d.desc, prometheus.CounterValue, float64(d.get(cs)))
+		vt := prometheus.CounterValue
+		if d.gauge {
+			vt = prometheus.GaugeValue
+		}
+		ch <- prometheus.MustNewConstMetric(d.desc, vt, float64(d.get(cs)))
 	}
 	for _, st := range Stages() {
 		h := c.s.Histogram(st)

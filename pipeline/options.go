@@ -49,9 +49,11 @@ func WithRegistry(r *prometheus.Registry) Opt {
 // WithFault makes the pipeline stop at an exact point (see Fault). The default is none.
 func WithFault(f Fault) Opt { return optFunc(func(o *options) { o.fault = f }) }
 
-// WithBatchObserver calls fn (after any observers given before) after every committed batch with the stage times of its
-// events, from the pipeline's goroutine; fn must not keep the slice. Tests use it to
-// wait for progress without polling.
+// WithBatchObserver calls fn (after any observers given before) after every committed
+// batch with the stage times of its events, from the pipeline's goroutine; fn must not
+// keep the slice. A batch that went to the backup spool is reported twice: its dead
+// letters when it is committed, its valid events when their replay is acknowledged.
+// Tests use it to wait for progress without polling.
 func WithBatchObserver(fn func([]EventTimes)) Opt {
 	return optFunc(func(o *options) { o.onBatch = append(o.onBatch, fn) })
 }

@@ -65,6 +65,7 @@ type Pipeline struct {
 	validator *workloads.Validator
 	embedders []Embedder
 	level     *slog.LevelVar
+	guard     *guard
 
 	// owned by the Run goroutine
 	kafka    *kgo.Client
@@ -105,6 +106,9 @@ func New(cfg Config, deps Deps, opts ...Opt) (*Pipeline, error) {
 	p.validator = workloads.NewValidator(workloads.ValidatorConfig{
 		MaxBytes: cfg.Validator.MaxBytes, MaxPast: cfg.Validator.MaxPast, MaxFuture: cfg.Validator.MaxFuture,
 	})
+	if p.guard, err = p.newGuard(cfg); err != nil {
+		return nil, err
+	}
 	for range cfg.Workers {
 		e, err := deps.NewEmbedder()
 		if err != nil {
@@ -159,8 +163,33 @@ func (p *Pipeline) Reload(next Config) error {
 // Kafka redelivers it to whoever consumes next.
 func (p *Pipeline) Run(ctx context.Context) error {
 	cfg := p.Config()
-	if err := p.ensureCollections(ctx, cfg); err != nil {
+	// A pipeline started while Qdrant is down waits for it rather than crash-looping.
+	for {
+		var c Counters
+		err := p.callQdrant(ctx, &c, "check collections", func(ctx context.Context) error { return p.ensureCollections(ctx, cfg) })
+		if err == nil {
+			break
+		}
+		if !unavailable(err) {
+			return err
+		}
+		if err := p.hold(ctx, p.guard.qdrantB, "start-up"); err != nil {
+			return nil
+		}
+	}
+	if err := p.openSpool(cfg); err != nil {
 		return err
+	}
+	if p.guard.spool != nil {
+		defer p.guard.spool.Close()
+		// Batches spooled before a crash go first: their offsets are committed, and
+		// newer events of the same users must not overtake them.
+		if err := p.replaySpool(ctx); err != nil {
+			if errors.Is(err, errStopped) {
+				return nil
+			}
+			return err
+		}
 	}
 	opts := append([]kgo.Opt{}, p.deps.KafkaOpts...)
 	opts = append(opts,
@@ -221,6 +250,19 @@ func (p *Pipeline) loop(ctx context.Context) error {
 			}
 			return nil
 		}
+		if sp := p.guard.spool; sp != nil && len(b.recs) == 0 {
+			// Backpressure: nothing new is pulled while spooled batches wait.
+			if n, _ := sp.Pending(); n > 0 {
+				p.kafka.AllowRebalance()
+				if err := p.replaySpool(ctx); err != nil {
+					if errors.Is(err, errStopped) {
+						return nil
+					}
+					return err
+				}
+				continue
+			}
+		}
 		pollCtx, cancel := ctx, context.CancelFunc(func() {})
 		if len(b.recs) > 0 {
 			pollCtx, cancel = context.WithDeadline(ctx, b.closeAt)
@@ -270,18 +312,18 @@ func (p *Pipeline) loop(ctx context.Context) error {
 	}
 }
 
-// batchTimeout bounds one batch, retries included.
-const batchTimeout = 2 * time.Minute
-
 // flush processes the batch in hand, then lets a pending rebalance through. A batch is
-// finished even when ctx is cancelled meanwhile (SIGINT/SIGTERM): it runs on a context
-// of its own, bounded by batchTimeout, so a stop never leaves a half-written batch
-// behind; a batch that cannot be finished is abandoned uncommitted.
+// finished even when ctx is cancelled meanwhile (SIGINT/SIGTERM): its writes run on a
+// context of their own, each try bounded by retry.attempt_timeout, so a stop never
+// leaves a half-written batch behind. Only a batch held while Qdrant or the broker is
+// unavailable is abandoned on a stop, uncommitted: Kafka redelivers it.
 func (p *Pipeline) flush(ctx context.Context, b *pending) error {
-	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), batchTimeout)
-	defer cancel()
-	err := p.processBatch(bctx, b.recs, b.consumed)
+	err := p.processBatch(ctx, b.recs, b.consumed)
 	b.recs, b.consumed = b.recs[:0], b.consumed[:0]
+	if errors.Is(err, errStopped) {
+		p.o.log.Warn("stopped with a held batch uncommitted: it will be redelivered", "err", err)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -310,7 +352,8 @@ func headerString(r *kgo.Record, key string) string {
 
 // processBatch is one micro-batch: validate → dead-letter → embed → upsert events →
 // upsert profiles → commit.
-func (p *Pipeline) processBatch(ctx context.Context, recs []*kgo.Record, consumed []int64) (err error) {
+func (p *Pipeline) processBatch(runCtx context.Context, recs []*kgo.Record, consumed []int64) (err error) {
+	ctx := context.WithoutCancel(runCtx)
 	cfg := p.cfg.Load()
 	p.batchNo++
 	batch := p.batchNo
@@ -358,12 +401,19 @@ func (p *Pipeline) processBatch(ctx context.Context, recs []*kgo.Record, consume
 		events = append(events, ev)
 		validIdx = append(validIdx, i)
 	}
-	if len(dead) > 0 {
-		err := p.retry(ctx, &c, "dead-letter", func(ctx context.Context) error {
+	for len(dead) > 0 {
+		err := p.call(ctx, &c, "dead-letter", p.guard.dlqB, p.guard.dlqP, func(ctx context.Context) error {
 			return p.kafka.ProduceSync(ctx, dead...).FirstErr()
 		})
-		if err != nil {
+		if err == nil {
+			break
+		}
+		if !unavailable(err) {
 			return fmt.Errorf("batch %d: dead-letter %d records: %w", batch, len(dead), err)
+		}
+		p.stats.addCounters(Counters{Held: 1})
+		if err := p.hold(runCtx, p.guard.dlqB, fmt.Sprintf("batch %d", batch)); err != nil {
+			return err
 		}
 	}
 	c.DeadLettered = int64(len(dead))
@@ -381,18 +431,42 @@ func (p *Pipeline) processBatch(ctx context.Context, recs []*kgo.Record, consume
 	}
 	embedded := time.Now().UnixNano()
 
-	// Upsert events.
-	if err := p.upsertEvents(ctx, &c, cfg, events, recs, validIdx, vecs, dim); err != nil {
-		return fmt.Errorf("batch %d: %w", batch, err)
-	}
-	c.Written = int64(len(events))
-	if err := p.o.fault.hit(FaultAfterUpsert, batch); err != nil {
-		return err
-	}
-
-	// Profiles.
-	if err := p.updateProfiles(ctx, &c, cfg, events, recs, validIdx, vecs, dim); err != nil {
-		return fmt.Errorf("batch %d: %w", batch, err)
+	// Upsert events, then profiles. While Qdrant is unavailable the batch goes to the
+	// spool (its offsets may then be committed) or, without one, is held here: either
+	// way nothing new is pulled until Qdrant answers.
+	spooled := false
+	for {
+		err := p.upsertEvents(ctx, &c, cfg, events, recs, validIdx, vecs, dim)
+		if err == nil {
+			if err := p.o.fault.hit(FaultAfterUpsert, batch); err != nil {
+				return err
+			}
+			err = p.updateProfiles(ctx, &c, cfg, events, recs, validIdx, vecs, dim)
+		}
+		if err == nil {
+			c.Written = int64(len(events))
+			break
+		}
+		clear(p.profiles) // the cache may hold updates Qdrant never got
+		if !unavailable(err) {
+			return fmt.Errorf("batch %d: %w", batch, err)
+		}
+		if p.guard.spool != nil {
+			for i := range times {
+				times[i].Validated, times[i].Embedded = validated, embedded
+			}
+			if serr := p.spoolBatch(batch, recs, validIdx, times, vecs, dim); serr != nil {
+				return fmt.Errorf("batch %d: qdrant unavailable (%v), and the spool failed: %w", batch, err, serr)
+			}
+			c.Spooled, c.SpooledBatches = int64(len(events)), 1
+			spooled = true
+			p.o.log.Warn("qdrant unavailable: batch spooled", "batch", batch, "events", len(events), "err", err)
+			break
+		}
+		p.stats.addCounters(Counters{Held: 1})
+		if err := p.hold(runCtx, p.guard.qdrantB, fmt.Sprintf("batch %d", batch)); err != nil {
+			return err
+		}
 	}
 	upserted := time.Now().UnixNano()
 	if err := p.o.fault.hit(FaultBeforeCommit, batch); err != nil {
@@ -415,6 +489,16 @@ func (p *Pipeline) processBatch(ctx context.Context, recs []*kgo.Record, consume
 		if !t.DeadLettered {
 			t.Embedded, t.Upserted, t.Committed = embedded, upserted, committed
 		}
+	}
+	if spooled {
+		// The valid events' latencies end when their replay is acknowledged.
+		dl := times[:0:0]
+		for _, t := range times {
+			if t.DeadLettered {
+				dl = append(dl, t)
+			}
+		}
+		times = dl
 	}
 	p.stats.commitBatch(c, times)
 	for _, reason := range dlqReasons {
@@ -465,30 +549,4 @@ func (p *Pipeline) embed(events []workloads.Event, vecs []float32, dim int) erro
 	}
 	wg.Wait()
 	return errors.Join(errs...)
-}
-
-// retry runs op until it succeeds, the attempts are spent or ctx ends, backing off
-// exponentially between attempts.
-func (p *Pipeline) retry(ctx context.Context, c *Counters, what string, op func(context.Context) error) error {
-	cfg := p.cfg.Load()
-	backoff := cfg.Retry.Backoff
-	var err error
-	for attempt := 1; ; attempt++ {
-		if err = op(ctx); err == nil {
-			return nil
-		}
-		if attempt >= cfg.Retry.Attempts || ctx.Err() != nil {
-			return err
-		}
-		c.Retries++
-		p.o.log.Warn("retrying", "op", what, "attempt", attempt, "err", err)
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return errors.Join(err, ctx.Err())
-		case <-t.C:
-		}
-		backoff *= 2
-	}
 }

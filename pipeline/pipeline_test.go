@@ -14,6 +14,8 @@ import (
 	"github.com/vectorstream/vectorstream/infra"
 	"github.com/vectorstream/vectorstream/pipeline"
 	"github.com/vectorstream/vectorstream/workloads"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 func TestDeadLettersCarryReasonAndSource(t *testing.T) {
@@ -190,14 +192,14 @@ func TestStagesAddUpToEndToEnd(t *testing.T) {
 	}
 }
 
-func TestQdrantOutageAbandonsBatchUncommitted(t *testing.T) {
+func TestQdrantRefusalAbandonsBatchUncommitted(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, 200, 0)
 	cfg := r.config()
 	cfg.Retry.Attempts = 2
 	r.env.QdrantServer.SetFault(func(method string) error {
 		if method == "/qdrant.Points/Upsert" {
-			return errors.New("disk full")
+			return status.Error(codes.InvalidArgument, "disk full")
 		}
 		return nil
 	})
@@ -205,8 +207,9 @@ func TestQdrantOutageAbandonsBatchUncommitted(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Fatalf("got %v, want the pipeline to stop on Qdrant's refusal", err)
 	}
-	if c := p.Stats().Counters(); c.Commits != 0 || c.Retries == 0 {
-		t.Errorf("counters %+v: want retries and no commit", c)
+	// A refusal is not retried, does not open the breaker and is never spooled.
+	if c := p.Stats().Counters(); c.Commits != 0 || c.Retries != 0 || c.BreakerOpens != 0 || c.Spooled != 0 {
+		t.Errorf("counters %+v: want no retry, no breaker opening, no commit", c)
 	}
 	// Qdrant is back: a restart writes everything, nothing was lost.
 	r.env.QdrantServer.SetFault(nil)

@@ -111,7 +111,7 @@ func (p *Pipeline) upsertChunks(ctx context.Context, c *Counters, cfg *Config, c
 		wg.Go(func() {
 			defer func() { <-sem }()
 			var local Counters
-			err := p.retry(ctx, &local, "upsert "+collection, func(ctx context.Context) error {
+			err := p.callQdrant(ctx, &local, "upsert "+collection, func(ctx context.Context) error {
 				_, err := p.deps.Qdrant.Upsert(ctx, &qdrant.UpsertPoints{CollectionName: collection, Wait: &wait, Points: chunk})
 				return err
 			})
@@ -208,7 +208,7 @@ func (p *Pipeline) loadProfiles(ctx context.Context, c *Counters, cfg *Config, u
 		ids[i] = qdrant.NewIDUUID(ProfilePointID(u))
 	}
 	var pts []*qdrant.RetrievedPoint
-	err := p.retry(ctx, c, "get profiles", func(ctx context.Context) error {
+	err := p.callQdrant(ctx, c, "get profiles", func(ctx context.Context) error {
 		var err error
 		pts, err = p.deps.Qdrant.Get(ctx, &qdrant.GetPoints{
 			CollectionName: cfg.Qdrant.ProfilesCollection, Ids: ids,

@@ -153,7 +153,8 @@ func testConfig() pipeline.Config {
 	cfg.Batch.MaxSize = 100
 	cfg.Qdrant.UpsertBatch = 40
 	cfg.HealthAddr = ""
-	cfg.Retry.Backoff = time.Millisecond
+	cfg.Retry.BaseDelay, cfg.Retry.MaxDelay = time.Millisecond, 2*time.Millisecond
+	cfg.Breaker.CoolDown = 50 * time.Millisecond
 	return cfg
 }
 

@@ -116,6 +116,23 @@ type Counters struct {
 	Commits         int64 `json:"commits"`
 	Retries         int64 `json:"retries"`
 	MissingHeaders  int64 `json:"missing_headers"`
+	// Spooled and Replayed count the valid events written to the backup spool (their
+	// offsets committed before Qdrant had them) and replayed from it into Qdrant;
+	// SpooledBatches and ReplayedBatches count the spool's records.
+	Spooled         int64 `json:"spooled"`
+	Replayed        int64 `json:"replayed"`
+	SpooledBatches  int64 `json:"spooled_batches"`
+	ReplayedBatches int64 `json:"replayed_batches"`
+	// SpoolPending is how many spooled batches wait for replay now (a level, not a
+	// total; summed over a group's members).
+	SpoolPending int64 `json:"spool_pending"`
+	// Held counts the batches held in memory while Qdrant or the DLQ was
+	// unavailable and no spool was configured (backpressure).
+	Held int64 `json:"held"`
+	// BreakerOpens counts CLOSED/HALF_OPEN → OPEN transitions of the circuit breakers.
+	BreakerOpens int64 `json:"breaker_opens"`
+	// BackendFallbacks counts switches from the GPU backend to the CPU one.
+	BackendFallbacks int64 `json:"backend_fallbacks"`
 }
 
 // Add adds o's totals to c.
@@ -130,6 +147,14 @@ func (c *Counters) Add(o Counters) {
 	c.Commits += o.Commits
 	c.Retries += o.Retries
 	c.MissingHeaders += o.MissingHeaders
+	c.Spooled += o.Spooled
+	c.Replayed += o.Replayed
+	c.SpooledBatches += o.SpooledBatches
+	c.ReplayedBatches += o.ReplayedBatches
+	c.SpoolPending += o.SpoolPending
+	c.Held += o.Held
+	c.BreakerOpens += o.BreakerOpens
+	c.BackendFallbacks += o.BackendFallbacks
 }
 
 // Stats collects latency histograms and counters. Events whose intended send time lies
@@ -252,11 +277,19 @@ func (s *Stats) Commits() []Commit {
 
 // commitBatch adds a committed batch's counters and event times in one step, so a
 // snapshot never holds the counters of a batch without its latencies.
-func (s *Stats) commitBatch(c Counters, events []EventTimes) {
+func (s *Stats) commitBatch(c Counters, events []EventTimes) { s.record(c, events, true) }
+
+// replayedBatch records a batch replayed from the spool: its events' latencies end
+// when Qdrant acknowledged the replay; its offsets were committed when it was spooled.
+func (s *Stats) replayedBatch(c Counters, events []EventTimes) { s.record(c, events, false) }
+
+func (s *Stats) record(c Counters, events []EventTimes, commit bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.counters.Add(c)
-	s.commits = append(s.commits, Commit{At: time.Now(), Cumulative: s.counters.Consumed})
+	if commit {
+		s.commits = append(s.commits, Commit{At: time.Now(), Cumulative: s.counters.Consumed})
+	}
 	for _, e := range events {
 		if e.Intended < s.measureFrom {
 			continue

@@ -58,6 +58,42 @@ func loadAppConfig(base string, overlays, sets []string) (pipeline.Config, error
 	return cfg, nil
 }
 
+// qdrantEndpoint splits a --qdrant address, refusing Qdrant's REST port.
+func qdrantEndpoint(addr string) (string, int, error) {
+	host, portS, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, usageErr("--qdrant %q: %v", addr, err)
+	}
+	port, err := strconv.Atoi(portS)
+	if err != nil {
+		return "", 0, usageErr("--qdrant %q: port: %v", addr, err)
+	}
+	if port == 6333 {
+		return "", 0, usageErr("--qdrant %q: 6333 is Qdrant's REST port; VectorStream speaks gRPC, on 6334 by default", addr)
+	}
+	return host, port, nil
+}
+
+// loadSecurity reads a --security file strictly; "" means no security settings.
+func loadSecurity(path string) (infra.Security, error) {
+	var sec infra.Security
+	if path == "" {
+		return sec, nil
+	}
+	doc, err := yamlconf.LoadFile(path, &sec, nil)
+	if err != nil {
+		return sec, fmt.Errorf("%w: --security: %w", harness.ErrConfig, err)
+	}
+	var errs []error
+	for _, p := range sec.Validate() {
+		errs = append(errs, doc.Errorf(p.Field, "%s", p.Problem))
+	}
+	if len(errs) > 0 {
+		return sec, fmt.Errorf("%w: --security: %w", harness.ErrConfig, errors.Join(errs...))
+	}
+	return sec, nil
+}
+
 func runPipeline(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("pipeline", flag.ContinueOnError)
 	config := fs.String("config", "configs/app_config.yaml", "pipeline configuration")
@@ -91,30 +127,13 @@ func runPipeline(ctx context.Context, args []string) error {
 		return fmt.Errorf("%w: --backend: %w", harness.ErrConfig, err)
 	}
 	defer be.Close()
-	host, portS, err := net.SplitHostPort(*qdrantAddr)
+	host, port, err := qdrantEndpoint(*qdrantAddr)
 	if err != nil {
-		return usageErr("--qdrant %q: %v", *qdrantAddr, err)
+		return err
 	}
-	port, err := strconv.Atoi(portS)
+	sec, err := loadSecurity(*securityPath)
 	if err != nil {
-		return usageErr("--qdrant %q: port: %v", *qdrantAddr, err)
-	}
-	if port == 6333 {
-		return usageErr("--qdrant %q: 6333 is Qdrant's REST port; the pipeline speaks gRPC, on 6334 by default", *qdrantAddr)
-	}
-	var sec infra.Security
-	if *securityPath != "" {
-		doc, err := yamlconf.LoadFile(*securityPath, &sec, nil)
-		if err != nil {
-			return fmt.Errorf("%w: --security: %w", harness.ErrConfig, err)
-		}
-		var errs []error
-		for _, p := range sec.Validate() {
-			errs = append(errs, doc.Errorf(p.Field, "%s", p.Problem))
-		}
-		if len(errs) > 0 {
-			return fmt.Errorf("%w: --security: %w", harness.ErrConfig, errors.Join(errs...))
-		}
+		return err
 	}
 	env := infra.Connect(infra.External{Brokers: strings.Split(*brokers, ","), QdrantHost: host, QdrantPort: port, Security: sec})
 	if err := infra.Check(ctx, env, sec.EffectiveTimeout()); err != nil {

@@ -39,6 +39,7 @@ func commands() []command {
 		{"pipeline", "run the pipeline alone against running Kafka and Qdrant (app_config.yaml)", runPipeline},
 		{"load", "offer a scenario's load to Kafka without a pipeline (--calibrate measures the harness's ceiling)", runLoad},
 		{"dlq", "dlq inspect: count dead letters by reason with samples; dlq replay: re-validate and re-inject them", runDLQ},
+		{"backup", "backup replay: write the pipeline's backup spool into Qdrant (the pipeline also does this by itself)", runBackup},
 		{"infra", "infra serve: run the embedded Kafka and Qdrant stand-ins on loopback ports", runInfra},
 		{"fit", "fit an embedding model on a scenario's catalog and save it", runFit},
 		{"validate", "check scenario files without running them", runValidate},

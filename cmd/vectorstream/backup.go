@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/vectorstream/vectorstream/embed"
+	"github.com/vectorstream/vectorstream/harness"
+	"github.com/vectorstream/vectorstream/infra"
+	"github.com/vectorstream/vectorstream/pipeline"
+)
+
+// errNoEmbedding is what the replay's embedder answers: spooled batches carry their
+// vectors, so a replay never embeds.
+var errNoEmbedding = errors.New("backup replay embeds nothing: spooled batches carry their vectors")
+
+type noEmbedder struct{}
+
+func (noEmbedder) Encode([]embed.Doc, []float32) error { return errNoEmbedding }
+
+func runBackup(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "replay" {
+		return usageErr("backup needs a subcommand: backup replay --config app_config.yaml --dim 128 [--qdrant host:6334] [--spool-dir DIR]")
+	}
+	fs := flag.NewFlagSet("backup replay", flag.ContinueOnError)
+	config := fs.String("config", "configs/app_config.yaml", "pipeline configuration (collections, profiles, retry, breaker, spool.dir)")
+	var overlays, sets stringsFlag
+	fs.Var(&overlays, "overlay", "configuration applied over --config (repeatable)")
+	fs.Var(&sets, "set", "override a field, e.g. --set spool.dir=/var/lib/vectorstream/spool (repeatable)")
+	qdrantAddr := fs.String("qdrant", "127.0.0.1:6334", "Qdrant gRPC address")
+	securityPath := fs.String("security", "", "YAML file with Qdrant TLS and API key settings (as for `vectorstream pipeline`)")
+	spoolDir := fs.String("spool-dir", "", "spool directory (default: the configuration's spool.dir)")
+	modelPath := fs.String("model", "", "the pipeline's model file, for its dimension (or give --dim)")
+	dim := fs.Int("dim", 0, "embedding dimension of the spooled vectors (or give --model)")
+	asJSON := fs.Bool("json", false, "print the outcome as JSON")
+	if err := fs.Parse(args[1:]); err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	cfg, err := loadAppConfig(*config, overlays, sets)
+	if err != nil {
+		return err
+	}
+	cfg.Spool.Enabled = true
+	if *spoolDir != "" {
+		cfg.Spool.Dir = *spoolDir
+	}
+	if *modelPath != "" {
+		m, err := embed.Load(*modelPath)
+		if err != nil {
+			return fmt.Errorf("%w: --model: %w", harness.ErrConfig, err)
+		}
+		*dim = m.Dim()
+	}
+	if *dim < 1 {
+		return usageErr("backup replay needs --model or --dim (the dimension of the spooled vectors)")
+	}
+	host, port, err := qdrantEndpoint(*qdrantAddr)
+	if err != nil {
+		return err
+	}
+	sec, err := loadSecurity(*securityPath)
+	if err != nil {
+		return err
+	}
+	env := infra.Connect(infra.External{QdrantHost: host, QdrantPort: port, Security: sec})
+	qc, err := infra.NewQdrantClient(env)
+	if err != nil {
+		return err
+	}
+	defer qc.Close()
+	level := new(slog.LevelVar)
+	p, err := pipeline.New(cfg, pipeline.Deps{
+		Qdrant: qc, Dim: *dim,
+		NewEmbedder: func() (pipeline.Embedder, error) { return noEmbedder{}, nil },
+	}, pipeline.WithLogger(newLogger(level), level))
+	if err != nil {
+		return fmt.Errorf("%w: %w", harness.ErrConfig, err)
+	}
+	batches, events, err := p.ReplaySpool(ctx)
+	out := map[string]any{"spool_dir": cfg.Spool.Dir, "batches": batches, "events": events}
+	if err != nil {
+		out["error"] = err.Error()
+	}
+	if *asJSON {
+		_ = json.NewEncoder(os.Stdout).Encode(out)
+	} else {
+		fmt.Printf("replayed %d batches (%d events) from %s into %s\n", batches, events, cfg.Spool.Dir, env.QdrantAddr())
+	}
+	if err != nil {
+		return fmt.Errorf("backup replay: %w", err)
+	}
+	return nil
+}
