@@ -100,6 +100,8 @@ type cmpMetric struct {
 	better     Better
 	value      func(*harness.Result) (float64, bool)
 	verdict    func(*harness.Result) bool
+	// faults marks a row shown only when some run injected faults.
+	faults bool
 }
 
 // cmpStages are the stages whose p99 the comparison lists.
@@ -132,6 +134,9 @@ func cmpMetrics() []cmpMetric {
 		cmpMetric{name: "dead-lettered", unit: "events", value: func(r *harness.Result) (float64, bool) { return float64(r.Counts.DeadLettered), true }},
 		cmpMetric{name: "CPU mean", unit: "%", better: Lower, value: cmpCPUMean},
 		cmpMetric{name: "heap max", unit: "MiB", better: Lower, value: cmpHeapMax},
+		cmpMetric{name: "RPO", unit: "events lost", better: Lower, faults: true, value: func(r *harness.Result) (float64, bool) { return float64(r.Verification.RPO), true }},
+		cmpMetric{name: "worst RTO", unit: "s", better: Lower, faults: true, value: cmpWorstRTO},
+		cmpMetric{name: "recovered from every fault", faults: true, verdict: cmpRecovered},
 		cmpMetric{name: "verification", verdict: func(r *harness.Result) bool { return r.Verification.Passed }},
 		cmpMetric{name: "validity", verdict: func(r *harness.Result) bool { return r.Validity.Valid }},
 		cmpMetric{name: "gates", verdict: func(r *harness.Result) bool { return r.Passed }},
@@ -178,6 +183,28 @@ func cmpHeapMax(r *harness.Result) (float64, bool) {
 	return float64(m) / (1 << 20), true
 }
 
+// cmpWorstRTO is the longest recovery time of the faults a run recovered from (the
+// "recovered from every fault" row counts the others); a run without faults has none.
+func cmpWorstRTO(r *harness.Result) (float64, bool) {
+	worst, ok := 0.0, false
+	for _, f := range r.Faults {
+		if f.Recovered && f.RTOSeconds >= 0 {
+			worst, ok = math.Max(worst, f.RTOSeconds), true
+		}
+	}
+	return worst, ok
+}
+
+// cmpRecovered is true when a run recovered from every fault it injected.
+func cmpRecovered(r *harness.Result) bool {
+	for _, f := range r.Faults {
+		if !f.Recovered || f.RTOSeconds < 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // Compare sets runs side by side against runs[0], the baseline. With at least two repeats
 // in both a run and the baseline, each change is tested with the Mann–Whitney U test
 // (golang.org/x/perf/benchmath, as benchstat does); otherwise its significance is not
@@ -209,7 +236,16 @@ func Compare(runs []Run) (*Comparison, error) {
 	}
 	th := benchmath.DefaultThresholds
 	th.CompareAlpha = CompareAlpha
+	faults := false
+	for _, run := range c.Runs {
+		for _, r := range run.Results {
+			faults = faults || len(r.Faults) > 0
+		}
+	}
 	for _, m := range cmpMetrics() {
+		if m.faults && !faults {
+			continue
+		}
 		row := CompareRow{Name: m.name, Unit: m.unit, Better: m.better, Verdict: m.verdict != nil}
 		var base *benchmath.Sample
 		for i, run := range c.Runs {

@@ -322,3 +322,40 @@ func TestLoadRunsDamagedResult(t *testing.T) {
 		t.Errorf("absent folder: %v, want it to wrap os.ErrNotExist", err)
 	}
 }
+
+// TestCompareFaults: the RPO, worst RTO and recovery rows appear only when some run
+// injected faults, and a run that did not recover fails the recovery row.
+func TestCompareFaults(t *testing.T) {
+	t.Parallel()
+	plain := cmpSynth(t, 1000, 100, "cpu", 1000)
+	faulted := cmpSynth(t, 1000, 100, "cpu", 1000)
+	faulted.Faults = []harness.FaultResult{
+		{FaultSpec: harness.FaultSpec{Kind: harness.FaultQdrantDown}, StartS: 3, EndS: 6, RTOSeconds: 2.5, Recovered: true},
+		{FaultSpec: harness.FaultSpec{Kind: harness.FaultQdrantSlow}, StartS: 7, EndS: 9, RTOSeconds: -1},
+	}
+	faulted.Verification.RPO = 3
+	c, err := Compare([]Run{{Label: "plain", Results: []*harness.Result{plain}}, {Label: "faulted", Results: []*harness.Result{faulted}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rpo := cmpRow(t, c, "RPO"); rpo.Cells[0].Median != 0 || rpo.Cells[1].Median != 3 {
+		t.Errorf("RPO medians %v, %v; want 0, 3", rpo.Cells[0].Median, rpo.Cells[1].Median)
+	}
+	if rto := cmpRow(t, c, "worst RTO"); !math.IsNaN(rto.Cells[0].Median) || rto.Cells[1].Median != 2.5 {
+		t.Errorf("worst RTO medians %v, %v; want NaN, 2.5", rto.Cells[0].Median, rto.Cells[1].Median)
+	}
+	rec := cmpRow(t, c, "recovered from every fault")
+	if got := rec.Cells[0].Value(rec) + " " + rec.Cells[1].Value(rec); got != "pass FAIL" {
+		t.Errorf("recovery row %q, want \"pass FAIL\"", got)
+	}
+
+	c, err = Compare([]Run{{Label: "a", Results: []*harness.Result{plain}}, {Label: "b", Results: []*harness.Result{plain}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range c.Rows {
+		if r.Name == "RPO" || r.Name == "worst RTO" || r.Name == "recovered from every fault" {
+			t.Errorf("row %q in a comparison without faults", r.Name)
+		}
+	}
+}

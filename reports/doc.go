@@ -9,6 +9,8 @@
 // The run report is WriteRunReport: throughput.png, latency_timeline.png,
 // latency_percentiles.png, stage_breakdown.png, resources.png and efficiency.png beside
 // report.html, which refers to them by relative path and loads nothing from elsewhere.
+// Every plot over time shades the window of each injected fault (Band), and the report
+// has a "Faults and recovery" section with each fault's RTO, the RPO and the spool.
 // Each plot also has its own function (ThroughputPlot, LatencyPercentilesPlot, …), and
 // the styling helpers (NewPlot, SavePNG, WritePNG, WriteGridPNG, LatencyAxis,
 // PercentileAxis, Color) are exported so that other reports draw alike.

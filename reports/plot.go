@@ -374,6 +374,57 @@ func (v VerticalLine) Plot(c draw.Canvas, p *plot.Plot) {
 	}
 }
 
+// Band is a plotter that shades the x range [From, To] over the whole height of the
+// data area, such as the window of an injected fault, with Label in small text at its
+// top. Add it right after NewPlot so that it lies behind the data; Row moves the label
+// down by as many lines, so that the labels of overlapping bands do not cover each
+// other. A band narrower than 3 points is drawn 3 points wide, so that a short window
+// still shows.
+type Band struct {
+	From, To float64
+	Label    string
+	Row      int
+	// Fill is the band's colour, translucent; Ink the label's. Nil gives faultFill and
+	// faultInk.
+	Fill, Ink color.Color
+}
+
+// The colours of fault bands: a light translucent vermillion, and a dark one for text.
+var (
+	faultFill = color.NRGBA{0xE0, 0x3C, 0x1E, 0x30}
+	faultInk  = color.NRGBA{0xA8, 0x26, 0x0E, 0xff}
+)
+
+// Plot implements plot.Plotter.
+func (b Band) Plot(c draw.Canvas, p *plot.Plot) {
+	trX, _ := p.Transforms(&c)
+	x0, x1 := trX(min(b.From, b.To)), trX(max(b.From, b.To))
+	if minW := vg.Points(3); x1-x0 < minW {
+		mid := (x0 + x1) / 2
+		x0, x1 = mid-minW/2, mid+minW/2
+	}
+	if x1 < c.Min.X || x0 > c.Max.X {
+		return
+	}
+	x0, x1 = max(x0, c.Min.X), min(x1, c.Max.X)
+	fill, ink := b.Fill, b.Ink
+	if fill == nil {
+		fill = faultFill
+	}
+	if ink == nil {
+		ink = faultInk
+	}
+	r := vg.Rectangle{Min: vg.Point{X: x0, Y: c.Min.Y}, Max: vg.Point{X: x1, Y: c.Max.Y}}
+	c.SetColor(fill)
+	c.Fill(r.Path())
+	if b.Label != "" {
+		sty := text.Style{Color: ink, Font: font.From(plot.DefaultFont, tickSize), XAlign: draw.XLeft, YAlign: draw.YTop,
+			Handler: p.TextHandler}
+		line := sty.Rectangle("Xg").Size().Y
+		c.FillText(sty, vg.Point{X: x0 + vg.Points(3), Y: c.Max.Y - vg.Points(3) - vg.Length(b.Row)*line}, b.Label)
+	}
+}
+
 // line returns a line plotter for xys in the given colour and width, dashed when dashes
 // are given.
 func line(xys plotter.XYs, col color.Color, width float64, dashes ...float64) (*plotter.Line, error) {

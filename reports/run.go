@@ -84,6 +84,22 @@ func phaseLines(p *plot.Plot, res *harness.Result) {
 	}
 }
 
+// faultBands shades the window of every fault of res on a timeline plot, labelled with
+// the fault's kind. Call it right after NewPlot, so that the bands lie behind the data.
+// A label moves down one line for each earlier fault whose window overlaps its own.
+func faultBands(p *plot.Plot, res *harness.Result) {
+	for i, f := range res.Faults {
+		from, to := f.StartS, math.Max(f.EndS, f.StartS)
+		row := 0
+		for _, g := range res.Faults[:i] {
+			if g.StartS <= to && math.Max(g.EndS, g.StartS) >= from {
+				row++
+			}
+		}
+		p.Add(Band{From: from, To: to, Label: f.Kind, Row: row})
+	}
+}
+
 func timelineXYs(rows []harness.TimelineRow, f func(harness.TimelineRow) float64) plotter.XYs {
 	xys := make(plotter.XYs, len(rows))
 	for i, r := range rows {
@@ -105,6 +121,7 @@ func ThroughputPlot(res *harness.Result) (*plot.Plot, error) {
 		return nil, fmt.Errorf("throughput: %w: empty timeline", ErrNoData)
 	}
 	p := NewPlot(titled(res, "throughput per second"), timeAxis, "events/s")
+	faultBands(p, res)
 	c := res.Counts
 	series := []struct {
 		name   string
@@ -205,6 +222,7 @@ func LatencyTimelinePlot(res *harness.Result) (*plot.Plot, error) {
 		yLabel = "end-to-end latency (ms, log scale)"
 	}
 	p := NewPlot(titled(res, "end-to-end latency per second (intended send → Qdrant ack)"), timeAxis, yLabel)
+	faultBands(p, res)
 	series := []struct {
 		name  string
 		f     func(harness.TimelineRow) float64
@@ -410,6 +428,7 @@ func ResourcesPlot(res *harness.Result) ([][]*plot.Plot, error) {
 	}) (*plot.Plot, error) {
 		p := NewPlot(title, timeAxis, yLabel)
 		p.Title.TextStyle.Font.Size = labelSize + 1
+		faultBands(p, res)
 		var legend []LegendEntry
 		for i, s := range ss {
 			l, err := line(timelineXYs(rows, s.f), Color(i), 1.6)
@@ -428,6 +447,8 @@ func ResourcesPlot(res *harness.Result) ([][]*plot.Plot, error) {
 		if len(ss) > 1 {
 			reserveLegendSpace(p, len(legend), DefaultHeight*2/3)
 			SetLegend(p, legend...)
+		} else if len(res.Faults) > 0 {
+			reserveLegendSpace(p, 1, DefaultHeight*2/3) // room for the fault labels
 		}
 		return p, nil
 	}
@@ -504,6 +525,7 @@ func EfficiencyPlot(res *harness.Result) (*plot.Plot, error) {
 		return nil, fmt.Errorf("efficiency: %w: no window with both written events and CPU time", ErrNoData)
 	}
 	p := NewPlot(titled(res, "efficiency: events written per CPU core used"), timeAxis, "events/s per core (pipeline process)")
+	faultBands(p, res)
 	l, err := line(xys, Color(2), 2)
 	if err != nil {
 		return nil, fmt.Errorf("efficiency: %w", err)
@@ -576,10 +598,10 @@ func RunFigures(res *harness.Result) (figs []Figure, missing []Missing, err erro
 	}
 	steps := []func() error{
 		func() error {
-			return single("throughput.png", "Throughput", "Events per second: offered by the open-loop schedule, acknowledged by Kafka (produced), written to Qdrant and dead-lettered. Micro-batches make written arrive in steps of one batch interval.", ThroughputPlot)
+			return single("throughput.png", "Throughput", "Events per second: offered by the open-loop schedule, acknowledged by Kafka (produced), written to Qdrant and dead-lettered. Micro-batches make written arrive in steps of one batch interval."+faultCaption(res), ThroughputPlot)
 		},
 		func() error {
-			return single("latency_timeline.png", "End-to-end latency over time", "p50, p99 and max of the events finished in each second, measured from the intended send time (no coordinated omission). Seconds in which no event finished are left out.", LatencyTimelinePlot)
+			return single("latency_timeline.png", "End-to-end latency over time", "p50, p99 and max of the events finished in each second, measured from the intended send time (no coordinated omission). Seconds in which no event finished are left out."+faultCaption(res), LatencyTimelinePlot)
 		},
 		func() error {
 			return single("latency_percentiles.png", "Latency distribution", "HdrHistogram percentile plot over the whole run: the further right, the rarer. Stage curves show each stage's own distribution; percentiles of stages do not add up to e2e.", LatencyPercentilesPlot)
@@ -601,7 +623,7 @@ func RunFigures(res *harness.Result) (figs []Figure, missing []Missing, err erro
 			return nil
 		},
 		func() error {
-			return single("efficiency.png", "Efficiency", fmt.Sprintf("Events written per CPU-second of the pipeline process (events/s per core actually used), summed over a %d s moving window.", EfficiencyWindow(res)), EfficiencyPlot)
+			return single("efficiency.png", "Efficiency", fmt.Sprintf("Events written per CPU-second of the pipeline process (events/s per core actually used), summed over a %d s moving window.", EfficiencyWindow(res))+faultCaption(res), EfficiencyPlot)
 		},
 	}
 	for _, s := range steps {
@@ -620,5 +642,14 @@ func resourcesCaption(res *harness.Result) string {
 	case !in.PipelineProcess:
 		c += " The pipeline ran inside the harness process, beside the load generator: its CPU and memory are included."
 	}
-	return c
+	return c + faultCaption(res)
+}
+
+// faultCaption is the sentence a timeline figure's caption ends with when the run
+// injected faults.
+func faultCaption(res *harness.Result) string {
+	if len(res.Faults) == 0 {
+		return ""
+	}
+	return " Shaded bands are the windows of the injected faults, labelled with their kind."
 }

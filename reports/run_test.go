@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"image"
+	"image/color"
 	"image/png"
 	"os"
 	"os/exec"
@@ -17,7 +18,10 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"golang.org/x/net/html"
+	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/cmpimg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/recorder"
 
 	"github.com/vectorstream/vectorstream/harness"
 )
@@ -149,32 +153,209 @@ func TestGoldenImages(t *testing.T) {
 	}
 	for i := range figs {
 		f := &figs[i]
-		t.Run(f.File, func(t *testing.T) {
-			var got bytes.Buffer
-			if err := f.WritePNG(&got); err != nil {
-				t.Fatal(err)
+		t.Run(f.File, func(t *testing.T) { checkGolden(t, "run_"+strings.TrimSuffix(f.File, ".png"), f) })
+	}
+}
+
+// checkGolden draws f and compares it with testdata/<name>_golden.png, or rewrites that
+// file with -regen.
+func checkGolden(t *testing.T, name string, f *Figure) {
+	t.Helper()
+	var got bytes.Buffer
+	if err := f.WritePNG(&got); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("testdata", name+"_golden.png")
+	if *regen {
+		if err := os.WriteFile(path, got.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./reports -run %s -regen to create it)", err, strings.Split(t.Name(), "/")[0])
+	}
+	ok, err := cmpimg.EqualApprox("png", got.Bytes(), want, goldenDelta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ok {
+		out := filepath.Join(os.TempDir(), "vectorstream-reports-got_"+name+".png")
+		_ = os.WriteFile(out, got.Bytes(), 0o644)
+		t.Errorf("%s differs from %s; got written to %s (run with -regen if the change is intended)", f.File, path, out)
+	}
+}
+
+// faultedResult is syntheticResult with two injected faults, one that the pipeline
+// recovered from and one that it did not, and the spool and resilience counters of
+// an outage.
+func faultedResult(t testing.TB) *harness.Result {
+	t.Helper()
+	res := syntheticResult(t)
+	res.Scenario.Name = "golden-faults"
+	res.Faults = []harness.FaultResult{
+		{FaultSpec: harness.FaultSpec{Kind: harness.FaultQdrantDown, At: 12 * time.Second, Duration: 6 * time.Second},
+			StartS: 12.02, EndS: 18.05, RTOSeconds: 4.25, Recovered: true},
+		{FaultSpec: harness.FaultSpec{Kind: harness.FaultQdrantSlow, At: 26 * time.Second, Duration: 5 * time.Second, Latency: 250 * time.Millisecond},
+			StartS: 26.01, EndS: 31.03, RTOSeconds: -1, Recovered: false, Error: "qdrant control: end slow: connection refused"},
+	}
+	v := &res.Verification
+	v.Spooled, v.Replayed, v.SpooledBatches, v.ReplayedBatches, v.SpoolPending, v.RPO = 5400, 5400, 27, 27, 0, 0
+	c := &res.Pipeline.Counters
+	c.Spooled, c.Replayed, c.SpooledBatches, c.ReplayedBatches = 5400, 5400, 27, 27
+	c.Held, c.BreakerOpens, c.BackendFallbacks = 3, 2, 1
+	// Nothing is written while Qdrant is down; the spool replays it afterwards.
+	for i := range res.Timeline {
+		r := &res.Timeline[i]
+		switch {
+		case r.Second > 12 && r.Second <= 18:
+			r.Written, r.E2EP50MS, r.E2EP99MS, r.E2EMaxMS = 0, 0, 0, 0
+			r.HeapBytes += uint64(r.Second-12) * 12 << 20
+		case r.Second > 18 && r.Second <= 21:
+			r.Written += 2000
+			r.E2EP50MS, r.E2EP99MS, r.E2EMaxMS = 3000, 6500, 7000
+		}
+	}
+	return res
+}
+
+// TestGoldenFaultImages draws timeline figures of a run with faults: each fault's
+// window is a shaded band behind the lines, labelled with its kind.
+func TestGoldenFaultImages(t *testing.T) {
+	figs, missing, err := RunFigures(faultedResult(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(missing) != 0 {
+		t.Fatalf("missing %v", missing)
+	}
+	golden := map[string]bool{"throughput.png": true, "resources.png": true}
+	for i := range figs {
+		f := &figs[i]
+		if !golden[f.File] {
+			continue
+		}
+		delete(golden, f.File)
+		t.Run(f.File, func(t *testing.T) { checkGolden(t, "run_faults_"+strings.TrimSuffix(f.File, ".png"), f) })
+	}
+	if len(golden) != 0 {
+		t.Errorf("figures %v not drawn", golden)
+	}
+}
+
+// TestFaultBands draws every timeline plot on a recording canvas: each fault's window
+// is filled in the band colour, before any data line (so behind it), and labelled
+// with its kind; a run without faults has no band.
+func TestFaultBands(t *testing.T) {
+	check := func(t *testing.T, name string, p *plot.Plot, faults []harness.FaultResult) {
+		t.Helper()
+		var rec recorder.Canvas
+		p.Draw(draw.NewCanvas(&rec, DefaultWidth, DefaultHeight))
+		fills, firstData, lastFill := 0, -1, -1
+		labels := map[string]int{}
+		for i, a := range rec.Actions {
+			switch a := a.(type) {
+			case *recorder.SetColor:
+				if a.Color == color.Color(faultFill) {
+					fills++
+					lastFill = i
+				}
+				for _, pc := range palette[:len(palette)-1] {
+					if a.Color == color.Color(pc) && firstData < 0 {
+						firstData = i
+					}
+				}
+			case *recorder.FillString:
+				labels[a.String]++
 			}
-			path := filepath.Join("testdata", "run_"+strings.TrimSuffix(f.File, ".png")+"_golden.png")
-			if *regen {
-				if err := os.WriteFile(path, got.Bytes(), 0o644); err != nil {
+		}
+		if fills != len(faults) {
+			t.Errorf("%s: %d bands, want %d", name, fills, len(faults))
+		}
+		if fills > 0 && (firstData < 0 || lastFill > firstData) {
+			t.Errorf("%s: a band is drawn after the data (band at action %d, first data colour at %d)", name, lastFill, firstData)
+		}
+		for _, f := range faults {
+			if labels[f.Kind] != 1 {
+				t.Errorf("%s: label %q drawn %d times, want once", name, f.Kind, labels[f.Kind])
+			}
+		}
+	}
+	for _, tt := range []struct {
+		name string
+		res  *harness.Result
+	}{{"faults", faultedResult(t)}, {"no faults", syntheticResult(t)}} {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, f := range []struct {
+				name string
+				plot func(*harness.Result) (*plot.Plot, error)
+			}{{"throughput", ThroughputPlot}, {"latency timeline", LatencyTimelinePlot}, {"efficiency", EfficiencyPlot}} {
+				p, err := f.plot(tt.res)
+				if err != nil {
 					t.Fatal(err)
 				}
-				return
+				check(t, f.name, p, tt.res.Faults)
 			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./reports -run TestGoldenImages -regen to create it)", err)
-			}
-			ok, err := cmpimg.EqualApprox("png", got.Bytes(), want, goldenDelta)
+			grid, err := ResourcesPlot(tt.res)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !ok {
-				out := filepath.Join(os.TempDir(), "vectorstream-reports-got_"+f.File)
-				_ = os.WriteFile(out, got.Bytes(), 0o644)
-				t.Errorf("%s differs from %s; got written to %s (run with -regen if the change is intended)", f.File, path, out)
+			for _, row := range grid {
+				for _, p := range row {
+					check(t, "resources: "+p.Title.Text, p, tt.res.Faults)
+				}
 			}
 		})
+	}
+}
+
+func TestFaultsReport(t *testing.T) {
+	dir := t.TempDir()
+	res := faultedResult(t)
+	if err := WriteRunReport(dir, res); err != nil {
+		t.Fatal(err)
+	}
+	_, text := checkReportDir(t, dir)
+	for _, want := range []string{
+		"Faults and recovery", "qdrant_down", "qdrant_slow", "latency 250ms", "planned at 12s for 6s",
+		"12.0–18.1 s", "26.0–31.0 s", "4.2 s", "not recovered", "qdrant control: end slow: connection refused",
+		"RPO: 0 events lost", "spooled 5400 events in 27 batches, replayed 5400 in 27, pending 0",
+		"circuit breaker opens", "backend fallbacks", "batches held in memory",
+		"Recovery: qdrant_down RTO 4.2 s; qdrant_slow RTO not recovered — RPO 0 events lost.",
+		"Shaded bands are the windows of the injected faults",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("report text lacks %q", want)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(dir, ReportFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`<span class="fail">not recovered</span>`, `<span class="pass">0 events lost</span>`} {
+		if !bytes.Contains(b, []byte(want)) {
+			t.Errorf("report.html lacks %s", want)
+		}
+	}
+
+	res.Verification.RPO = 17
+	var buf bytes.Buffer
+	if err := WriteRunHTML(&buf, res); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), `<span class="fail">17 events lost</span>`) {
+		t.Error("an RPO above 0 is not shown as a failure")
+	}
+
+	buf.Reset()
+	if err := WriteRunHTML(&buf, syntheticResult(t)); err != nil {
+		t.Fatal(err)
+	}
+	for _, absent := range []string{"Faults and recovery", "RPO:", "Recovery:"} {
+		if strings.Contains(buf.String(), absent) {
+			t.Errorf("a run without faults or spooling shows %q", absent)
+		}
 	}
 }
 

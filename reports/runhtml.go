@@ -121,6 +121,30 @@ type runView struct {
 	Figures      []Figure
 	Missing      []Missing
 	Extra        []kv
+	Recovery     *recoveryView
+}
+
+// recoveryView is the "Faults and recovery" section: the injected faults, the data
+// lost (RPO), the spool and the resilience counters of the pipeline.
+type recoveryView struct {
+	Faults []faultRow
+	// Summary is one line per fault ("qdrant_down: RTO 4.2 s") for the gates area.
+	Summary []faultSummary
+	RPO     int64
+	Spool   string
+	// SpoolOK is false when spooled events were not all replayed or some still wait.
+	SpoolOK  bool
+	Counters []kv
+}
+
+type faultRow struct {
+	Kind, Params, Window, RTO, Error string
+	Recovered                        bool
+}
+
+type faultSummary struct {
+	Kind, RTO string
+	Recovered bool
 }
 
 // WriteRunReport draws every figure of res as PNG into dir and writes dir/report.html,
@@ -182,6 +206,7 @@ func writeRunHTML(w io.Writer, res *harness.Result, figs []Figure, missing []Mis
 	v.Latency = latencyView(res)
 	v.Counts, v.Verification = countsView(res)
 	v.Problems = res.Verification.Problems
+	v.Recovery = recoveryOf(res)
 	keys := make([]string, 0, len(res.Extra))
 	for k := range res.Extra {
 		keys = append(keys, k)
@@ -360,4 +385,50 @@ func countsView(res *harness.Result) (counts, verify []checkRow) {
 			Expected: i(v.ExpectedProfiles), Status: eq(v.StoredProfiles-v.ProfilesBad, v.ExpectedProfiles)},
 	}
 	return counts, verify
+}
+
+// recoveryOf returns the "Faults and recovery" section of res, or nil when the run
+// injected no fault and its pipeline neither spooled, held, opened a breaker nor fell
+// back to another backend.
+func recoveryOf(res *harness.Result) *recoveryView {
+	v, c := res.Verification, res.Pipeline.Counters
+	active := v.Spooled+v.Replayed+v.SpoolPending+c.Spooled+c.Replayed+c.SpoolPending+c.Held+c.BreakerOpens+c.BackendFallbacks > 0
+	if len(res.Faults) == 0 && !active && v.RPO == 0 {
+		return nil
+	}
+	rv := &recoveryView{RPO: v.RPO}
+	for _, f := range res.Faults {
+		row := faultRow{Kind: f.Kind, Params: faultParams(f.FaultSpec), Error: f.Error, Recovered: f.Recovered && f.RTOSeconds >= 0}
+		row.Window = fmt.Sprintf("%.1f–%.1f s", f.StartS, f.EndS)
+		row.RTO = "not recovered"
+		if row.Recovered {
+			row.RTO = fmt.Sprintf("%.1f s", f.RTOSeconds)
+		}
+		rv.Faults = append(rv.Faults, row)
+		rv.Summary = append(rv.Summary, faultSummary{Kind: f.Kind, RTO: row.RTO, Recovered: row.Recovered})
+	}
+	rv.Spool = fmt.Sprintf("spooled %d events in %d batches, replayed %d in %d, pending %d",
+		v.Spooled, v.SpooledBatches, v.Replayed, v.ReplayedBatches, v.SpoolPending)
+	rv.SpoolOK = v.Replayed >= v.Spooled && v.SpoolPending == 0
+	i := func(n int64) string { return strconv.FormatInt(n, 10) }
+	rv.Counters = []kv{
+		{"circuit breaker opens", i(c.BreakerOpens)},
+		{"batches held in memory (no spool)", i(c.Held)},
+		{"backend fallbacks (GPU → CPU)", i(c.BackendFallbacks)},
+		{"spooled / replayed by the pipeline", fmt.Sprintf("%d / %d events, %d / %d batches, %d pending", c.Spooled, c.Replayed, c.SpooledBatches, c.ReplayedBatches, c.SpoolPending)},
+	}
+	return rv
+}
+
+// faultParams prints what a fault was asked to do besides its kind and window.
+func faultParams(f harness.FaultSpec) string {
+	var ps []string
+	if f.Latency > 0 {
+		ps = append(ps, "latency "+f.Latency.String())
+	}
+	if f.Ratio > 0 {
+		ps = append(ps, "ratio "+strconv.FormatFloat(f.Ratio, 'g', -1, 64))
+	}
+	ps = append(ps, fmt.Sprintf("planned at %v for %v", f.At, f.Duration))
+	return strings.Join(ps, ", ")
 }
