@@ -5,7 +5,7 @@ GO       ?= go
 SCENARIO ?= scenarios/smoke.yaml
 BIN      := bin/vectorstream
 
-.PHONY: all build test vet bench microbench report clean kafka-up kafka-down
+.PHONY: all build test vet bench microbench report clean kafka-up kafka-down cuda-sdk build-cuda cuda-check cuda-device-bins
 
 all: build
 
@@ -42,3 +42,31 @@ kafka-up:
 
 kafka-down:
 	@deploy/kafka/down.sh
+
+# --- CUDA backend (kernels/, behind the `cuda` build tag; see deploy/cuda/) ----------
+# cuda-sdk:   NVIDIA's CUDA 11.8 packages from Debian non-free into .cache/cuda (cuda.h,
+#             the libcuda stub) and nvcc/ptxas 11.8 (root). With a CUDA toolkit installed,
+#             `go build -tags cuda` alone is enough.
+# build-cuda: the cuda-tagged binary ($(CUDA_BIN)); it needs libcuda.so.1 to start.
+# cuda-check: what CI checks without a GPU (deploy/cuda/check.sh).
+# cuda-device-bins: bin/kernels.test, bin/embed.test, bin/vectorstream (all cuda-tagged)
+#             for deploy/cuda/device-run.sh on a GPU machine.
+CUDA_ENV := .cache/cuda/env.sh
+CUDA_BIN ?= $(BIN)
+
+cuda-sdk:
+	@deploy/cuda/sdk.sh
+
+$(CUDA_ENV):
+	@deploy/cuda/sdk.sh --no-toolkit
+
+build-cuda: $(CUDA_ENV)
+	. ./$(CUDA_ENV) && $(GO) build -tags cuda -o $(CUDA_BIN) ./cmd/vectorstream
+
+cuda-check: cuda-sdk
+	@deploy/cuda/check.sh
+
+cuda-device-bins: $(CUDA_ENV)
+	. ./$(CUDA_ENV) && $(GO) test -c -tags cuda -ldflags=-s\ -w -o bin/kernels.test ./kernels && \
+	  $(GO) test -c -tags cuda -ldflags=-s\ -w -o bin/embed.test ./embed && \
+	  $(GO) build -tags cuda -ldflags=-s\ -w -o bin/vectorstream ./cmd/vectorstream
