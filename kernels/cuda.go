@@ -595,9 +595,12 @@ func (b *cudaBackend) NewProjection(p []float32, rows, cols int) (Projection, er
 	}
 	err := b.call(func(w *cudaWorker) error {
 		n := int64(len(p)) * 4
-		if err := w.growDev(&proj.ptr, n); err != nil {
+		ptr, err := cuMemAlloc(n) // exact: projections are made once and kept
+		if err != nil {
 			return err
 		}
+		proj.ptr = devBuf{ptr: ptr, size: n}
+		b.deviceBytes.Add(n)
 		// From Go (pageable) memory: the call returns once p is staged, and
 		// the stream is finished before p's owner gets it back.
 		if err := cuMemcpyHtoDAsync(proj.ptr.ptr, unsafe.Pointer(&p[0]), n, w.stream); err != nil {
