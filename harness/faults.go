@@ -284,7 +284,10 @@ func (s *Scenario) recoveryLevel() time.Duration {
 
 // recoveryTimes fills in each fault's RTO from the timeline: the first second after
 // the fault's end from which on every second that acknowledged events has its e2e p99
-// under level. Seconds that acknowledged nothing neither recover nor break recovery.
+// under level, up to the start of the next fault (whose effects are its own). Seconds
+// that acknowledged nothing neither recover nor break recovery. The timeline's
+// resolution is one second, and a second counts from its end, so the RTO is an upper
+// bound, at most a second above the truth.
 func recoveryTimes(faults []FaultResult, rows []TimelineRow, level time.Duration) {
 	lim := ms(level)
 	for i := range faults {
@@ -293,28 +296,49 @@ func recoveryTimes(faults []FaultResult, rows []TimelineRow, level time.Duration
 			continue
 		}
 		// Row k covers the second (k-1, k] after the load start.
-		first := int(math.Ceil(f.EndS))
-		rec := -1
-		for k := len(rows) - 1; k >= 0; k-- {
-			r := rows[k]
-			if r.Second < first {
-				break
+		first, last := int(math.Ceil(f.EndS)), math.MaxInt
+		for _, g := range faults {
+			if g.StartS >= f.EndS {
+				last = min(last, int(math.Floor(g.StartS)))
 			}
-			if r.Written+r.DeadLettered == 0 {
-				continue
-			}
-			if r.E2EP99MS > lim {
-				break
-			}
-			rec = r.Second
+		}
+		rec, judged := recovered(rows, first, last, lim)
+		if !judged {
+			// Nothing was acknowledged between this fault and the next: their effects
+			// cannot be told apart, and this one recovers with the next.
+			rec, _ = recovered(rows, first, math.MaxInt, lim)
 		}
 		if rec < 0 {
 			continue
 		}
 		f.Recovered = true
-		// The recovered second ends at rec; recovery is no earlier than the fault's end.
 		f.RTOSeconds = math.Max(0, float64(rec)-f.EndS)
 	}
+}
+
+// recovered returns the first second in [first, last] from which on every second
+// that acknowledged events has its p99 under lim (-1 if none), and whether any second
+// in the range acknowledged events at all.
+func recovered(rows []TimelineRow, first, last int, lim float64) (rec int, judged bool) {
+	rec = -1
+	for k := len(rows) - 1; k >= 0; k-- {
+		r := rows[k]
+		if r.Second > last {
+			continue
+		}
+		if r.Second < first {
+			break
+		}
+		if r.Written+r.DeadLettered == 0 {
+			continue
+		}
+		judged = true
+		if r.E2EP99MS > lim {
+			break
+		}
+		rec = r.Second
+	}
+	return rec, judged
 }
 
 // faultProblems lists the faults that did not run as asked.

@@ -25,6 +25,10 @@ func summarise(res *Result, sc *Scenario, lg *loadGen, final pipeline.RemoteStat
 		Redelivered:   max(0, c.Consumed-acked),
 		Batches:       c.Batches,
 		Retries:       c.Retries,
+
+		BreakerOpens:     c.BreakerOpens,
+		Held:             c.Held,
+		BackendFallbacks: c.BackendFallbacks,
 	}
 	commits := final.Commits
 	from, to := lg.measureFrom, lg.measureTo

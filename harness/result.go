@@ -62,6 +62,11 @@ type Counts struct {
 	Redelivered   int64 `json:"redelivered"`
 	Batches       int64 `json:"batches"`
 	Retries       int64 `json:"retries"`
+	// BreakerOpens counts circuit breaker openings, Held the batches held in memory
+	// while a dependency was down (no spool), BackendFallbacks GPU → CPU switches.
+	BreakerOpens     int64 `json:"breaker_opens"`
+	Held             int64 `json:"held_batches"`
+	BackendFallbacks int64 `json:"backend_fallbacks"`
 }
 
 // Throughput is measured over the window after warm-up.

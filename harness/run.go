@@ -314,7 +314,11 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 	// Results.
 	res.Timeline = smp.rows
 	summarise(res, sc, lg, final)
-	recoveryTimes(res.Faults, res.Timeline, sc.recoveryLevel())
+	rows := res.Timeline
+	if smp.tail != nil {
+		rows = append(slices.Clip(rows), *smp.tail)
+	}
+	recoveryTimes(res.Faults, rows, sc.recoveryLevel())
 	if o.BeforeVerify != nil {
 		if err := o.BeforeVerify(ctx, env, qc); err != nil {
 			return nil, fmt.Errorf("before verify: %w", err)

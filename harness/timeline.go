@@ -21,6 +21,7 @@ type sampler struct {
 	backend  string
 
 	rows []TimelineRow
+	tail *TimelineRow // the part-second after the last row, when the run stopped
 }
 
 func newSampler(lg *loadGen, ph pipelineHandle, start time.Time, sc *Scenario, progress io.Writer, every time.Duration, backend string) *sampler {
@@ -39,10 +40,17 @@ func (s *sampler) run(ctx context.Context) {
 	for k := 1; ; k++ {
 		next := s.start.Add(time.Duration(k) * time.Second)
 		t := time.NewTimer(time.Until(next))
+		final := false
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return
+			// One last look at the part-second since the last row: it is kept apart
+			// (tail), for recovery times, since its counts cover less than a second.
+			final = true
+			next = time.Now()
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
 		case <-t.C:
 		}
 		c, h, ps, err := s.ph.Interval(ctx)
@@ -73,6 +81,10 @@ func (s *sampler) run(ctx context.Context) {
 			row.E2EP50MS = float64(h.ValueAtQuantile(50)) / 1000
 			row.E2EP99MS = float64(h.ValueAtQuantile(99)) / 1000
 			row.E2EMaxMS = float64(h.Max()) / 1000
+		}
+		if final {
+			s.tail = &row
+			return
 		}
 		s.rows = append(s.rows, row)
 		prev, prevC, prevAcked = ps, c, acked

@@ -202,8 +202,7 @@ func faultedResult(t testing.TB) *harness.Result {
 	}
 	v := &res.Verification
 	v.Spooled, v.Replayed, v.SpooledBatches, v.ReplayedBatches, v.SpoolPending, v.RPO = 5400, 5400, 27, 27, 0, 0
-	c := &res.Pipeline.Counters
-	c.Spooled, c.Replayed, c.SpooledBatches, c.ReplayedBatches = 5400, 5400, 27, 27
+	c := &res.Counts
 	c.Held, c.BreakerOpens, c.BackendFallbacks = 3, 2, 1
 	// Nothing is written while Qdrant is down; the spool replays it afterwards.
 	for i := range res.Timeline {

@@ -391,8 +391,8 @@ func countsView(res *harness.Result) (counts, verify []checkRow) {
 // injected no fault and its pipeline neither spooled, held, opened a breaker nor fell
 // back to another backend.
 func recoveryOf(res *harness.Result) *recoveryView {
-	v, c := res.Verification, res.Pipeline.Counters
-	active := v.Spooled+v.Replayed+v.SpoolPending+c.Spooled+c.Replayed+c.SpoolPending+c.Held+c.BreakerOpens+c.BackendFallbacks > 0
+	v, c := res.Verification, res.Counts
+	active := v.Spooled+v.Replayed+v.SpoolPending+c.Held+c.BreakerOpens+c.BackendFallbacks > 0
 	if len(res.Faults) == 0 && !active && v.RPO == 0 {
 		return nil
 	}
@@ -415,7 +415,6 @@ func recoveryOf(res *harness.Result) *recoveryView {
 		{"circuit breaker opens", i(c.BreakerOpens)},
 		{"batches held in memory (no spool)", i(c.Held)},
 		{"backend fallbacks (GPU → CPU)", i(c.BackendFallbacks)},
-		{"spooled / replayed by the pipeline", fmt.Sprintf("%d / %d events, %d / %d batches, %d pending", c.Spooled, c.Replayed, c.SpooledBatches, c.ReplayedBatches, c.SpoolPending)},
 	}
 	return rv
 }

@@ -147,3 +147,38 @@ func TestBenchSweepWithRepeats(t *testing.T) {
 		t.Errorf("rerun differs: seed %d vs %d, counts %+v vs %+v", again.Scenario.Seed, runs[0][0].Scenario.Seed, again.Counts, runs[0][0].Counts)
 	}
 }
+
+// Every fault that needs no real broker, injected into a run whose services and
+// pipeline run in their own processes: the run must verify (nothing lost, spool
+// replayed), record each fault's window and recovery, and count the burst's dead letters.
+func TestBenchFaults(t *testing.T) {
+	t.Setenv("VECTORSTREAM_TEST_MAIN", "1")
+	results := t.TempDir()
+	code := Execute([]string{"bench", "--quiet", "--results", results, "--run-id", "f1", "testdata/tiny-faults.yaml"})
+	res, err := harness.ReadRunDir(filepath.Join(results, "tiny-faults", "f1"))
+	if err != nil {
+		t.Fatalf("exit %d: %v", code, err)
+	}
+	if code != exitOK {
+		t.Fatalf("exit %d: validity %+v verification %+v gates %+v faults %+v", code, res.Validity, res.Verification, res.Gates, res.Faults)
+	}
+	v := res.Verification
+	if !v.Passed || v.RPO != 0 || v.SpoolPending != 0 || v.Replayed != v.Spooled {
+		t.Errorf("verification %+v", v)
+	}
+	if len(res.Faults) != 4 {
+		t.Fatalf("faults %+v, want 4", res.Faults)
+	}
+	for _, f := range res.Faults {
+		if f.Error != "" || !f.Recovered || f.EndS <= f.StartS && f.Kind != harness.FaultPipelineCrash {
+			t.Errorf("fault %+v", f)
+		}
+	}
+	// The burst makes about 40% of a second's 300 events malformed, against 2% elsewhere.
+	if res.Counts.DeadLettered < 80 {
+		t.Errorf("%d dead letters, want the burst's 100 or so among them", res.Counts.DeadLettered)
+	}
+	if c := res.Counts; c.BreakerOpens == 0 || c.Retries == 0 {
+		t.Errorf("counters %+v: want retries and an opened breaker", c)
+	}
+}
