@@ -89,11 +89,9 @@ func (e *Encoder) Encode(docs []Doc, out []float32) error {
 		return nil
 	}
 	e.buildCSR(docs)
-	if err := e.be.SparseProject(e.proj, &e.csr, out); err != nil {
-		return fmt.Errorf("embed: encode: project %d docs: %w", len(docs), err)
-	}
-	if err := e.be.NormalizeRows(out, dim); err != nil {
-		return fmt.Errorf("embed: encode: normalise: %w", err)
+	// Fused on backends that can (one pass over out instead of two).
+	if err := kernels.ProjectNormalize(e.be, e.proj, &e.csr, out); err != nil {
+		return fmt.Errorf("embed: encode: project and normalise %d docs: %w", len(docs), err)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package harness
 import (
 	"bufio"
 	"context"
+	"github.com/vectorstream/vectorstream/kernels"
 	"os"
 	"os/exec"
 	"runtime"
@@ -34,6 +35,9 @@ type Environment struct {
 	// are not Kafka's or Qdrant's.
 	Embedded         bool   `json:"embedded_stand_ins"`
 	EmbeddingBackend string `json:"embedding_backend"`
+	// BackendSelection is which backend embedding.backend chose and why (auto picks
+	// CUDA only when built in and a device answers), with the GPU and its memory.
+	BackendSelection *kernels.Selection `json:"backend_selection,omitempty"`
 }
 
 // CaptureEnvironment describes this machine and build.

@@ -104,12 +104,14 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	be, err := sc.NewBackend()
+	be, sel, err := sc.NewBackend()
 	if err != nil {
 		return nil, err
 	}
 	defer be.Close()
 	res.Environment.EmbeddingBackend = be.Name()
+	res.Environment.BackendSelection = &sel
+	log.Info("embedding backend", "selection", sel.String())
 	fitStart := time.Now()
 	model, err := loadOrFit(ctx, sc, gen, be)
 	if err != nil {
@@ -314,6 +316,13 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 	// Results.
 	res.Timeline = smp.rows
 	summarise(res, sc, lg, final)
+	if dr, ok := be.(kernels.DeviceReporter); ok && res.Environment.BackendSelection.Device != nil {
+		d := dr.Device() // device memory at the end of the run
+		res.Environment.BackendSelection.Device = &d
+	}
+	if fb, ok := be.(*kernels.Fallback); ok && fb.Cause() != nil {
+		res.Notes = append(res.Notes, "the embedding backend failed mid-run and the rest of the run embedded on the CPU: "+fb.Cause().Error())
+	}
 	rows := res.Timeline
 	if smp.tail != nil {
 		rows = append(slices.Clip(rows), *smp.tail)
@@ -512,7 +521,7 @@ func FitModel(ctx context.Context, sc *Scenario) (*embed.Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	be, err := sc.NewBackend()
+	be, _, err := sc.NewBackend()
 	if err != nil {
 		return nil, err
 	}

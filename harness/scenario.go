@@ -438,11 +438,16 @@ func (s *Scenario) NewGenerator() (*workloads.Generator, workloads.GeneratorConf
 	return gen, gcfg, nil
 }
 
-// NewBackend returns the compute backend the scenario's embedding.backend names.
-func (s *Scenario) NewBackend() (kernels.Backend, error) {
-	be, err := kernels.New(s.Embedding.Backend)
+// NewBackend returns the compute backend the scenario's embedding.backend names, and
+// which one was chosen and why. A GPU backend comes wrapped in a kernels.Fallback: a
+// device failure mid-run moves the rest of the run to the CPU.
+func (s *Scenario) NewBackend() (kernels.Backend, kernels.Selection, error) {
+	be, sel, err := kernels.Select(s.Embedding.Backend)
 	if err != nil {
-		return nil, fmt.Errorf("%w: embedding.backend: %w", ErrConfig, err)
+		return nil, sel, fmt.Errorf("%w: embedding.backend: %w", ErrConfig, err)
 	}
-	return be, nil
+	if sel.Backend != kernels.KindCPU {
+		be = kernels.NewFallback(be, nil)
+	}
+	return be, sel, nil
 }

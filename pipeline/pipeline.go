@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/vectorstream/vectorstream/embed"
+	"github.com/vectorstream/vectorstream/kernels"
 	"github.com/vectorstream/vectorstream/workloads"
 )
 
@@ -74,6 +75,7 @@ type Pipeline struct {
 	vecBuf   []float32
 
 	invalidate atomic.Bool // set by rebalance callbacks: drop cached profiles
+	fellBack   atomic.Bool // the embedding backend switched from the GPU to the CPU
 	ready      atomic.Bool
 	live       atomic.Pointer[kgo.Client] // the Run goroutine's client, for health checks
 }
@@ -426,7 +428,17 @@ func (p *Pipeline) processBatch(runCtx context.Context, recs []*kgo.Record, cons
 		p.vecBuf = make([]float32, len(events)*dim)
 	}
 	vecs := p.vecBuf[:len(events)*dim]
-	if err := p.embed(events, vecs, dim); err != nil {
+	err = p.embed(events, vecs, dim)
+	if errors.Is(err, kernels.ErrFellBack) {
+		// The GPU failed (e.g. out of memory): the backend has switched to the CPU for
+		// good, and the batch is embedded again there.
+		if p.fellBack.CompareAndSwap(false, true) {
+			p.stats.addCounters(Counters{BackendFallbacks: 1})
+		}
+		p.o.log.Error("embedding backend failed: falling back to the CPU for the rest of the run", "batch", batch, "err", err)
+		err = p.embed(events, vecs, dim)
+	}
+	if err != nil {
 		return fmt.Errorf("batch %d: embed: %w", batch, err)
 	}
 	embedded := time.Now().UnixNano()

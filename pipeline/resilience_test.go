@@ -10,7 +10,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/vectorstream/vectorstream/embed"
 	"github.com/vectorstream/vectorstream/infra/qdrantfake"
+	"github.com/vectorstream/vectorstream/kernels"
+	"github.com/vectorstream/vectorstream/kernels/kerneltest"
 	"github.com/vectorstream/vectorstream/pipeline"
 )
 
@@ -203,4 +206,38 @@ func (r *rig) total() int64 {
 		n += end
 	}
 	return n
+}
+
+// TestBackendFallback: the embedding backend fails mid-run (a GPU out of memory, here
+// injected into the CPU backend): the batch fails cleanly, is embedded again on the
+// CPU, the fallback is counted once, and nothing is lost.
+func TestBackendFallback(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, 600, 0.02)
+	cfg := r.config()
+	faulty := kerneltest.NewFaulty(r.be, 3)
+	fb := kernels.NewFallback(faulty, nil)
+	deps := r.deps()
+	deps.NewEmbedder = func() (pipeline.Embedder, error) { return embed.NewEncoder(r.model, fb), nil }
+	stats := pipeline.NewStats()
+	p, err := pipeline.New(cfg, deps, pipeline.WithStats(stats))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	waitFor(t, nil, "every event in Qdrant", func() bool {
+		c := stats.Counters()
+		return c.Consumed == r.total() && c.Written == c.Valid
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if c := stats.Counters(); c.BackendFallbacks != 1 || faulty.Failed() == 0 || fb.Cause() == nil || fb.Name() != "cpu" {
+		t.Errorf("fallbacks %d, injected failures %d, cause %v: want one fallback after an injected failure", c.BackendFallbacks, faulty.Failed(), fb.Cause())
+	}
+	r.checkExactlyOnce(t, cfg)
 }

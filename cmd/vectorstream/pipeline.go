@@ -122,11 +122,16 @@ func runPipeline(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%w: --model: %w", harness.ErrConfig, err)
 	}
-	be, err := kernels.New(*backend)
+	be, sel, err := kernels.Select(*backend)
 	if err != nil {
 		return fmt.Errorf("%w: --backend: %w", harness.ErrConfig, err)
 	}
+	if sel.Backend != kernels.KindCPU {
+		// A device failure mid-run moves the rest of the run to the CPU.
+		be = kernels.NewFallback(be, nil)
+	}
 	defer be.Close()
+	log.Info("embedding backend", "selection", sel.String())
 	host, port, err := qdrantEndpoint(*qdrantAddr)
 	if err != nil {
 		return err
