@@ -45,6 +45,7 @@ func commands() []command {
 		{"validate", "check scenario files without running them", runValidate},
 		{"report", "redraw the plots and report.html of run folders (or a series) from their files", runReport},
 		{"compare", "compare runs side by side (the first is the baseline) and write compare.html", runCompare},
+		{"crossover", "from encode benchmark output, the batch size at which the GPU starts to win; writes crossover.html", runCrossover},
 	}
 }
 
