@@ -189,6 +189,7 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 			NewEmbedder: func() (pipeline.Embedder, error) {
 				return embed.NewEncoder(model, be), nil
 			},
+			EmbedCalls: EmbedCalls(sel),
 		}
 		// The pipeline's log_level must not move the harness's level: give it a
 		// level variable of its own; the harness's handler still filters by --log-level.
@@ -451,6 +452,15 @@ func loadOrFit(ctx context.Context, sc *Scenario, gen *workloads.Generator, be k
 		return nil, fmt.Errorf("fit model: %w", err)
 	}
 	return m, nil
+}
+
+// EmbedCalls is how many parallel calls a batch is embedded in: one for a GPU (a
+// single launch over the whole batch), one per worker on the CPU.
+func EmbedCalls(sel kernels.Selection) int {
+	if sel.Backend != kernels.KindCPU {
+		return 1
+	}
+	return 0
 }
 
 // CatalogDocs returns the documents a model is fitted on: every product's embedding

@@ -52,6 +52,9 @@ type Deps struct {
 	Dim int
 	// NewEmbedder makes one embedder per worker.
 	NewEmbedder func() (Embedder, error)
+	// EmbedCalls is how many parallel calls one batch is embedded in; 0 means one per
+	// worker. A GPU backend wants 1: the whole batch in one kernel launch.
+	EmbedCalls int
 }
 
 // Pipeline consumes raw events, validates them, dead-letters the bad ones, embeds the
@@ -545,6 +548,9 @@ func (p *Pipeline) embed(events []workloads.Event, vecs []float32, dim int) erro
 		docs[i] = embed.Doc{Text: events[i].EmbedText(), Lang: events[i].Locale}
 	}
 	n := len(p.embedders)
+	if c := p.deps.EmbedCalls; c > 0 && c < n {
+		n = c
+	}
 	if len(docs) < 64*n {
 		n = max(1, len(docs)/64)
 	}

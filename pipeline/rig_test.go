@@ -36,9 +36,19 @@ type rig struct {
 	recs  []workloads.Record
 	pos   []kgo.Record // partition and offset of each produced record
 	ends  map[int32]int64
+	// extra are valid events that reached the raw topic after the stream (dead letters
+	// re-injected by a DLQ replay), with their positions, in topic order.
+	extra    []workloads.Event
+	extraPos []kgo.Record
 }
 
 func newRig(t *testing.T, n int, malformed float64) *rig {
+	t.Helper()
+	return newRigWith(t, n, workloads.GeneratorConfig{Seed: 3, Products: 300, Users: 40, MalformedFraction: malformed})
+}
+
+// newRigWith is newRig with a generator configuration of the test's own.
+func newRigWith(t *testing.T, n int, gcfg workloads.GeneratorConfig) *rig {
 	t.Helper()
 	ctx := t.Context()
 	topic := "raw-" + strings.NewReplacer("/", "-", " ", "-").Replace(t.Name()) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
@@ -48,7 +58,7 @@ func newRig(t *testing.T, n int, malformed float64) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { qc.Close() })
-	gen, err := workloads.NewGenerator(workloads.GeneratorConfig{Seed: 3, Products: 300, Users: 40, MalformedFraction: malformed})
+	gen, err := workloads.NewGenerator(gcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +266,7 @@ func (r *rig) valid() ([]workloads.Event, []kgo.Record) {
 			pos = append(pos, r.pos[i])
 		}
 	}
-	return evs, pos
+	return append(evs, r.extra...), append(pos, r.extraPos...)
 }
 
 // points returns every point of a collection by id.

@@ -159,6 +159,7 @@ func runPipeline(ctx context.Context, args []string) error {
 		Qdrant:      qc,
 		Dim:         model.Dim(),
 		NewEmbedder: func() (pipeline.Embedder, error) { return embed.NewEncoder(model, be), nil },
+		EmbedCalls:  harness.EmbedCalls(sel),
 	}, pipeline.WithLogger(log, level), pipeline.WithFault(fault))
 	if err != nil {
 		return fmt.Errorf("%w: %w", harness.ErrConfig, err)
