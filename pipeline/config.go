@@ -19,7 +19,8 @@ type Config struct {
 	Profiles  ProfileConfig   `yaml:"profiles" json:"profiles"`
 	Validator ValidatorConfig `yaml:"validator" json:"validator"`
 	Retry     RetryConfig     `yaml:"retry" json:"retry"`
-	// Breaker guards the Qdrant writes and the dead-letter produce.
+	// Breaker guards the Qdrant calls, and the Kafka writes (dead-letter produce, offset
+	// commits).
 	Breaker BreakerConfig `yaml:"breaker" json:"breaker"`
 	// Spool keeps batches that Qdrant would not take, so their offsets can be
 	// committed; without it such a batch is held in memory until Qdrant answers.
@@ -71,20 +72,22 @@ type ValidatorConfig struct {
 
 // RetryConfig picks a named retry policy (package retry: DEFAULT, AGGRESSIVE,
 // CONSERVATIVE, NETWORK) and may override its numbers; zero values keep the policy's.
-// Qdrant writes and reads follow Policy; the dead-letter produce follows DLQPolicy.
+// Qdrant writes and reads follow Policy; the dead-letter produce and the offset commits
+// follow KafkaPolicy.
 type RetryConfig struct {
-	Policy    string        `yaml:"policy" json:"policy"`
-	DLQPolicy string        `yaml:"dlq_policy" json:"dlq_policy"`
-	Strategy  string        `yaml:"strategy" json:"strategy,omitempty"`
-	Attempts  int           `yaml:"attempts" json:"attempts,omitempty"`
-	BaseDelay time.Duration `yaml:"base_delay" json:"base_delay,omitempty"`
-	MaxDelay  time.Duration `yaml:"max_delay" json:"max_delay,omitempty"`
+	Policy      string        `yaml:"policy" json:"policy"`
+	KafkaPolicy string        `yaml:"kafka_policy" json:"kafka_policy"`
+	Strategy    string        `yaml:"strategy" json:"strategy,omitempty"`
+	Attempts    int           `yaml:"attempts" json:"attempts,omitempty"`
+	BaseDelay   time.Duration `yaml:"base_delay" json:"base_delay,omitempty"`
+	MaxDelay    time.Duration `yaml:"max_delay" json:"max_delay,omitempty"`
 	// AttemptTimeout bounds one try of one RPC.
 	AttemptTimeout time.Duration `yaml:"attempt_timeout" json:"attempt_timeout"`
 }
 
-// Policies returns the retry policies for Qdrant and for the dead-letter produce.
-func (r RetryConfig) Policies() (qdrantP, dlqP retry.Policy, err error) {
+// Policies returns the retry policies for Qdrant and for Kafka (dead-letter produce,
+// offset commits).
+func (r RetryConfig) Policies() (qdrantP, kafkaP retry.Policy, err error) {
 	build := func(name string) (retry.Policy, error) {
 		p, err := retry.Named(name)
 		if err != nil {
@@ -109,7 +112,7 @@ func (r RetryConfig) Policies() (qdrantP, dlqP retry.Policy, err error) {
 	if qdrantP, err = build(r.Policy); err != nil {
 		return
 	}
-	dlqP, err = build(r.DLQPolicy)
+	kafkaP, err = build(r.KafkaPolicy)
 	return
 }
 
@@ -147,7 +150,7 @@ func DefaultConfig() Config {
 		Qdrant:    QdrantConfig{EventsCollection: "ecommerce_events", ProfilesCollection: "user_profiles", UpsertBatch: 500},
 		Profiles:  ProfileConfig{HalfLife: time.Hour},
 		Validator: ValidatorConfig{MaxBytes: 16 << 10, MaxPast: 24 * time.Hour, MaxFuture: time.Hour},
-		Retry:     RetryConfig{Policy: "DEFAULT", DLQPolicy: "NETWORK", AttemptTimeout: 30 * time.Second},
+		Retry:     RetryConfig{Policy: "DEFAULT", KafkaPolicy: "NETWORK", AttemptTimeout: 30 * time.Second},
 		Breaker: BreakerConfig{FailureThreshold: 5, FailureRatio: 0.5, MinRequests: 20, Window: 30 * time.Second,
 			CoolDown: 5 * time.Second, HalfOpenProbes: 1},
 		Spool:      SpoolConfig{Dir: "spool"},

@@ -407,7 +407,7 @@ func (p *Pipeline) processBatch(runCtx context.Context, recs []*kgo.Record, cons
 		validIdx = append(validIdx, i)
 	}
 	for len(dead) > 0 {
-		err := p.call(ctx, &c, "dead-letter", p.guard.dlqB, p.guard.dlqP, func(ctx context.Context) error {
+		err := p.call(ctx, &c, "dead-letter", p.guard.kafkaB, p.guard.kafkaP, func(ctx context.Context) error {
 			return p.kafka.ProduceSync(ctx, dead...).FirstErr()
 		})
 		if err == nil {
@@ -417,7 +417,7 @@ func (p *Pipeline) processBatch(runCtx context.Context, recs []*kgo.Record, cons
 			return fmt.Errorf("batch %d: dead-letter %d records: %w", batch, len(dead), err)
 		}
 		p.stats.addCounters(Counters{Held: 1})
-		if err := p.hold(runCtx, p.guard.dlqB, fmt.Sprintf("batch %d", batch)); err != nil {
+		if err := p.hold(runCtx, p.guard.kafkaB, fmt.Sprintf("batch %d", batch)); err != nil {
 			return err
 		}
 	}
@@ -489,8 +489,20 @@ func (p *Pipeline) processBatch(runCtx context.Context, recs []*kgo.Record, cons
 	}
 
 	// Commit.
-	if err := p.kafka.CommitRecords(ctx, recs...); err != nil {
-		return fmt.Errorf("batch %d: commit offsets: %w", batch, err)
+	for {
+		err := p.call(ctx, &c, "commit offsets", p.guard.kafkaB, p.guard.kafkaP, func(ctx context.Context) error {
+			return p.kafka.CommitRecords(ctx, recs...)
+		})
+		if err == nil {
+			break
+		}
+		if !unavailable(err) {
+			return fmt.Errorf("batch %d: commit offsets: %w", batch, err)
+		}
+		p.stats.addCounters(Counters{Held: 1})
+		if err := p.hold(runCtx, p.guard.kafkaB, fmt.Sprintf("batch %d's commit", batch)); err != nil {
+			return err
+		}
 	}
 	c.Commits = 1
 	committed := time.Now().UnixNano()

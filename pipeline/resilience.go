@@ -18,15 +18,15 @@ import (
 // Names of the pipeline's circuit breakers (the breaker label of its metrics).
 const (
 	BreakerQdrant = "qdrant"
-	BreakerDLQ    = "dlq"
+	BreakerKafka  = "kafka" // the dead-letter produce and the offset commits
 )
 
 // guard is how the pipeline survives a failing Qdrant or broker: a retry policy and a
 // circuit breaker per dependency, and the optional backup spool.
 type guard struct {
-	qdrantP, dlqP retry.Policy
+	qdrantP, kafkaP retry.Policy
 	timeout       time.Duration
-	qdrantB, dlqB *breaker.Breaker
+	qdrantB, kafkaB *breaker.Breaker
 	spool         *spool.Spool // nil: hold the batch in memory instead
 }
 
@@ -35,7 +35,7 @@ func (p *Pipeline) newGuard(cfg Config) (*guard, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pipeline config: retry: %w", err)
 	}
-	g := &guard{qdrantP: qp, dlqP: dp, timeout: cfg.Retry.AttemptTimeout}
+	g := &guard{qdrantP: qp, kafkaP: dp, timeout: cfg.Retry.AttemptTimeout}
 	// Only transient errors say something about the dependency's health; a refused
 	// request (INVALID_ARGUMENT) is our problem and must not open the breaker.
 	failure := breaker.WithIsFailure(func(err error) bool {
@@ -50,7 +50,7 @@ func (p *Pipeline) newGuard(cfg Config) (*guard, error) {
 	for _, b := range []struct {
 		name string
 		dst  **breaker.Breaker
-	}{{BreakerQdrant, &g.qdrantB}, {BreakerDLQ, &g.dlqB}} {
+	}{{BreakerQdrant, &g.qdrantB}, {BreakerKafka, &g.kafkaB}} {
 		br, err := breaker.New(cfg.Breaker.For(b.name), failure, onChange, breaker.WithMetrics(p.metrics.breakers))
 		if err != nil {
 			return nil, fmt.Errorf("pipeline config: breaker: %w", err)
