@@ -25,9 +25,9 @@ const (
 // circuit breaker per dependency, and the optional backup spool.
 type guard struct {
 	qdrantP, kafkaP retry.Policy
-	timeout       time.Duration
+	timeout         time.Duration
 	qdrantB, kafkaB *breaker.Breaker
-	spool         *spool.Spool // nil: hold the batch in memory instead
+	spool           *spool.Spool // nil: hold the batch in memory instead
 }
 
 func (p *Pipeline) newGuard(cfg Config) (*guard, error) {
