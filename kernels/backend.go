@@ -313,6 +313,38 @@ func cudaReason(err error) string {
 	return msg
 }
 
+// gemmShape checks the shapes of c = op(a)·op(b) and returns op(a)'s rows m, op(b)'s
+// columns n and the inner dimension ka. done is true when nothing is left to compute:
+// c is empty, or the inner dimension is 0 (c has then been zeroed).
+func gemmShape(transA, transB bool, a, b, c Dense) (m, n, ka int, done bool, err error) {
+	m, ka = a.Rows, a.Cols
+	if transA {
+		m, ka = ka, m
+	}
+	kb := b.Rows
+	n = b.Cols
+	if transB {
+		kb, n = n, kb
+	}
+	if ka != kb {
+		return m, n, ka, false, shapeErr("op(A) is %d×%d, op(B) is %d×%d", m, ka, kb, n)
+	}
+	if len(a.Data) != a.Rows*a.Cols || len(b.Data) != b.Rows*b.Cols {
+		return m, n, ka, false, shapeErr("operand data lengths do not match their shapes")
+	}
+	if err := checkDense("C", c, m, n); err != nil {
+		return m, n, ka, false, err
+	}
+	if m == 0 || n == 0 {
+		return m, n, ka, true, nil
+	}
+	if ka == 0 {
+		clear(c.Data)
+		return m, n, ka, true, nil
+	}
+	return m, n, ka, false, nil
+}
+
 func shapeErr(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrShape}, args...)...)
 }

@@ -262,29 +262,8 @@ func axpy64(dst []float64, a float64, x []float64) {
 }
 
 func (cpuBackend) Gemm(transA, transB bool, a, b, c Dense) error {
-	m, ka := a.Rows, a.Cols
-	if transA {
-		m, ka = ka, m
-	}
-	kb, n := b.Rows, b.Cols
-	if transB {
-		kb, n = n, kb
-	}
-	if ka != kb {
-		return shapeErr("op(A) is %d×%d, op(B) is %d×%d", m, ka, kb, n)
-	}
-	if len(a.Data) != a.Rows*a.Cols || len(b.Data) != b.Rows*b.Cols {
-		return shapeErr("operand data lengths do not match their shapes")
-	}
-	if err := checkDense("C", c, m, n); err != nil {
+	if _, _, _, done, err := gemmShape(transA, transB, a, b, c); done || err != nil {
 		return err
-	}
-	if m == 0 || n == 0 {
-		return nil
-	}
-	if ka == 0 {
-		clear(c.Data)
-		return nil
 	}
 	ta, tb := blas.NoTrans, blas.NoTrans
 	if transA {

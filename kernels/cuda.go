@@ -837,36 +837,16 @@ func gemmSplit(m, n, k, sms int) (splits, kchunk int) {
 }
 
 func (b *cudaBackend) Gemm(transA, transB bool, a, bm, c Dense) error {
-	m, ka := a.Rows, a.Cols
-	if transA {
-		m, ka = ka, m
-	}
-	kb, n := bm.Rows, bm.Cols
-	if transB {
-		kb, n = n, kb
-	}
-	if ka != kb {
-		return shapeErr("op(A) is %d×%d, op(B) is %d×%d", m, ka, kb, n)
-	}
-	if len(a.Data) != a.Rows*a.Cols || len(bm.Data) != bm.Rows*bm.Cols {
-		return shapeErr("operand data lengths do not match their shapes")
-	}
-	if err := checkDense("C", c, m, n); err != nil {
+	m, n, ka, done, err := gemmShape(transA, transB, a, bm, c)
+	if done || err != nil {
 		return err
-	}
-	if m == 0 || n == 0 {
-		return nil
-	}
-	if ka == 0 {
-		clear(c.Data)
-		return nil
 	}
 	gx, gy := (m+gemmTile-1)/gemmTile, (n+gemmTile-1)/gemmTile
 	if gy > 65535 {
 		return shapeErr("gemm: C has %d columns, more than the grid allows", n)
 	}
 	splits, kchunk := gemmSplit(m, n, ka, b.info.Multiprocessors)
-	err := b.call(func(w *cudaWorker) error {
+	err = b.call(func(w *cudaWorker) error {
 		if err := w.toDevice(&w.da, a.Data); err != nil {
 			return err
 		}

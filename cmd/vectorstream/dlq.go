@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -21,7 +20,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/vectorstream/vectorstream/harness"
 	"github.com/vectorstream/vectorstream/infra"
-	"github.com/vectorstream/vectorstream/internal/yamlconf"
 	"github.com/vectorstream/vectorstream/pipeline"
 )
 
@@ -53,19 +51,9 @@ func addKafkaFlags(fs *flag.FlagSet) kafkaFlags {
 // connect returns the client options for the cluster after checking that a broker
 // answers within the security file's timeout.
 func (k kafkaFlags) connect(ctx context.Context) ([]kgo.Opt, error) {
-	var sec infra.Security
-	if *k.security != "" {
-		doc, err := yamlconf.LoadFile(*k.security, &sec, nil)
-		if err != nil {
-			return nil, fmt.Errorf("%w: --security: %w", harness.ErrConfig, err)
-		}
-		var errs []error
-		for _, p := range sec.Validate() {
-			errs = append(errs, doc.Errorf(p.Field, "%s", p.Problem))
-		}
-		if len(errs) > 0 {
-			return nil, fmt.Errorf("%w: --security: %w", harness.ErrConfig, errors.Join(errs...))
-		}
+	sec, err := loadSecurity(*k.security)
+	if err != nil {
+		return nil, err
 	}
 	brokers := strings.Split(*k.brokers, ",")
 	if *k.brokers == "" || slices.Contains(brokers, "") {
