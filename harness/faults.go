@@ -185,12 +185,18 @@ func (fr *faultRunner) one(ctx context.Context, i int) {
 	begin := time.Now()
 	fr.log.Info("fault begins", "kind", f.Kind, "at", f.At, "duration", f.Duration)
 	err := fr.begin(ctx, f)
+	end := time.Now()
 	if err == nil {
 		sleepUntil(ctx, begin.Add(f.Duration))
-		// A fault is always ended, even when the run is being cancelled.
+		// A fault is always ended, even when the run is being cancelled. A crash ends
+		// when the new process is started: its start-up (model load, joining the
+		// group) is recovery. A broker restart ends when the broker answers again.
+		end = time.Now()
 		err = fr.end(context.WithoutCancel(ctx), f)
+		if f.Kind != FaultPipelineCrash {
+			end = time.Now()
+		}
 	}
-	end := time.Now()
 	fr.log.Info("fault ends", "kind", f.Kind, "err", err)
 	fr.mu.Lock()
 	defer fr.mu.Unlock()
@@ -229,8 +235,8 @@ func (fr *faultRunner) end(ctx context.Context, f FaultSpec) error {
 	return nil
 }
 
-// finish ends any fault still in force (a run that stopped early) and returns the
-// results.
+// finish waits for every fault to have ended (cancel the context run was given first
+// to end them early) and returns the results.
 func (fr *faultRunner) finish(ctx context.Context) []FaultResult {
 	fr.wait()
 	fr.mu.Lock()
@@ -295,10 +301,17 @@ func recoveryTimes(faults []FaultResult, rows []TimelineRow, level time.Duration
 		if f.Error != "" || f.EndS == 0 {
 			continue
 		}
-		// Row k covers the second (k-1, k] after the load start.
-		first, last := int(math.Ceil(f.EndS)), math.MaxInt
+		// Row k covers the second (k-1, k] after the load start. A fault still in
+		// force when this one ends is recovered from together with it.
+		until := f.EndS
 		for _, g := range faults {
-			if g.StartS >= f.EndS {
+			if g.Error == "" && g.StartS < f.EndS && g.EndS > until {
+				until = g.EndS
+			}
+		}
+		first, last := int(math.Ceil(until)), math.MaxInt
+		for _, g := range faults {
+			if g.StartS >= until {
 				last = min(last, int(math.Floor(g.StartS)))
 			}
 		}

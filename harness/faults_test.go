@@ -45,6 +45,15 @@ func TestRecoveryTimes(t *testing.T) {
 	if f := faults[2]; f.Recovered {
 		t.Errorf("a fault that did not run recovered: %+v", f)
 	}
+	// A fault still in force when another ends: the other recovers with it.
+	overlap := []FaultResult{
+		{FaultSpec: FaultSpec{Kind: FaultQdrantSlow}, StartS: 4, EndS: 6},
+		{FaultSpec: FaultSpec{Kind: FaultQdrantDown}, StartS: 5, EndS: 8},
+	}
+	recoveryTimes(overlap, rows[:12], time.Second)
+	if f := overlap[0]; !f.Recovered || f.RTOSeconds != 11-6 {
+		t.Errorf("overlapped fault: recovered %v, RTO %v; want true, 5 (recovered with the longer one)", f.Recovered, f.RTOSeconds)
+	}
 	// A fault whose effects last past the end of the timeline never recovers.
 	never := []FaultResult{{FaultSpec: FaultSpec{Kind: FaultQdrantDown}, StartS: 18, EndS: 19}}
 	rows[19].E2EP99MS = 5000

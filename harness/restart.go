@@ -20,14 +20,15 @@ import (
 type restartable struct {
 	start func(ctx context.Context) (*childProcess, error)
 
-	mu      sync.Mutex
-	cur     *childProcess // nil between a kill and the restart
-	past    []pipeline.RemoteStats
-	pastC   pipeline.Counters
-	from    time.Time
-	killing bool
-	done    chan struct{} // closed when an incarnation stops that was not killed
-	once    sync.Once
+	mu     sync.Mutex
+	cur    *childProcess // nil between a kill and the restart
+	past   []pipeline.RemoteStats
+	pastC  pipeline.Counters
+	from   time.Time
+	killed *childProcess // the incarnation Kill is killing: its end is expected
+	done   chan struct{} // closed when an incarnation stops that was not killed, or a restart fails
+	once   sync.Once
+	err    error // why the last restart failed
 }
 
 func newRestartable(ctx context.Context, start func(ctx context.Context) (*childProcess, error)) (*restartable, error) {
@@ -45,20 +46,21 @@ func (r *restartable) adopt(c *childProcess) {
 	go func() {
 		<-c.Done()
 		r.mu.Lock()
-		killed := r.killing && r.cur == c
+		killed := r.killed == c
 		r.mu.Unlock()
 		if !killed {
-			r.once.Do(func() { close(r.done) })
+			r.stopped()
 		}
 	}()
 }
+
+func (r *restartable) stopped() { r.once.Do(func() { close(r.done) }) }
 
 // Kill takes the statistics of the running process, then kills it with SIGKILL: it
 // finishes nothing, commits nothing and flushes nothing.
 func (r *restartable) Kill(ctx context.Context) error {
 	r.mu.Lock()
 	c := r.cur
-	r.killing = true
 	r.mu.Unlock()
 	if c == nil {
 		return errors.New("pipeline_crash: no pipeline process is running")
@@ -67,15 +69,22 @@ func (r *restartable) Kill(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("pipeline_crash: statistics before the kill: %w", err)
 	}
+	r.mu.Lock()
+	r.killed = c
+	r.mu.Unlock()
 	if err := c.cmd.Process.Kill(); err != nil {
+		r.mu.Lock()
+		r.killed = nil
+		r.mu.Unlock()
 		return fmt.Errorf("pipeline_crash: kill: %w", err)
 	}
 	<-c.Done()
 	_ = c.Stop() // removes its folder; the process is gone
+	// SpoolPending is a level, not a total: the next incarnation reports the spool.
+	st.Snapshot.Counters.SpoolPending = 0
 	r.mu.Lock()
 	r.past = append(r.past, st)
 	r.pastC.Add(st.Snapshot.Counters)
-	r.pastC.SpoolPending -= st.Snapshot.Counters.SpoolPending // a level: the next one reports it
 	r.cur = nil
 	r.mu.Unlock()
 	return nil
@@ -87,11 +96,15 @@ func (r *restartable) Kill(ctx context.Context) error {
 func (r *restartable) Restart(ctx context.Context) error {
 	c, err := r.start(ctx)
 	if err != nil {
+		// Nothing consumes any more: the run must see it stop, not wait out its drain.
+		r.mu.Lock()
+		r.err = err
+		r.mu.Unlock()
+		r.stopped()
 		return fmt.Errorf("pipeline_crash: restart: %w", err)
 	}
 	r.mu.Lock()
 	from := r.from
-	r.killing = false
 	r.adopt(c)
 	r.mu.Unlock()
 	if !from.IsZero() {
@@ -146,18 +159,20 @@ func (r *restartable) Interval(ctx context.Context) (pipeline.Counters, *hdrhist
 	return past, h, ps, err
 }
 
+// Final merges the statistics of every incarnation; with none running (a restart
+// that failed) it is those of the killed ones.
 func (r *restartable) Final(ctx context.Context) (pipeline.RemoteStats, error) {
 	c, _ := r.current()
-	if c == nil {
-		return pipeline.RemoteStats{}, errRestarting
-	}
-	st, err := c.Final(ctx)
-	if err != nil {
-		return st, err
-	}
 	r.mu.Lock()
-	all := append(append([]pipeline.RemoteStats(nil), r.past...), st)
+	all := append([]pipeline.RemoteStats(nil), r.past...)
 	r.mu.Unlock()
+	if c != nil {
+		st, err := c.Final(ctx)
+		if err != nil {
+			return st, err
+		}
+		all = append(all, st)
+	}
 	return mergeStats(all)
 }
 

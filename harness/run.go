@@ -287,6 +287,9 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 
 	// Drain: wait until the pipeline has committed every produced record and
 	// replayed its spool. Faults have ended by now (they end before the load does).
+	if loadErr != nil {
+		stopFaults() // the run is over: end the faults now
+	}
 	res.Faults = faults.finish(ctx)
 	var drainErr error
 	if crash != nil {

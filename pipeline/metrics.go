@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vectorstream/vectorstream/pipeline/breaker"
@@ -35,7 +34,10 @@ func newMetrics(reg prometheus.Registerer, s *Stats) (*metrics, error) {
 	c := &statsCollector{s: s, stage: prometheus.NewDesc("vectorstream_pipeline_stage_latency_seconds",
 		"Time events spent in each pipeline stage, after warm-up.", []string{"stage"}, nil)}
 	add := func(name, help string, get func(Counters) int64) {
-		c.counters = append(c.counters, counterDesc{prometheus.NewDesc(name, help, nil, nil), get, !strings.HasSuffix(name, "_total")})
+		c.counters = append(c.counters, counterDesc{prometheus.NewDesc(name, help, nil, nil), get, false})
+	}
+	gauge := func(name, help string, get func(Counters) int64) {
+		c.counters = append(c.counters, counterDesc{prometheus.NewDesc(name, help, nil, nil), get, true})
 	}
 	add("vectorstream_pipeline_events_consumed_total", "Records consumed from the raw topic.", func(c Counters) int64 { return c.Consumed })
 	add("vectorstream_pipeline_events_valid_total", "Consumed records that passed validation.", func(c Counters) int64 { return c.Valid })
@@ -46,7 +48,7 @@ func newMetrics(reg prometheus.Registerer, s *Stats) (*metrics, error) {
 	add("vectorstream_pipeline_retries_total", "Retried Qdrant and dead-letter writes.", func(c Counters) int64 { return c.Retries })
 	add("vectorstream_pipeline_spooled_events_total", "Valid events written to the backup spool while Qdrant was unavailable.", func(c Counters) int64 { return c.Spooled })
 	add("vectorstream_pipeline_replayed_events_total", "Spooled events replayed into Qdrant.", func(c Counters) int64 { return c.Replayed })
-	add("vectorstream_pipeline_spool_pending_batches", "Spooled batches waiting for replay.", func(c Counters) int64 { return c.SpoolPending })
+	gauge("vectorstream_pipeline_spool_pending_batches", "Spooled batches waiting for replay.", func(c Counters) int64 { return c.SpoolPending })
 	add("vectorstream_pipeline_held_batches_total", "Batches held in memory while a dependency was unavailable (no spool).", func(c Counters) int64 { return c.Held })
 	add("vectorstream_pipeline_backend_fallbacks_total", "Switches from the GPU backend to the CPU one after a GPU error.", func(c Counters) int64 { return c.BackendFallbacks })
 	var err error

@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/vectorstream/vectorstream/embed"
 	"github.com/vectorstream/vectorstream/kernels"
+	"github.com/vectorstream/vectorstream/pipeline/breaker"
 	"github.com/vectorstream/vectorstream/workloads"
 )
 
@@ -168,12 +169,26 @@ func (p *Pipeline) Reload(next Config) error {
 // Kafka redelivers it to whoever consumes next.
 func (p *Pipeline) Run(ctx context.Context) error {
 	cfg := p.Config()
+	// The spool first, so that the batches it holds count as pending from the start
+	// (a harness draining the pipeline must not see 0 while they wait).
+	if err := p.openSpool(cfg); err != nil {
+		return err
+	}
+	if sp := p.guard.spool; sp != nil {
+		defer func() {
+			sp.Close()
+			p.guard.spool = nil
+		}()
+	}
 	// A pipeline started while Qdrant is down waits for it rather than crash-looping.
 	for {
 		var c Counters
 		err := p.callQdrant(ctx, &c, "check collections", func(ctx context.Context) error { return p.ensureCollections(ctx, cfg) })
 		if err == nil {
 			break
+		}
+		if ctx.Err() != nil {
+			return nil // stopped while waiting
 		}
 		if !unavailable(err) {
 			return err
@@ -182,11 +197,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			return nil
 		}
 	}
-	if err := p.openSpool(cfg); err != nil {
-		return err
-	}
 	if p.guard.spool != nil {
-		defer p.guard.spool.Close()
 		// Batches spooled before a crash go first: their offsets are committed, and
 		// newer events of the same users must not overtake them.
 		if err := p.replaySpool(ctx); err != nil {
@@ -258,7 +269,6 @@ func (p *Pipeline) loop(ctx context.Context) error {
 		if sp := p.guard.spool; sp != nil && len(b.recs) == 0 {
 			// Backpressure: nothing new is pulled while spooled batches wait.
 			if n, _ := sp.Pending(); n > 0 {
-				p.kafka.AllowRebalance()
 				if err := p.replaySpool(ctx); err != nil {
 					if errors.Is(err, errStopped) {
 						return nil
@@ -406,9 +416,27 @@ func (p *Pipeline) processBatch(runCtx context.Context, recs []*kgo.Record, cons
 		events = append(events, ev)
 		validIdx = append(validIdx, i)
 	}
-	for len(dead) > 0 {
+	held := false // counted once per batch in Counters.Held
+	holdBatch := func(b *breaker.Breaker, what string) error {
+		if !held {
+			held = true
+			p.stats.addCounters(Counters{Held: 1})
+		}
+		return p.hold(runCtx, b, what)
+	}
+	// Dead letters are at least once: a try re-sends only the records the broker did
+	// not acknowledge, but a record whose acknowledgement was lost goes out again.
+	for unsent := dead; len(unsent) > 0; {
 		err := p.call(ctx, &c, "dead-letter", p.guard.kafkaB, p.guard.kafkaP, func(ctx context.Context) error {
-			return p.kafka.ProduceSync(ctx, dead...).FirstErr()
+			res := p.kafka.ProduceSync(ctx, unsent...)
+			var failed []*kgo.Record
+			for _, r := range res {
+				if r.Err != nil {
+					failed = append(failed, r.Record)
+				}
+			}
+			unsent = failed
+			return res.FirstErr()
 		})
 		if err == nil {
 			break
@@ -416,8 +444,7 @@ func (p *Pipeline) processBatch(runCtx context.Context, recs []*kgo.Record, cons
 		if !unavailable(err) {
 			return fmt.Errorf("batch %d: dead-letter %d records: %w", batch, len(dead), err)
 		}
-		p.stats.addCounters(Counters{Held: 1})
-		if err := p.hold(runCtx, p.guard.kafkaB, fmt.Sprintf("batch %d", batch)); err != nil {
+		if err := holdBatch(p.guard.kafkaB, fmt.Sprintf("batch %d", batch)); err != nil {
 			return err
 		}
 	}
@@ -473,13 +500,11 @@ func (p *Pipeline) processBatch(runCtx context.Context, recs []*kgo.Record, cons
 			if serr := p.spoolBatch(batch, recs, validIdx, times, vecs, dim); serr != nil {
 				return fmt.Errorf("batch %d: qdrant unavailable (%v), and the spool failed: %w", batch, err, serr)
 			}
-			c.Spooled, c.SpooledBatches = int64(len(events)), 1
 			spooled = true
 			p.o.log.Warn("qdrant unavailable: batch spooled", "batch", batch, "events", len(events), "err", err)
 			break
 		}
-		p.stats.addCounters(Counters{Held: 1})
-		if err := p.hold(runCtx, p.guard.qdrantB, fmt.Sprintf("batch %d", batch)); err != nil {
+		if err := holdBatch(p.guard.qdrantB, fmt.Sprintf("batch %d", batch)); err != nil {
 			return err
 		}
 	}
@@ -499,8 +524,7 @@ func (p *Pipeline) processBatch(runCtx context.Context, recs []*kgo.Record, cons
 		if !unavailable(err) {
 			return fmt.Errorf("batch %d: commit offsets: %w", batch, err)
 		}
-		p.stats.addCounters(Counters{Held: 1})
-		if err := p.hold(runCtx, p.guard.kafkaB, fmt.Sprintf("batch %d's commit", batch)); err != nil {
+		if err := holdBatch(p.guard.kafkaB, fmt.Sprintf("batch %d's commit", batch)); err != nil {
 			return err
 		}
 	}

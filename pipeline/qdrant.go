@@ -124,6 +124,17 @@ func (p *Pipeline) upsertChunks(ctx context.Context, c *Counters, cfg *Config, c
 		})
 	}
 	wg.Wait()
+	// A chunk Qdrant refused outright (INVALID_ARGUMENT, …) makes the batch a refusal,
+	// even when other chunks only met an outage: spooling it would replay a refusal.
+	var refused []error
+	for _, err := range errs {
+		if !unavailable(err) {
+			refused = append(refused, err)
+		}
+	}
+	if len(refused) > 0 {
+		return errors.Join(refused...)
+	}
 	return errors.Join(errs...)
 }
 

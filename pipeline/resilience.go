@@ -71,6 +71,11 @@ func (p *Pipeline) call(ctx context.Context, c *Counters, what string, b *breake
 			return op(actx)
 		})
 		if errors.Is(err, breaker.ErrOpen) {
+			// HALF_OPEN with its probe in flight (parallel chunks): wait for the probe's
+			// outcome and try again; OPEN: stop retrying, the caller holds or spools.
+			if b.State() == breaker.HalfOpen && b.WaitUntilAllowed(ctx) == nil {
+				return err
+			}
 			return retry.Permanent(err)
 		}
 		return err
@@ -95,10 +100,15 @@ func unavailable(err error) bool {
 // hand is abandoned uncommitted and Kafka redelivers it.
 var errStopped = errors.New("stopped while waiting for a dependency")
 
-// hold waits until breaker b lets a probe through, letting rebalances through
-// meanwhile (nothing is in hand that a rebalance could lose). ctx is the run's
-// context: a shutdown ends the wait with errStopped.
+// hold waits until breaker b lets a probe through. ctx is the run's context: a
+// shutdown ends the wait with errStopped. Rebalances wait too (BlockRebalanceOnPoll):
+// what is in hand — an uncommitted batch, or spooled batches whose offsets are
+// committed but whose events Qdrant does not have yet — must not move to another
+// member, which would write newer profile updates before these.
 func (p *Pipeline) hold(ctx context.Context, b *breaker.Breaker, what string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%w: %w", errStopped, err)
+	}
 	p.o.log.Warn("dependency unavailable: pulling no records until it answers", "breaker", b.Name(), "state", b.State().String(), "holding", what)
 	if err := b.WaitUntilAllowed(ctx); err != nil {
 		return fmt.Errorf("%w: %w", errStopped, err)
@@ -123,7 +133,6 @@ type spooledEvent struct {
 	EventID                    string
 	Intended, Sent, Consumed   int64
 	Vector                     []float32
-	MissingHeaders, Unreliable bool
 }
 
 // spoolBatch appends the batch's valid events to the spool (fsynced before it
@@ -145,7 +154,8 @@ func (p *Pipeline) spoolBatch(batch int, recs []*kgo.Record, idx []int, times []
 	if err := p.guard.spool.Append(spool.Record{Offsets: offsets, Payload: buf.Bytes()}); err != nil {
 		return err
 	}
-	p.stats.addCounters(Counters{SpoolPending: 1})
+	// Counted the moment it is durable, whatever happens to the commit after.
+	p.stats.addCounters(Counters{Spooled: int64(len(idx)), SpooledBatches: 1, SpoolPending: 1})
 	return nil
 }
 
@@ -162,12 +172,20 @@ func (p *Pipeline) replaySpool(ctx context.Context) error {
 		if err := p.hold(ctx, p.guard.qdrantB, "the backup spool"); err != nil {
 			return err
 		}
-		// A replay is finished even when a shutdown comes meanwhile, like a batch.
+		// The record in hand is finished even when a shutdown comes meanwhile, like a
+		// batch; the next one is not started.
 		rctx := context.WithoutCancel(ctx)
-		_, err := sp.Replay(rctx, func(rec spool.Record) error { return p.replayBatch(rctx, rec.Payload) })
+		_, err := sp.Replay(rctx, func(rec spool.Record) error {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("%w: %w", errStopped, err)
+			}
+			return p.replayBatch(rctx, rec.Payload)
+		})
 		switch {
 		case err == nil:
 			p.o.log.Info("backup spool replayed")
+		case errors.Is(err, errStopped):
+			return err
 		case unavailable(err):
 			p.o.log.Warn("spool replay interrupted: Qdrant unavailable again", "err", err)
 		default:
