@@ -126,13 +126,13 @@ type spooledBatch struct {
 }
 
 type spooledEvent struct {
-	Topic                      string
-	Partition                  int32
-	Offset                     int64
-	Key, Value                 []byte
-	EventID                    string
-	Intended, Sent, Consumed   int64
-	Vector                     []float32
+	Topic                    string
+	Partition                int32
+	Offset                   int64
+	Key, Value               []byte
+	EventID                  string
+	Intended, Sent, Consumed int64
+	Vector                   []float32
 }
 
 // spoolBatch appends the batch's valid events to the spool (fsynced before it
