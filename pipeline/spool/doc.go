@@ -3,8 +3,7 @@
 // offsets it covers. Append returns only once the record is on disk (fsync), so the
 // pipeline may commit those offsets; Replay hands the records back in order and
 // remembers durably how far it got. The package does not know what a payload holds
-// (EncodeWrites and DecodeWrites are the pipeline's encoding of Qdrant upserts), does
-// not talk to Kafka or Qdrant, and does not log.
+// (the pipeline's spooled batches), does not talk to Kafka or Qdrant, and does not log.
 //
 // # Files
 //
