@@ -113,7 +113,11 @@ func TestQdrantOutageSpoolsAndReplays(t *testing.T) {
 	defer close(stop)
 	wg.Go(func() {
 		defer r.env.QdrantServer.Clear()
-		if !waitFor(t, stop, "a spooled batch", func() bool { return stats.Counters().SpooledBatches > 0 }) {
+		// Batch 1 was committed before the outage; batch 2 is spooled, then committed.
+		if !waitFor(t, stop, "a spooled and committed batch", func() bool {
+			c := stats.Counters()
+			return c.SpooledBatches > 0 && c.Commits >= 2
+		}) {
 			return
 		}
 		// Its offsets are committed although Qdrant does not have its events.
