@@ -28,10 +28,7 @@ func runBackup(ctx context.Context, args []string) error {
 		return usageErr("backup needs a subcommand: backup replay --config app_config.yaml --dim 128 [--qdrant host:6334] [--spool-dir DIR]")
 	}
 	fs := flag.NewFlagSet("backup replay", flag.ContinueOnError)
-	config := fs.String("config", "configs/app_config.yaml", "pipeline configuration (collections, profiles, retry, breaker, spool.dir)")
-	var overlays, sets stringsFlag
-	fs.Var(&overlays, "overlay", "configuration applied over --config (repeatable)")
-	fs.Var(&sets, "set", "override a field, e.g. --set spool.dir=/var/lib/vectorstream/spool (repeatable)")
+	acf := addAppConfigFlags(fs, "pipeline configuration (collections, profiles, retry, breaker, spool.dir)", "spool.dir=/var/lib/vectorstream/spool")
 	qdrantAddr := fs.String("qdrant", "127.0.0.1:6334", "Qdrant gRPC address")
 	securityPath := fs.String("security", "", "YAML file with Qdrant TLS and API key settings (as for `vectorstream pipeline`)")
 	spoolDir := fs.String("spool-dir", "", "spool directory (default: the configuration's spool.dir)")
@@ -41,7 +38,7 @@ func runBackup(ctx context.Context, args []string) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
-	cfg, err := loadAppConfig(*config, overlays, sets)
+	cfg, err := acf.load()
 	if err != nil {
 		return err
 	}

@@ -109,10 +109,7 @@ func runDLQInspect(ctx context.Context, args []string) error {
 func runDLQReplay(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("dlq replay", flag.ContinueOnError)
 	kf := addKafkaFlags(fs)
-	config := fs.String("config", "configs/app_config.yaml", "pipeline configuration: its validator section is what records are checked against, its kafka.dlq_topic the default --topic")
-	var overlays, sets stringsFlag
-	fs.Var(&overlays, "overlay", "configuration applied over --config (repeatable)")
-	fs.Var(&sets, "set", "override a field, e.g. --set validator.max_past=72h (repeatable)")
+	acf := addAppConfigFlags(fs, "pipeline configuration: its validator section is what records are checked against, its kafka.dlq_topic the default --topic", "validator.max_past=72h")
 	topic := fs.String("topic", "", "dead-letter topic (default: kafka.dlq_topic of the configuration)")
 	target := fs.String("target", "", "topic to re-inject into (default: each record's source topic, from its dlq-source-topic header)")
 	group := fs.String("group", pipeline.DefaultReplayGroup, "consumer group whose committed offsets remember how far replays got")
@@ -131,7 +128,7 @@ func runDLQReplay(ctx context.Context, args []string) error {
 	if *group == "" {
 		return usageErr("--group must not be empty")
 	}
-	cfg, err := loadAppConfig(*config, overlays, sets)
+	cfg, err := acf.load()
 	if err != nil {
 		return err
 	}

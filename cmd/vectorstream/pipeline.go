@@ -24,6 +24,27 @@ import (
 	"github.com/vectorstream/vectorstream/pipeline"
 )
 
+// appConfigFlags are --config, --overlay and --set of the commands that read the
+// pipeline's configuration (configs/app_config.yaml).
+type appConfigFlags struct {
+	config         *string
+	overlays, sets stringsFlag
+}
+
+// addAppConfigFlags registers the flags on fs; configUse and setExample describe them
+// for the command at hand.
+func addAppConfigFlags(fs *flag.FlagSet, configUse, setExample string) *appConfigFlags {
+	a := &appConfigFlags{config: fs.String("config", "configs/app_config.yaml", configUse)}
+	fs.Var(&a.overlays, "overlay", "configuration applied over --config, e.g. configs/production.yaml (repeatable)")
+	fs.Var(&a.sets, "set", "override a field, e.g. --set "+setExample+" (repeatable)")
+	return a
+}
+
+// load reads the configuration the flags name (see loadAppConfig).
+func (a *appConfigFlags) load() (pipeline.Config, error) {
+	return loadAppConfig(*a.config, a.overlays, a.sets)
+}
+
 // loadAppConfig reads the base configuration, then each overlay over it, then
 // VECTORSTREAM_* variables and --set flags, strictly, and validates the result.
 func loadAppConfig(base string, overlays, sets []string) (pipeline.Config, error) {
@@ -96,10 +117,7 @@ func loadSecurity(path string) (infra.Security, error) {
 
 func runPipeline(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("pipeline", flag.ContinueOnError)
-	config := fs.String("config", "configs/app_config.yaml", "pipeline configuration")
-	var overlays, sets stringsFlag
-	fs.Var(&overlays, "overlay", "configuration applied over --config, e.g. configs/production.yaml (repeatable)")
-	fs.Var(&sets, "set", "override a field, e.g. --set batch.max_size=500 (repeatable)")
+	acf := addAppConfigFlags(fs, "pipeline configuration", "batch.max_size=500")
 	brokers := fs.String("brokers", "127.0.0.1:9092", "Kafka bootstrap brokers, comma-separated")
 	qdrantAddr := fs.String("qdrant", "127.0.0.1:6334", "Qdrant gRPC address (port 6334; 6333 is the REST port)")
 	modelPath := fs.String("model", "", "embedding model file from `vectorstream fit` (required)")
@@ -112,7 +130,7 @@ func runPipeline(ctx context.Context, args []string) error {
 	if *modelPath == "" {
 		return usageErr("pipeline needs --model (make one with `vectorstream fit scenario.yaml -o model.vsm`)")
 	}
-	cfg, err := loadAppConfig(*config, overlays, sets)
+	cfg, err := acf.load()
 	if err != nil {
 		return err
 	}
@@ -170,7 +188,7 @@ func runPipeline(ctx context.Context, args []string) error {
 	defer signal.Stop(hup)
 	go func() {
 		for range hup {
-			next, err := loadAppConfig(*config, overlays, sets)
+			next, err := acf.load()
 			if err == nil {
 				err = p.Reload(next)
 			}
