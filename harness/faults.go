@@ -168,14 +168,12 @@ func (fr *faultRunner) check() error {
 	return nil
 }
 
-// run starts one goroutine per fault; wait waits for them.
+// run starts one goroutine per fault; finish waits for them.
 func (fr *faultRunner) run(ctx context.Context) {
 	for i := range fr.specs {
 		fr.wg.Go(func() { fr.one(ctx, i) })
 	}
 }
-
-func (fr *faultRunner) wait() { fr.wg.Wait() }
 
 func (fr *faultRunner) one(ctx context.Context, i int) {
 	f := fr.specs[i]
@@ -237,8 +235,8 @@ func (fr *faultRunner) end(ctx context.Context, f FaultSpec) error {
 
 // finish waits for every fault to have ended (cancel the context run was given first
 // to end them early) and returns the results.
-func (fr *faultRunner) finish(ctx context.Context) []FaultResult {
-	fr.wait()
+func (fr *faultRunner) finish() []FaultResult {
+	fr.wg.Wait()
 	fr.mu.Lock()
 	defer fr.mu.Unlock()
 	return append([]FaultResult(nil), fr.results...)

@@ -28,7 +28,6 @@ type restartable struct {
 	killed *childProcess // the incarnation Kill is killing: its end is expected
 	done   chan struct{} // closed when an incarnation stops that was not killed, or a restart fails
 	once   sync.Once
-	err    error // why the last restart failed
 }
 
 func newRestartable(ctx context.Context, start func(ctx context.Context) (*childProcess, error)) (*restartable, error) {
@@ -96,10 +95,8 @@ func (r *restartable) Kill(ctx context.Context) error {
 func (r *restartable) Restart(ctx context.Context) error {
 	c, err := r.start(ctx)
 	if err != nil {
-		// Nothing consumes any more: the run must see it stop, not wait out its drain.
-		r.mu.Lock()
-		r.err = err
-		r.mu.Unlock()
+		// Nothing consumes any more: the run must see it stop, not wait out its drain
+		// (the error itself is the fault's, in the result).
 		r.stopped()
 		return fmt.Errorf("pipeline_crash: restart: %w", err)
 	}

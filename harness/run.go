@@ -290,7 +290,7 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 	if loadErr != nil {
 		stopFaults() // the run is over: end the faults now
 	}
-	res.Faults = faults.finish(ctx)
+	res.Faults = faults.finish()
 	var drainErr error
 	if crash != nil {
 		// A killed process's counters stop at its last report; Kafka's committed
