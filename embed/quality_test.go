@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vectorstream/vectorstream/event"
+
 	"github.com/vectorstream/vectorstream/embed"
 	"github.com/vectorstream/vectorstream/kernels"
 	"github.com/vectorstream/vectorstream/workloads"
@@ -25,8 +27,8 @@ type qualityCorpus struct {
 	gen     *workloads.Generator
 	model   *embed.Model
 	locales []string
-	catalog map[string][]workloads.Product // by locale
-	vectors map[string][]float32           // by locale, row i = catalog[locale][i]
+	catalog map[string][]event.Product // by locale
+	vectors map[string][]float32       // by locale, row i = catalog[locale][i]
 }
 
 func newQualityCorpus(t *testing.T) *qualityCorpus {
@@ -35,13 +37,13 @@ func newQualityCorpus(t *testing.T) *qualityCorpus {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := &qualityCorpus{gen: gen, locales: []string{"en-US", "tr-TR"}, catalog: map[string][]workloads.Product{}, vectors: map[string][]float32{}}
+	q := &qualityCorpus{gen: gen, locales: []string{"en-US", "tr-TR"}, catalog: map[string][]event.Product{}, vectors: map[string][]float32{}}
 	docsFor := func(locale string) []embed.Doc {
 		products := gen.CatalogFor(locale)
 		q.catalog[locale] = products
 		docs := make([]embed.Doc, len(products))
 		for i := range products {
-			ev := workloads.Event{EventType: workloads.ProductView, Product: &products[i], Locale: locale}
+			ev := event.Event{EventType: event.ProductView, Product: &products[i], Locale: locale}
 			docs[i] = embed.Doc{Text: ev.EmbedText(), Lang: locale}
 		}
 		return docs
@@ -102,7 +104,7 @@ func topK(vecs, query []float32, dim, k, skip int) []int {
 	return out
 }
 
-func categoryShares(products []workloads.Product) map[string]float64 {
+func categoryShares(products []event.Product) map[string]float64 {
 	shares := map[string]float64{}
 	for _, p := range products {
 		shares[p.Category]++
@@ -155,7 +157,7 @@ func TestQuality(t *testing.T) {
 		start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 		for i := 0; searches < 800 && i < 200000; i++ {
 			rec := q.gen.Next(start.Add(time.Duration(i) * time.Millisecond))
-			if rec.Malformed || rec.Event.EventType != workloads.Search || rec.QueryCategory == "" {
+			if rec.Malformed || rec.Event.EventType != event.Search || rec.QueryCategory == "" {
 				continue
 			}
 			searches++
@@ -195,7 +197,7 @@ func TestQuality(t *testing.T) {
 		products := q.catalog["en-US"][:600]
 		docs := make([]embed.Doc, len(products))
 		for i := range products {
-			ev := workloads.Event{EventType: workloads.ProductView, Product: &products[i], Locale: "en-US"}
+			ev := event.Event{EventType: event.ProductView, Product: &products[i], Locale: "en-US"}
 			docs[i] = embed.Doc{Text: ev.EmbedText(), Lang: "en-US"}
 		}
 		if worst := checkFitSVD(t, docs, 32, 10); !(worst <= 1e-3) {

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vectorstream/vectorstream/event"
+
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/vectorstream/vectorstream/pipeline"
@@ -109,9 +111,9 @@ func (l *loadGen) run(ctx context.Context) error {
 			Key:   rec.Key,
 			Value: rec.Value,
 			Headers: []kgo.RecordHeader{
-				{Key: pipeline.HeaderEventID, Value: []byte(rec.EventID)},
-				{Key: pipeline.HeaderIntended, Value: strconv.AppendInt(nil, due.UnixNano(), 10)},
-				{Key: pipeline.HeaderSent, Value: strconv.AppendInt(nil, sent.UnixNano(), 10)},
+				{Key: event.HeaderEventID, Value: []byte(rec.EventID)},
+				{Key: event.HeaderIntended, Value: strconv.AppendInt(nil, due.UnixNano(), 10)},
+				{Key: event.HeaderSent, Value: strconv.AppendInt(nil, sent.UnixNano(), 10)},
 			},
 		}
 		seq := i

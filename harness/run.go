@@ -17,6 +17,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vectorstream/vectorstream/event"
+
 	"github.com/qdrant/go-client/qdrant"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/vectorstream/vectorstream/embed"
@@ -474,7 +476,7 @@ func CatalogDocs(gen *workloads.Generator) []embed.Doc {
 	for _, loc := range locales {
 		cat := gen.CatalogFor(loc)
 		for i := range cat {
-			docs = append(docs, embed.Doc{Text: workloads.ProductText(&cat[i]), Lang: loc})
+			docs = append(docs, embed.Doc{Text: event.ProductText(&cat[i]), Lang: loc})
 		}
 	}
 	return docs

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vectorstream/vectorstream/event"
+
 	"github.com/vectorstream/vectorstream/infra"
 	"github.com/vectorstream/vectorstream/internal/yamlconf"
 	"github.com/vectorstream/vectorstream/kernels"
@@ -405,15 +407,15 @@ func (s *Scenario) GeneratorConfig() (workloads.GeneratorConfig, error) {
 		}
 	}
 	if len(w.Transitions) > 0 {
-		cfg.Transitions = map[workloads.EventType]map[workloads.EventType]float64{}
+		cfg.Transitions = map[event.EventType]map[event.EventType]float64{}
 		for from, row := range w.Transitions {
-			ft := workloads.EventType(from)
+			ft := event.EventType(from)
 			if !ft.Valid() {
 				return cfg, fmt.Errorf("transitions: unknown event type %q", from)
 			}
-			cfg.Transitions[ft] = map[workloads.EventType]float64{}
+			cfg.Transitions[ft] = map[event.EventType]float64{}
 			for to, p := range row {
-				tt := workloads.EventType(to)
+				tt := event.EventType(to)
 				if !tt.Valid() {
 					return cfg, fmt.Errorf("transitions.%s: unknown event type %q", from, to)
 				}

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/vectorstream/vectorstream/event"
+
 	"github.com/google/uuid"
 	"github.com/qdrant/go-client/qdrant"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -30,7 +32,7 @@ func verify(ctx context.Context, sc *Scenario, env *infra.Env, qc *qdrant.Client
 	}
 
 	expected := map[uuid.UUID]struct{}{}
-	malformed := map[string]workloads.Reason{}
+	malformed := map[string]event.Reason{}
 	profiles := map[string]*pipeline.Profile{}
 	var userOrder []string
 	lastPos := map[string]position{}
@@ -49,7 +51,7 @@ func verify(ctx context.Context, sc *Scenario, env *infra.Env, qc *qdrant.Client
 	// Re-embed in chunks, in stream order, folding events into recomputed profiles.
 	const chunk = 1024
 	var (
-		evs  []workloads.Event
+		evs  []event.Event
 		seqs []int64
 		docs []embed.Doc
 		vecs = make([]float32, chunk*dim)
@@ -297,7 +299,7 @@ func scroll(ctx context.Context, qc *qdrant.Client, collection string, full bool
 
 // checkDLQ reads the dead-letter topic from start to end and compares it with the
 // malformed events the generator produced, by event id and reason.
-func checkDLQ(ctx context.Context, env *infra.Env, topic string, want map[string]workloads.Reason, v *Verification) error {
+func checkDLQ(ctx context.Context, env *infra.Env, topic string, want map[string]event.Reason, v *Verification) error {
 	cl, err := infra.NewKafkaClient(env, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		return err
@@ -322,9 +324,9 @@ func checkDLQ(ctx context.Context, env *infra.Env, topic string, want map[string
 			var id, reason string
 			for _, h := range r.Headers {
 				switch h.Key {
-				case pipeline.HeaderEventID:
+				case event.HeaderEventID:
 					id = string(h.Value)
-				case pipeline.HeaderDLQReason:
+				case event.HeaderDLQReason:
 					reason = string(h.Value)
 				}
 			}
@@ -359,7 +361,7 @@ func recomputeInLogOrder(sc *Scenario, lg *loadGen, gcfg workloads.GeneratorConf
 	}
 	type logged struct {
 		pos position
-		ev  workloads.Event
+		ev  event.Event
 		vec []float32
 	}
 	byUser := map[string][]logged{}

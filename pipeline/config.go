@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vectorstream/vectorstream/event"
 	"github.com/vectorstream/vectorstream/pipeline/breaker"
 	"github.com/vectorstream/vectorstream/pipeline/retry"
 )
@@ -13,12 +14,12 @@ import (
 // and of the `pipeline:` section of a scenario. The settings marked live may be changed
 // while the pipeline runs (Pipeline.Reload, SIGHUP); the others need a restart.
 type Config struct {
-	Kafka     KafkaConfig     `yaml:"kafka" json:"kafka"`
-	Batch     BatchConfig     `yaml:"batch" json:"batch"`
-	Qdrant    QdrantConfig    `yaml:"qdrant" json:"qdrant"`
-	Profiles  ProfileConfig   `yaml:"profiles" json:"profiles"`
-	Validator ValidatorConfig `yaml:"validator" json:"validator"`
-	Retry     RetryConfig     `yaml:"retry" json:"retry"`
+	Kafka     KafkaConfig           `yaml:"kafka" json:"kafka"`
+	Batch     BatchConfig           `yaml:"batch" json:"batch"`
+	Qdrant    QdrantConfig          `yaml:"qdrant" json:"qdrant"`
+	Profiles  ProfileConfig         `yaml:"profiles" json:"profiles"`
+	Validator event.ValidatorConfig `yaml:"validator" json:"validator"`
+	Retry     RetryConfig           `yaml:"retry" json:"retry"`
 	// Breaker guards the Qdrant calls, and the Kafka writes (dead-letter produce, offset
 	// commits).
 	Breaker BreakerConfig `yaml:"breaker" json:"breaker"`
@@ -61,13 +62,6 @@ type QdrantConfig struct {
 type ProfileConfig struct {
 	// HalfLife is the event-time half-life of a profile's memory.
 	HalfLife time.Duration `yaml:"half_life" json:"half_life"`
-}
-
-// ValidatorConfig bounds what an acceptable event looks like.
-type ValidatorConfig struct {
-	MaxBytes  int           `yaml:"max_bytes" json:"max_bytes"`
-	MaxPast   time.Duration `yaml:"max_past" json:"max_past"`
-	MaxFuture time.Duration `yaml:"max_future" json:"max_future"`
 }
 
 // RetryConfig picks a named retry policy (package retry: DEFAULT, AGGRESSIVE,
@@ -149,7 +143,7 @@ func DefaultConfig() Config {
 		Batch:     BatchConfig{Interval: time.Second, MaxSize: 2000},
 		Qdrant:    QdrantConfig{EventsCollection: "ecommerce_events", ProfilesCollection: "user_profiles", UpsertBatch: 500},
 		Profiles:  ProfileConfig{HalfLife: time.Hour},
-		Validator: ValidatorConfig{MaxBytes: 16 << 10, MaxPast: 24 * time.Hour, MaxFuture: time.Hour},
+		Validator: event.DefaultValidatorConfig(),
 		Retry:     RetryConfig{Policy: "DEFAULT", KafkaPolicy: "NETWORK", AttemptTimeout: 30 * time.Second},
 		Breaker: BreakerConfig{FailureThreshold: 5, FailureRatio: 0.5, MinRequests: 20, Window: 30 * time.Second,
 			CoolDown: 5 * time.Second, HalfOpenProbes: 1},

@@ -11,16 +11,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vectorstream/vectorstream/event"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/vectorstream/vectorstream/workloads"
 )
-
-// HeaderDLQReplayedFrom is added to a record ReplayDLQ re-injects: the dead letter it
-// came from, as "<dlq topic>/<partition>/<offset>".
-const HeaderDLQReplayedFrom = "dlq-replayed-from"
 
 // DefaultReplayGroup is the consumer group ReplayDLQ remembers its progress in unless
 // ReplayOptions.Group names another.
@@ -127,11 +124,11 @@ func (rep *DLQReport) add(r *kgo.Record, samples int) {
 
 func sampleOf(r *kgo.Record) DLQSample {
 	s := DLQSample{
-		Reason:      headerString(r, HeaderDLQReason),
-		Field:       headerString(r, HeaderDLQField),
-		Detail:      headerString(r, HeaderDLQDetail),
-		EventID:     headerString(r, HeaderEventID),
-		SourceTopic: headerString(r, HeaderDLQTopic),
+		Reason:      headerString(r, event.HeaderDLQReason),
+		Field:       headerString(r, event.HeaderDLQField),
+		Detail:      headerString(r, event.HeaderDLQDetail),
+		EventID:     headerString(r, event.HeaderEventID),
+		SourceTopic: headerString(r, event.HeaderDLQTopic),
 		Partition:   r.Partition,
 		Offset:      r.Offset,
 		Timestamp:   r.Timestamp,
@@ -141,10 +138,10 @@ func sampleOf(r *kgo.Record) DLQSample {
 	if s.Reason == "" {
 		s.Reason = "(none)" // not written by the pipeline
 	}
-	if p, ok := headerInt(r, HeaderDLQPartition); ok {
+	if p, ok := headerInt(r, event.HeaderDLQPartition); ok {
 		s.SourcePartition = int32(p)
 	}
-	s.SourceOffset, _ = headerInt(r, HeaderDLQOffset)
+	s.SourceOffset, _ = headerInt(r, event.HeaderDLQOffset)
 	v := r.Value
 	if len(v) > DefaultSampleBytes {
 		v = v[:DefaultSampleBytes]
@@ -165,7 +162,7 @@ type ReplayOptions struct {
 	Group string
 	// Validator is the validator configuration records are checked against again,
 	// typically the fixed one (Config.Validator).
-	Validator ValidatorConfig
+	Validator event.ValidatorConfig
 	// DryRun validates and counts but produces and commits nothing.
 	DryRun bool
 	// Limit is the most dead letters one call reads; 0 means all up to the high
@@ -207,7 +204,7 @@ type ReplayReport struct {
 // ReplayDLQ re-validates the dead letters the group has not replayed yet, up to the
 // high watermarks at the start of the call, and produces the ones that now pass to
 // their source topic (or opts.Target) with their original key, value and headers less
-// the dlq-* ones, plus HeaderDLQReplayedFrom. Records the validator still rejects are
+// the dlq-* ones, plus event.HeaderDLQReplayedFrom. Records the validator still rejects are
 // counted by their new reason and left in the dead-letter topic; nothing is produced
 // to it, so nothing loops. The group's offsets are committed only after the produced
 // records were acknowledged, batch by batch, so a crash replays at most the batch in
@@ -259,9 +256,7 @@ func ReplayDLQ(ctx context.Context, kafkaOpts []kgo.Opt, opts ReplayOptions) (Re
 		}
 		rep.Committed[p] = starts[p]
 	}
-	v := workloads.NewValidator(workloads.ValidatorConfig{
-		MaxBytes: opts.Validator.MaxBytes, MaxPast: opts.Validator.MaxPast, MaxFuture: opts.Validator.MaxFuture,
-	})
+	v := event.NewValidator(opts.Validator)
 	limit := int64(opts.Limit)
 	err = readRange(ctx, cl, opts.DLQTopic, starts, ends, func(recs []*kgo.Record) (bool, error) {
 		if limit > 0 && rep.Read+int64(len(recs)) > limit {
@@ -282,7 +277,7 @@ func ReplayDLQ(ctx context.Context, kafkaOpts []kgo.Opt, opts ReplayOptions) (Re
 			}
 			target := opts.Target
 			if target == "" {
-				target = headerString(r, HeaderDLQTopic)
+				target = headerString(r, event.HeaderDLQTopic)
 			}
 			if target == "" || target == opts.DLQTopic {
 				rep.Unroutable++
@@ -339,7 +334,7 @@ func reinjection(r *kgo.Record, target string) *kgo.Record {
 		}
 	}
 	from := r.Topic + "/" + strconv.FormatInt(int64(r.Partition), 10) + "/" + strconv.FormatInt(r.Offset, 10)
-	hs = append(hs, kgo.RecordHeader{Key: HeaderDLQReplayedFrom, Value: []byte(from)})
+	hs = append(hs, kgo.RecordHeader{Key: event.HeaderDLQReplayedFrom, Value: []byte(from)})
 	return &kgo.Record{Topic: target, Key: r.Key, Value: r.Value, Headers: hs}
 }
 

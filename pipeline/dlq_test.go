@@ -12,12 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vectorstream/vectorstream/event"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/vectorstream/vectorstream/workloads"
 )
 
 // dlqRig is a kfake cluster with a raw topic, a dead-letter topic holding dead letters
@@ -52,11 +53,11 @@ func newDLQRig(t *testing.T) *dlqRig {
 // max_past) and nBroken truncated ones, numbered from first, as the pipeline would.
 func (r *dlqRig) addDeadLetters(t *testing.T, first, nStale, nBroken int) {
 	t.Helper()
-	strict := workloads.NewValidator(workloads.ValidatorConfig{MaxPast: 24 * time.Hour})
+	strict := event.NewValidator(event.ValidatorConfig{MaxPast: 24 * time.Hour})
 	var recs []*kgo.Record
 	for i := range nStale + nBroken {
 		id := fmt.Sprintf("ev-%d", first+i)
-		ev := workloads.Event{SchemaVersion: workloads.SchemaVersion, EventID: id, EventType: workloads.Search,
+		ev := event.Event{SchemaVersion: event.SchemaVersion, EventID: id, EventType: event.Search,
 			Timestamp: r.now.Add(-48 * time.Hour), UserID: "u-" + strconv.Itoa(i%3), SessionID: "s-1",
 			Query: strings.Repeat("wool scarf ", 12), Device: "mobile", Locale: "en-US"}
 		value := ev.AppendJSON(nil)
@@ -66,7 +67,7 @@ func (r *dlqRig) addDeadLetters(t *testing.T, first, nStale, nBroken int) {
 			r.stale = append(r.stale, id)
 		}
 		src := &kgo.Record{Topic: dlqRaw, Partition: int32(i % 3), Offset: int64(100 + first + i), Key: []byte(ev.UserID), Value: value,
-			Headers: []kgo.RecordHeader{{Key: HeaderEventID, Value: []byte(id)}, {Key: HeaderIntended, Value: []byte("123")}}}
+			Headers: []kgo.RecordHeader{{Key: event.HeaderEventID, Value: []byte(id)}, {Key: event.HeaderIntended, Value: []byte("123")}}}
 		_, rej := strict.Validate(value, r.now)
 		if rej == nil {
 			t.Fatalf("%s passed the strict validator", id)
@@ -124,7 +125,7 @@ func TestDLQInspectCountsAndSamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stale, broken := string(workloads.ReasonTimestampOutOfRange), string(workloads.ReasonTruncatedJSON)
+	stale, broken := string(event.ReasonTimestampOutOfRange), string(event.ReasonTruncatedJSON)
 	if rep.Total != 6 || rep.ByReason[stale] != 4 || rep.ByReason[broken] != 2 || len(rep.ByReason) != 2 {
 		t.Errorf("total %d by reason %v: want 6 = 4 %s + 2 %s", rep.Total, rep.ByReason, stale, broken)
 	}
@@ -166,10 +167,10 @@ func TestDLQInspectCountsAndSamples(t *testing.T) {
 func TestDLQReplayReinjectsWhatAFixedValidatorAccepts(t *testing.T) {
 	t.Parallel()
 	r := newDLQRig(t)
-	strict := ValidatorConfig{MaxBytes: 16 << 10, MaxPast: 24 * time.Hour, MaxFuture: time.Hour}
+	strict := event.ValidatorConfig{MaxBytes: 16 << 10, MaxPast: 24 * time.Hour, MaxFuture: time.Hour}
 	relaxed := strict
 	relaxed.MaxPast = 72 * time.Hour
-	stale, broken := string(workloads.ReasonTimestampOutOfRange), string(workloads.ReasonTruncatedJSON)
+	stale, broken := string(event.ReasonTimestampOutOfRange), string(event.ReasonTruncatedJSON)
 	cl, err := kgo.NewClient(r.opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -191,7 +192,7 @@ func TestDLQReplayReinjectsWhatAFixedValidatorAccepts(t *testing.T) {
 
 	// Dry runs count and change nothing.
 	for _, tc := range []struct {
-		v                    ValidatorConfig
+		v                    event.ValidatorConfig
 		reinjected, stillBad int64
 	}{{strict, 0, 6}, {relaxed, 4, 2}} {
 		rep := r.replay(t, ReplayOptions{Validator: tc.v, DryRun: true})
@@ -228,7 +229,7 @@ func TestDLQReplayReinjectsWhatAFixedValidatorAccepts(t *testing.T) {
 	}
 	got := map[string]*kgo.Record{}
 	for _, rec := range r.readAll(t, dlqRaw) {
-		id := headerString(rec, HeaderEventID)
+		id := headerString(rec, event.HeaderEventID)
 		if got[id] != nil {
 			t.Errorf("%s re-injected twice", id)
 		}
@@ -238,15 +239,15 @@ func TestDLQReplayReinjectsWhatAFixedValidatorAccepts(t *testing.T) {
 		t.Fatalf("re-injected %v, want %v", ids, r.stale)
 	}
 	for id, rec := range got {
-		if !bytes.Equal(rec.Value, r.dead[id]) || string(rec.Key) != r.keys[id] || headerString(rec, HeaderIntended) != "123" {
+		if !bytes.Equal(rec.Value, r.dead[id]) || string(rec.Key) != r.keys[id] || headerString(rec, event.HeaderIntended) != "123" {
 			t.Errorf("%s: key %q value %q headers %v: want the original record", id, rec.Key, rec.Value, rec.Headers)
 		}
-		from := headerString(rec, HeaderDLQReplayedFrom)
+		from := headerString(rec, event.HeaderDLQReplayedFrom)
 		if !strings.HasPrefix(from, dlqTopic+"/") || strings.Count(from, "/") != 2 {
-			t.Errorf("%s: %s %q", id, HeaderDLQReplayedFrom, from)
+			t.Errorf("%s: %s %q", id, event.HeaderDLQReplayedFrom, from)
 		}
 		for _, h := range rec.Headers {
-			if strings.HasPrefix(h.Key, "dlq-") && h.Key != HeaderDLQReplayedFrom {
+			if strings.HasPrefix(h.Key, "dlq-") && h.Key != event.HeaderDLQReplayedFrom {
 				t.Errorf("%s kept header %s", id, h.Key)
 			}
 		}

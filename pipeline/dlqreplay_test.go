@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vectorstream/vectorstream/event"
+
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/vectorstream/vectorstream/infra"
@@ -72,7 +74,7 @@ func (r *rig) collectReinjected(t *testing.T, cfg pipeline.Config) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	v := workloads.NewValidator(workloads.ValidatorConfig{MaxBytes: cfg.Validator.MaxBytes, MaxPast: cfg.Validator.MaxPast, MaxFuture: cfg.Validator.MaxFuture})
+	v := event.NewValidator(cfg.Validator)
 	var got []kgo.Record
 	remaining := func() bool {
 		for p, end := range ends {

@@ -7,11 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"net"
 	"net/http"
 	"runtime"
 	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/vectorstream/vectorstream/pipeline/breaker"

@@ -10,30 +10,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vectorstream/vectorstream/event"
+
 	"github.com/qdrant/go-client/qdrant"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/vectorstream/vectorstream/embed"
 	"github.com/vectorstream/vectorstream/kernels"
 	"github.com/vectorstream/vectorstream/pipeline/breaker"
-	"github.com/vectorstream/vectorstream/workloads"
-)
-
-// Record headers written by the load generator and read by the pipeline.
-const (
-	HeaderEventID  = "vs-event-id"    // the event's id, present even when the body is malformed
-	HeaderIntended = "vs-intended-ns" // intended send time, Unix nanoseconds
-	HeaderSent     = "vs-sent-ns"     // actual send time, Unix nanoseconds
-)
-
-// Headers the pipeline adds to a dead letter, beside the original ones.
-const (
-	HeaderDLQReason    = "dlq-reason"
-	HeaderDLQField     = "dlq-field"
-	HeaderDLQDetail    = "dlq-detail"
-	HeaderDLQTopic     = "dlq-source-topic"
-	HeaderDLQPartition = "dlq-source-partition"
-	HeaderDLQOffset    = "dlq-source-offset"
 )
 
 // Embedder turns a batch of documents into L2-normalised vectors, dim floats each.
@@ -67,7 +51,7 @@ type Pipeline struct {
 	o         options
 	stats     *Stats
 	metrics   *metrics
-	validator *workloads.Validator
+	validator *event.Validator
 	embedders []Embedder
 	level     *slog.LevelVar
 	guard     *guard
@@ -109,9 +93,7 @@ func New(cfg Config, deps Deps, opts ...Opt) (*Pipeline, error) {
 	if p.metrics, err = newMetrics(p.o.registry, p.stats); err != nil {
 		return nil, err
 	}
-	p.validator = workloads.NewValidator(workloads.ValidatorConfig{
-		MaxBytes: cfg.Validator.MaxBytes, MaxPast: cfg.Validator.MaxPast, MaxFuture: cfg.Validator.MaxFuture,
-	})
+	p.validator = event.NewValidator(cfg.Validator)
 	if p.guard, err = p.newGuard(cfg); err != nil {
 		return nil, err
 	}
@@ -386,12 +368,12 @@ func (p *Pipeline) processBatch(runCtx context.Context, recs []*kgo.Record, cons
 	times := make([]EventTimes, len(recs))
 	for i, r := range recs {
 		t := &times[i]
-		t.EventID = headerString(r, HeaderEventID)
+		t.EventID = headerString(r, event.HeaderEventID)
 		t.Partition, t.Offset = r.Partition, r.Offset
 		t.Consumed, t.Closed = consumed[i], closed
 		var ok1, ok2 bool
-		t.Intended, ok1 = headerInt(r, HeaderIntended)
-		t.Sent, ok2 = headerInt(r, HeaderSent)
+		t.Intended, ok1 = headerInt(r, event.HeaderIntended)
+		t.Sent, ok2 = headerInt(r, event.HeaderSent)
 		if !ok1 || !ok2 {
 			// Not from our generator: time it from the broker's timestamp.
 			c.MissingHeaders++
@@ -401,7 +383,7 @@ func (p *Pipeline) processBatch(runCtx context.Context, recs []*kgo.Record, cons
 
 	// Validate.
 	now := time.Unix(0, closed)
-	events := make([]workloads.Event, 0, len(recs))
+	events := make([]event.Event, 0, len(recs))
 	validIdx := make([]int, 0, len(recs))
 	var dead []*kgo.Record
 	var dlqReasons []string // counted in metrics once the batch is committed
@@ -563,22 +545,22 @@ func (p *Pipeline) processBatch(runCtx context.Context, recs []*kgo.Record, cons
 	return nil
 }
 
-func deadLetter(r *kgo.Record, rej *workloads.Rejection, topic string) *kgo.Record {
+func deadLetter(r *kgo.Record, rej *event.Rejection, topic string) *kgo.Record {
 	hs := make([]kgo.RecordHeader, 0, len(r.Headers)+6)
 	hs = append(hs, r.Headers...)
 	hs = append(hs,
-		kgo.RecordHeader{Key: HeaderDLQReason, Value: []byte(rej.Reason)},
-		kgo.RecordHeader{Key: HeaderDLQField, Value: []byte(rej.Field)},
-		kgo.RecordHeader{Key: HeaderDLQDetail, Value: []byte(rej.Detail)},
-		kgo.RecordHeader{Key: HeaderDLQTopic, Value: []byte(r.Topic)},
-		kgo.RecordHeader{Key: HeaderDLQPartition, Value: strconv.AppendInt(nil, int64(r.Partition), 10)},
-		kgo.RecordHeader{Key: HeaderDLQOffset, Value: strconv.AppendInt(nil, r.Offset, 10)},
+		kgo.RecordHeader{Key: event.HeaderDLQReason, Value: []byte(rej.Reason)},
+		kgo.RecordHeader{Key: event.HeaderDLQField, Value: []byte(rej.Field)},
+		kgo.RecordHeader{Key: event.HeaderDLQDetail, Value: []byte(rej.Detail)},
+		kgo.RecordHeader{Key: event.HeaderDLQTopic, Value: []byte(r.Topic)},
+		kgo.RecordHeader{Key: event.HeaderDLQPartition, Value: strconv.AppendInt(nil, int64(r.Partition), 10)},
+		kgo.RecordHeader{Key: event.HeaderDLQOffset, Value: strconv.AppendInt(nil, r.Offset, 10)},
 	)
 	return &kgo.Record{Topic: topic, Key: r.Key, Value: r.Value, Headers: hs}
 }
 
 // embed encodes the events' texts, one contiguous share per worker.
-func (p *Pipeline) embed(events []workloads.Event, vecs []float32, dim int) error {
+func (p *Pipeline) embed(events []event.Event, vecs []float32, dim int) error {
 	docs := make([]embed.Doc, len(events))
 	for i := range events {
 		docs[i] = embed.Doc{Text: events[i].EmbedText(), Lang: events[i].Locale}

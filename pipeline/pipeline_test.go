@@ -10,10 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vectorstream/vectorstream/event"
+
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/vectorstream/vectorstream/infra"
 	"github.com/vectorstream/vectorstream/pipeline"
-	"github.com/vectorstream/vectorstream/workloads"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -43,7 +44,7 @@ func TestDeadLettersCarryReasonAndSource(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	got := 0
-	reasons := map[workloads.Reason]int{}
+	reasons := map[event.Reason]int{}
 	for got < len(want) {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
@@ -55,17 +56,17 @@ func TestDeadLettersCarryReasonAndSource(t *testing.T) {
 			for _, kv := range dl.Headers {
 				h[kv.Key] = string(kv.Value)
 			}
-			i, ok := want[h[pipeline.HeaderEventID]]
+			i, ok := want[h[event.HeaderEventID]]
 			if !ok {
-				t.Errorf("dead letter for event %q that was not malformed", h[pipeline.HeaderEventID])
+				t.Errorf("dead letter for event %q that was not malformed", h[event.HeaderEventID])
 				return
 			}
 			rec, src := r.recs[i], r.pos[i]
-			if h[pipeline.HeaderDLQReason] != string(rec.Reason) {
-				t.Errorf("event %s (%s): reason %q, want %q", rec.EventID, rec.Kind, h[pipeline.HeaderDLQReason], rec.Reason)
+			if h[event.HeaderDLQReason] != string(rec.Reason) {
+				t.Errorf("event %s (%s): reason %q, want %q", rec.EventID, rec.Kind, h[event.HeaderDLQReason], rec.Reason)
 			}
-			if h[pipeline.HeaderDLQPartition] != strconv.Itoa(int(src.Partition)) || h[pipeline.HeaderDLQOffset] != strconv.FormatInt(src.Offset, 10) || h[pipeline.HeaderDLQTopic] != r.topic {
-				t.Errorf("event %s: source %s/%s/%s, want %s/%d/%d", rec.EventID, h[pipeline.HeaderDLQTopic], h[pipeline.HeaderDLQPartition], h[pipeline.HeaderDLQOffset], r.topic, src.Partition, src.Offset)
+			if h[event.HeaderDLQPartition] != strconv.Itoa(int(src.Partition)) || h[event.HeaderDLQOffset] != strconv.FormatInt(src.Offset, 10) || h[event.HeaderDLQTopic] != r.topic {
+				t.Errorf("event %s: source %s/%s/%s, want %s/%d/%d", rec.EventID, h[event.HeaderDLQTopic], h[event.HeaderDLQPartition], h[event.HeaderDLQOffset], r.topic, src.Partition, src.Offset)
 			}
 			if string(dl.Value) != string(rec.Value) {
 				t.Errorf("event %s: dead letter body differs from the original record", rec.EventID)

@@ -4,8 +4,9 @@ import (
 	"math"
 	"time"
 
+	"github.com/vectorstream/vectorstream/event"
+
 	"github.com/google/uuid"
-	"github.com/vectorstream/vectorstream/workloads"
 )
 
 var (
@@ -26,19 +27,19 @@ func ProfilePointID(userID string) string {
 
 // EventWeight is how strongly an event of the type pulls a user's profile towards its
 // embedding: intent grows from browsing to buying, and removing from the cart pushes away.
-func EventWeight(t workloads.EventType) float64 {
+func EventWeight(t event.EventType) float64 {
 	switch t {
-	case workloads.PageView:
+	case event.PageView:
 		return 0.25
-	case workloads.ProductView:
+	case event.ProductView:
 		return 1
-	case workloads.Search:
+	case event.Search:
 		return 0.75
-	case workloads.AddToCart:
+	case event.AddToCart:
 		return 2
-	case workloads.RemoveFromCart:
+	case event.RemoveFromCart:
 		return -1
-	case workloads.Purchase:
+	case event.Purchase:
 		return 3
 	}
 	return 0
@@ -64,7 +65,7 @@ func NewProfile(userID string, dim int) *Profile {
 
 // Apply absorbs one event's embedding and reports whether it did: an event at or before
 // the last applied position of the same partition is skipped.
-func (p *Profile) Apply(vec []float32, t workloads.EventType, eventTime time.Time, partition int32, offset int64, halfLife time.Duration) bool {
+func (p *Profile) Apply(vec []float32, t event.EventType, eventTime time.Time, partition int32, offset int64, halfLife time.Duration) bool {
 	if partition == p.LastPartition && offset <= p.LastOffset {
 		return false
 	}

@@ -7,9 +7,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vectorstream/vectorstream/event"
+
 	"github.com/qdrant/go-client/qdrant"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/vectorstream/vectorstream/workloads"
 )
 
 // ensureCollections creates the events and profiles collections (cosine, dim) when
@@ -59,7 +60,7 @@ func VectorOf(v *qdrant.VectorsOutput) []float32 {
 	return vo.GetData() //nolint:staticcheck // older servers fill only the deprecated field
 }
 
-func eventPayload(ev *workloads.Event, r *kgo.Record) map[string]*qdrant.Value {
+func eventPayload(ev *event.Event, r *kgo.Record) map[string]*qdrant.Value {
 	m := map[string]*qdrant.Value{
 		"event_id":   qdrant.NewValueString(ev.EventID),
 		"event_type": qdrant.NewValueString(string(ev.EventType)),
@@ -84,7 +85,7 @@ func eventPayload(ev *workloads.Event, r *kgo.Record) map[string]*qdrant.Value {
 
 // upsertEvents writes one point per valid event, in requests of upsert_batch points,
 // up to Workers requests in flight, each waiting for Qdrant to apply it.
-func (p *Pipeline) upsertEvents(ctx context.Context, c *Counters, cfg *Config, events []workloads.Event, recs []*kgo.Record, idx []int, vecs []float32, dim int) error {
+func (p *Pipeline) upsertEvents(ctx context.Context, c *Counters, cfg *Config, events []event.Event, recs []*kgo.Record, idx []int, vecs []float32, dim int) error {
 	points := make([]*qdrant.PointStruct, len(events))
 	for i := range events {
 		points[i] = &qdrant.PointStruct{
@@ -140,7 +141,7 @@ func (p *Pipeline) upsertChunks(ctx context.Context, c *Counters, cfg *Config, c
 
 // updateProfiles folds the batch's events into their users' profiles (loading profiles
 // not cached from Qdrant) and upserts the profiles that changed.
-func (p *Pipeline) updateProfiles(ctx context.Context, c *Counters, cfg *Config, events []workloads.Event, recs []*kgo.Record, idx []int, vecs []float32, dim int) error {
+func (p *Pipeline) updateProfiles(ctx context.Context, c *Counters, cfg *Config, events []event.Event, recs []*kgo.Record, idx []int, vecs []float32, dim int) error {
 	if p.invalidate.Swap(false) {
 		clear(p.profiles)
 	}

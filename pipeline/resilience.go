@@ -8,11 +8,12 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vectorstream/vectorstream/event"
+
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/vectorstream/vectorstream/pipeline/breaker"
 	"github.com/vectorstream/vectorstream/pipeline/retry"
 	"github.com/vectorstream/vectorstream/pipeline/spool"
-	"github.com/vectorstream/vectorstream/workloads"
 )
 
 // Names of the pipeline's circuit breakers (the breaker label of its metrics).
@@ -238,7 +239,7 @@ func (p *Pipeline) replayBatch(ctx context.Context, payload []byte) error {
 	}
 	cfg := p.cfg.Load()
 	n := len(sb.Events)
-	events := make([]workloads.Event, 0, n)
+	events := make([]event.Event, 0, n)
 	recs := make([]*kgo.Record, n)
 	idx := make([]int, n)
 	vecs := make([]float32, 0, n*sb.Dim)

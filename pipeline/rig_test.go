@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vectorstream/vectorstream/event"
+
 	"github.com/qdrant/go-client/qdrant"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -38,7 +40,7 @@ type rig struct {
 	ends  map[int32]int64
 	// extra are valid events that reached the raw topic after the stream (dead letters
 	// re-injected by a DLQ replay), with their positions, in topic order.
-	extra    []workloads.Event
+	extra    []event.Event
 	extraPos []kgo.Record
 }
 
@@ -65,7 +67,7 @@ func newRigWith(t *testing.T, n int, gcfg workloads.GeneratorConfig) *rig {
 	var docs []embed.Doc
 	for _, loc := range []string{"en-US", "tr-TR"} {
 		for _, p := range gen.CatalogFor(loc) {
-			docs = append(docs, embed.Doc{Text: workloads.ProductText(&p), Lang: loc})
+			docs = append(docs, embed.Doc{Text: event.ProductText(&p), Lang: loc})
 		}
 	}
 	be := kernels.NewCPU()
@@ -87,9 +89,9 @@ func newRigWith(t *testing.T, n int, gcfg workloads.GeneratorConfig) *rig {
 		rec := gen.Next(intended)
 		r.recs = append(r.recs, rec)
 		krs = append(krs, &kgo.Record{Key: rec.Key, Value: rec.Value, Headers: []kgo.RecordHeader{
-			{Key: pipeline.HeaderEventID, Value: []byte(rec.EventID)},
-			{Key: pipeline.HeaderIntended, Value: strconv.AppendInt(nil, intended.UnixNano(), 10)},
-			{Key: pipeline.HeaderSent, Value: strconv.AppendInt(nil, intended.Add(time.Millisecond).UnixNano(), 10)},
+			{Key: event.HeaderEventID, Value: []byte(rec.EventID)},
+			{Key: event.HeaderIntended, Value: strconv.AppendInt(nil, intended.UnixNano(), 10)},
+			{Key: event.HeaderSent, Value: strconv.AppendInt(nil, intended.Add(time.Millisecond).UnixNano(), 10)},
 		}})
 	}
 	res := cl.ProduceSync(ctx, krs...)
@@ -257,8 +259,8 @@ func (r *rig) committed(t *testing.T, group string) map[int32]int64 {
 }
 
 // valid returns the valid records' events and Kafka positions, in stream order.
-func (r *rig) valid() ([]workloads.Event, []kgo.Record) {
-	var evs []workloads.Event
+func (r *rig) valid() ([]event.Event, []kgo.Record) {
+	var evs []event.Event
 	var pos []kgo.Record
 	for i, rec := range r.recs {
 		if !rec.Malformed {

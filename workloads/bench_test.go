@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vectorstream/vectorstream/event"
+
 	"github.com/vectorstream/vectorstream/workloads"
 )
 
@@ -83,7 +85,7 @@ func BenchmarkDecodeValidate(b *testing.B) {
 	recs := sampleRecords(b, 1024)
 	for _, size := range []int{1, 1024} {
 		b.Run(fmt.Sprintf("Validator-%d", size), func(b *testing.B) {
-			v := workloads.NewValidator(workloads.DefaultValidatorConfig())
+			v := event.NewValidator(event.DefaultValidatorConfig())
 			n := 0
 			for _, r := range recs[:size] {
 				n += len(r.Value)
@@ -101,7 +103,7 @@ func BenchmarkDecodeValidate(b *testing.B) {
 	b.Run("encoding-json-unmarshal", func(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
-			var e workloads.Event
+			var e event.Event
 			if err := json.Unmarshal(recs[i%len(recs)].Value, &e); err != nil {
 				b.Fatal(err)
 			}
@@ -109,7 +111,7 @@ func BenchmarkDecodeValidate(b *testing.B) {
 		reportEventsPerSec(b)
 	})
 	b.Run("Validator-parallel", func(b *testing.B) {
-		v := workloads.NewValidator(workloads.DefaultValidatorConfig())
+		v := event.NewValidator(event.DefaultValidatorConfig())
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			i := 0

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/vectorstream/vectorstream/event"
 )
 
 // Languages of the lexicon.
@@ -302,7 +304,7 @@ func (a *alias) draw(r *prng) int {
 // catalog is the generated product set, rendered in every language.
 type catalog struct {
 	lx         *lexicon
-	products   [nLangs][]Product
+	products   [nLangs][]event.Product
 	fragments  [nLangs][][]byte // `,"product":{...}` per product, for the encoder
 	category   []int32          // category index per product
 	popular    alias            // global Zipf popularity
@@ -326,7 +328,7 @@ func buildCatalog(lx *lexicon, n int, zipfS float64, r *prng) *catalog {
 	}
 	catAlias := newAlias(cw)
 	for l := range nLangs {
-		c.products[l] = make([]Product, n)
+		c.products[l] = make([]event.Product, n)
 		c.fragments[l] = make([][]byte, n)
 	}
 	var parts titleParts
@@ -359,13 +361,13 @@ func buildCatalog(lx *lexicon, n int, zipfS float64, r *prng) *catalog {
 				}
 				tb.WriteString(w.title[l])
 			}
-			p := Product{
+			p := event.Product{
 				ID:       id,
 				Title:    tb.String(),
 				Brand:    brand,
 				Category: cat.def.slug,
 				Price:    price,
-				Attributes: []Attribute{
+				Attributes: []event.Attribute{
 					{Name: "colour", Value: lx.colours[colour].lower[l]},
 					{Name: "material", Value: lx.materials[material].lower[l]},
 					{Name: cat.attrName, Value: extra.text[l]},
@@ -373,7 +375,7 @@ func buildCatalog(lx *lexicon, n int, zipfS float64, r *prng) *catalog {
 			}
 			c.products[l][i] = p
 			frag := append([]byte(nil), `,"product":`...)
-			c.fragments[l][i] = appendProduct(frag, &c.products[l][i])
+			c.fragments[l][i] = event.AppendProductJSON(frag, &c.products[l][i])
 		}
 	}
 	// Zipf popularity over a random permutation of the products.

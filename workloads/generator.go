@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vectorstream/vectorstream/event"
 )
 
 // GeneratorConfig configures the catalog and session simulator. Zero values
@@ -28,7 +30,7 @@ type GeneratorConfig struct {
 	Locales map[string]float64 `yaml:"locales" json:"locales"`
 	// Transitions are the Markov chain weights between event types (nil
 	// means DefaultTransitions). See StationaryMix.
-	Transitions map[EventType]map[EventType]float64 `yaml:"transitions" json:"transitions"`
+	Transitions map[event.EventType]map[event.EventType]float64 `yaml:"transitions" json:"transitions"`
 	// SessionEnd is the probability that a session ends before an entry
 	// event (page_view, search or product_view); default 0.08.
 	SessionEnd float64 `yaml:"session_end" json:"session_end"`
@@ -77,7 +79,7 @@ func DefaultGeneratorConfig() GeneratorConfig {
 		Transitions:    DefaultTransitions(),
 		SessionEnd:     0.08,
 		ZipfExponent:   1.1,
-		MaxEventBytes:  DefaultValidatorConfig().MaxBytes,
+		MaxEventBytes:  event.DefaultValidatorConfig().MaxBytes,
 	}
 }
 
@@ -130,7 +132,7 @@ func (c GeneratorConfig) Validate() error {
 	sum := 0.0
 	var lerrs []error
 	for loc, w := range c.Locales {
-		if !validLocale(loc) {
+		if !event.ValidLocale(loc) {
 			lerrs = append(lerrs, fmt.Errorf("locales[%q]: not a locale like en-US", loc))
 		}
 		if w < 0 || math.IsNaN(w) || math.IsInf(w, 0) {
@@ -188,15 +190,15 @@ func sortErrs(errs []error) []error {
 // strings of Event point into the generator's catalog and user tables,
 // which are shared by every record: treat them as read-only.
 type Record struct {
-	Seq     int64  // 0-based position in the stream
-	EventID string // event_id of the event; also set on malformed records (carry it in a header)
-	Key     []byte // user_id bytes: the partitioning key (read-only, shared)
-	Value   []byte // the JSON document, or the malformed bytes
-	Event   Event  // the event as generated, before any corruption
+	Seq     int64       // 0-based position in the stream
+	EventID string      // event_id of the event; also set on malformed records (carry it in a header)
+	Key     []byte      // user_id bytes: the partitioning key (read-only, shared)
+	Value   []byte      // the JSON document, or the malformed bytes
+	Event   event.Event // the event as generated, before any corruption
 	// Malformed is true when Value was deliberately broken; Reason is then
 	// the Reason the validator must return for it, and Kind how it was broken.
 	Malformed bool
-	Reason    Reason
+	Reason    event.Reason
 	Kind      MalformedKind
 	// QueryCategory is, for searches, the category slug the query was
 	// generated from (the relevance label for retrieval tests).
@@ -247,7 +249,7 @@ type Generator struct {
 	idKey    uint64
 	buf      []byte
 	qbuf     []byte
-	ts       tsCache
+	enc      event.Encoder
 }
 
 // Devices a user may have, with their shares.
@@ -309,7 +311,7 @@ func NewGenerator(cfg GeneratorConfig) (*Generator, error) {
 	if kinds == nil {
 		kinds = MalformedKinds
 	}
-	for ti, t := range EventTypes {
+	for ti, t := range event.EventTypes {
 		for _, k := range kinds {
 			if k.appliesTo(t) && !slices.Contains(g.malKinds[ti], k) {
 				g.malKinds[ti] = append(g.malKinds[ti], k)
@@ -330,12 +332,12 @@ func NewGenerator(cfg GeneratorConfig) (*Generator, error) {
 // Catalog returns the catalog with English titles (index i is product
 // "p-00000i"). The slice is a copy; the products' Attributes are shared and
 // read-only.
-func (g *Generator) Catalog() []Product { return slices.Clone(g.cat.products[langEN]) }
+func (g *Generator) Catalog() []event.Product { return slices.Clone(g.cat.products[langEN]) }
 
 // CatalogFor returns the catalog as users of locale see it (Turkish titles
 // and attribute values for "tr-*", English otherwise). Same ownership as
 // Catalog.
-func (g *Generator) CatalogFor(locale string) []Product {
+func (g *Generator) CatalogFor(locale string) []event.Product {
 	return slices.Clone(g.cat.products[langOf(locale)])
 }
 
@@ -384,8 +386,8 @@ func (g *Generator) Next(intended time.Time) Record {
 	r := g.rng
 	s := &g.sessions[r.IntN(len(g.sessions))]
 	next := int8(g.rows[s.state].draw(r))
-	t := EventTypes[next]
-	if t == PageView || t == Search || t == ProductView {
+	t := event.EventTypes[next]
+	if t == event.PageView || t == event.Search || t == event.ProductView {
 		if s.events >= maxSessionEvents || r.Float64() < g.cfg.SessionEnd {
 			g.newSession(s)
 		}
@@ -401,8 +403,8 @@ func (g *Generator) Next(intended time.Time) Record {
 	rec := Record{Seq: seq, Key: usr.key}
 	rec.EventID = g.eventID(seq)
 	e := &rec.Event
-	*e = Event{
-		SchemaVersion: SchemaVersion,
+	*e = event.Event{
+		SchemaVersion: event.SchemaVersion,
 		EventID:       rec.EventID,
 		EventType:     t,
 		Timestamp:     intended.UTC(),
@@ -413,7 +415,7 @@ func (g *Generator) Next(intended time.Time) Record {
 	}
 	prod := int32(-1)
 	switch t {
-	case Search:
+	case event.Search:
 		ci := s.interest
 		if r.Float64() < 0.3 {
 			ci = int32(g.cat.catPop.draw(r))
@@ -426,10 +428,10 @@ func (g *Generator) Next(intended time.Time) Record {
 		e.Query = string(q)
 		s.queryCat = ci
 		rec.QueryCategory = g.cat.lx.categories[ci].def.slug
-	case ProductView:
+	case event.ProductView:
 		prod = g.pickProduct(s, prev == 2 /* search */)
 		s.lastProd = prod
-	case AddToCart:
+	case event.AddToCart:
 		prod = s.lastProd
 		if prod < 0 {
 			prod = g.pickProduct(s, false)
@@ -441,7 +443,7 @@ func (g *Generator) Next(intended time.Time) Record {
 		s.cart[s.nCart] = prod
 		s.nCart++
 		e.Quantity = quantity(r)
-	case RemoveFromCart, Purchase:
+	case event.RemoveFromCart, event.Purchase:
 		if s.nCart > 0 {
 			k := r.IntN(int(s.nCart))
 			prod = s.cart[k]
@@ -453,7 +455,7 @@ func (g *Generator) Next(intended time.Time) Record {
 			prod = g.pickProduct(s, false)
 		}
 		e.Quantity = 1
-		if t == Purchase {
+		if t == event.Purchase {
 			e.Quantity = quantity(r)
 		}
 	}
@@ -473,7 +475,7 @@ func (g *Generator) Next(intended time.Time) Record {
 			return rec
 		}
 	}
-	g.buf = g.appendEvent(g.buf[:0], e, frag)
+	g.buf = g.enc.Append(g.buf[:0], e, frag)
 	rec.Value = append(make([]byte, 0, len(g.buf)), g.buf...)
 	return rec
 }
@@ -534,6 +536,8 @@ func (g *Generator) eventID(seq int64) string {
 	return string(b[:])
 }
 
+const hexDigits = "0123456789abcdef"
+
 // splitmix is the SplitMix64 finaliser, a bijection on uint64.
 func splitmix(x uint64) uint64 {
 	x += 0x9e3779b97f4a7c15
@@ -542,68 +546,11 @@ func splitmix(x uint64) uint64 {
 	return x ^ (x >> 31)
 }
 
-// appendEvent is AppendJSON with a pre-encoded product fragment and the
-// generator's timestamp cache; it produces the same bytes.
-func (g *Generator) appendEvent(dst []byte, e *Event, frag []byte) []byte {
-	dst = append(dst, `{"schema_version":`...)
-	dst = appendSmallInt(dst, e.SchemaVersion)
-	dst = append(dst, `,"event_id":"`...)
-	dst = append(dst, e.EventID...) // hex and '-', nothing to escape
-	dst = append(dst, `","event_type":"`...)
-	dst = append(dst, e.EventType...)
-	dst = append(dst, `","timestamp":"`...)
-	dst = g.ts.append(dst, e.Timestamp)
-	dst = append(dst, `","user_id":`...)
-	dst = appendString(dst, e.UserID)
-	dst = append(dst, `,"session_id":`...)
-	dst = appendString(dst, e.SessionID)
-	if e.Product != nil {
-		if frag != nil {
-			dst = append(dst, frag...)
-		} else {
-			dst = append(dst, `,"product":`...)
-			dst = appendProduct(dst, e.Product)
-		}
-	}
-	return appendTail(dst, e)
-}
-
 func appendSmallInt(dst []byte, v int) []byte {
 	if v >= 0 && v < 10 {
 		return append(dst, byte('0'+v))
 	}
 	return strconv.AppendInt(dst, int64(v), 10)
-}
-
-// tsCache remembers the formatted second of the last timestamp, since
-// consecutive events share it.
-type tsCache struct {
-	sec    int64
-	prefix [20]byte // "YYYY-MM-DDTHH:MM:SS."
-	valid  bool
-}
-
-func (c *tsCache) append(dst []byte, t time.Time) []byte {
-	t = t.UTC()
-	sec := t.Unix()
-	if !c.valid || sec != c.sec {
-		y := t.Year()
-		if y < 0 || y > 9999 {
-			return appendTimestamp(dst, t)
-		}
-		var b [30]byte
-		copy(c.prefix[:], appendTimestamp(b[:0], t)[:20])
-		c.sec, c.valid = sec, true
-	}
-	dst = append(dst, c.prefix[:]...)
-	ns := t.Nanosecond()
-	var f [10]byte
-	for i := 8; i >= 0; i-- {
-		f[i] = byte('0' + ns%10)
-		ns /= 10
-	}
-	f[9] = 'Z'
-	return append(dst, f[:]...)
 }
 
 // sharedLexicon parses the lexicon once per process; it is read-only.

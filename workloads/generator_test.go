@@ -12,10 +12,14 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/vectorstream/vectorstream/event"
+
 	"github.com/google/uuid"
 
 	"github.com/vectorstream/vectorstream/workloads"
 )
+
+var testNow = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 
 func newGen(t testing.TB, cfg workloads.GeneratorConfig) *workloads.Generator {
 	t.Helper()
@@ -66,9 +70,9 @@ func TestGeneratorDeterministic(t *testing.T) {
 func TestGeneratorValidRecords(t *testing.T) {
 	t.Parallel()
 	g := newGen(t, workloads.GeneratorConfig{Seed: 9, Products: 2000, Users: 3000, TypoRate: 0.3})
-	v := workloads.NewValidator(workloads.DefaultValidatorConfig())
+	v := event.NewValidator(event.DefaultValidatorConfig())
 	ids := map[string]bool{}
-	types := map[workloads.EventType]int{}
+	types := map[event.EventType]int{}
 	const n = 30_000
 	for i := range n {
 		intended := testNow.Add(time.Duration(i) * 333 * time.Microsecond).In(time.FixedZone("x", 3600))
@@ -100,7 +104,7 @@ func TestGeneratorValidRecords(t *testing.T) {
 		}
 		ids[r.EventID] = true
 		types[e.EventType]++
-		if e.EventType == workloads.Search && r.QueryCategory == "" {
+		if e.EventType == event.Search && r.QueryCategory == "" {
 			t.Fatalf("search without QueryCategory")
 		}
 	}
@@ -109,7 +113,7 @@ func TestGeneratorValidRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, et := range workloads.EventTypes {
+	for _, et := range event.EventTypes {
 		got := float64(types[et]) / n
 		if math.Abs(got-mix[et]) > 0.02 {
 			t.Errorf("%s: share %.3f, stationary %.3f", et, got, mix[et])
@@ -117,7 +121,7 @@ func TestGeneratorValidRecords(t *testing.T) {
 	}
 }
 
-func equalEvents(a, b workloads.Event) bool {
+func equalEvents(a, b event.Event) bool {
 	if (a.Product == nil) != (b.Product == nil) {
 		return false
 	}
@@ -140,7 +144,7 @@ func equalEvents(a, b workloads.Event) bool {
 func TestGeneratorMalformedKinds(t *testing.T) {
 	t.Parallel()
 	g := newGen(t, workloads.GeneratorConfig{Seed: 11, Products: 500, Users: 1000, MalformedFraction: 0.2})
-	v := workloads.NewValidator(workloads.DefaultValidatorConfig())
+	v := event.NewValidator(event.DefaultValidatorConfig())
 	seen := map[workloads.MalformedKind]int{}
 	malformed := 0
 	const n = 30_000
@@ -216,7 +220,7 @@ func TestGeneratorText(t *testing.T) {
 	trQueries := 0
 	for range 20_000 {
 		r := g.Next(testNow)
-		if r.Event.EventType == workloads.Search && r.Event.Locale == "tr-TR" {
+		if r.Event.EventType == event.Search && r.Event.Locale == "tr-TR" {
 			trQueries++
 		}
 	}
@@ -231,7 +235,7 @@ func TestGeneratorConfigValidate(t *testing.T) {
 		Products: -1, MalformedFraction: 1.5, TypoRate: -0.1,
 		Locales:        map[string]float64{"en-US": -1, "!!": 1},
 		MalformedKinds: []workloads.MalformedKind{"nope"},
-		Transitions:    map[workloads.EventType]map[workloads.EventType]float64{workloads.PageView: {"teleport": 1}},
+		Transitions:    map[event.EventType]map[event.EventType]float64{event.PageView: {"teleport": 1}},
 	}
 	err := cfg.Validate()
 	if err == nil {
@@ -249,7 +253,7 @@ func TestGeneratorConfigValidate(t *testing.T) {
 		t.Errorf("zero config (all defaults): %v", err)
 	}
 	var zero workloads.GeneratorConfig
-	zero.Transitions = map[workloads.EventType]map[workloads.EventType]float64{workloads.PageView: {workloads.Search: 1}}
+	zero.Transitions = map[event.EventType]map[event.EventType]float64{event.PageView: {event.Search: 1}}
 	if err := zero.Validate(); err == nil || !strings.Contains(err.Error(), "transitions[search]") {
 		t.Errorf("reachable state without row: %v", err)
 	}
@@ -258,35 +262,35 @@ func TestGeneratorConfigValidate(t *testing.T) {
 
 func TestStationaryMix(t *testing.T) {
 	t.Parallel()
-	type row = map[workloads.EventType]float64
+	type row = map[event.EventType]float64
 	cases := []struct {
 		name string
-		tr   map[workloads.EventType]row
+		tr   map[event.EventType]row
 		want row
 	}{
 		{
 			// pv = .5pv + s, s = .5pv  ⇒  pv = 2/3, s = 1/3
 			"two states",
-			map[workloads.EventType]row{workloads.PageView: {workloads.PageView: 0.5, workloads.Search: 0.5}, workloads.Search: {workloads.PageView: 1}},
-			row{workloads.PageView: 2.0 / 3, workloads.Search: 1.0 / 3},
+			map[event.EventType]row{event.PageView: {event.PageView: 0.5, event.Search: 0.5}, event.Search: {event.PageView: 1}},
+			row{event.PageView: 2.0 / 3, event.Search: 1.0 / 3},
 		},
 		{
 			// a deterministic cycle visits each state equally; weights need not sum to 1
 			"cycle",
-			map[workloads.EventType]row{workloads.PageView: {workloads.ProductView: 3}, workloads.ProductView: {workloads.AddToCart: 7}, workloads.AddToCart: {workloads.PageView: 0.2}},
-			row{workloads.PageView: 1.0 / 3, workloads.ProductView: 1.0 / 3, workloads.AddToCart: 1.0 / 3},
+			map[event.EventType]row{event.PageView: {event.ProductView: 3}, event.ProductView: {event.AddToCart: 7}, event.AddToCart: {event.PageView: 0.2}},
+			row{event.PageView: 1.0 / 3, event.ProductView: 1.0 / 3, event.AddToCart: 1.0 / 3},
 		},
 		{
 			// pv→{pv .5, prod .5}; prod→{pv .25, cart .75}; cart→{pv 1}
 			// pv = .5pv + .25prod + cart, prod = .5pv, cart = .75prod = .375pv
 			// pv(1 + .5 + .375) = 1  ⇒  pv = 8/15, prod = 4/15, cart = 3/15
 			"three states",
-			map[workloads.EventType]row{
-				workloads.PageView:    {workloads.PageView: 0.5, workloads.ProductView: 0.5},
-				workloads.ProductView: {workloads.PageView: 0.25, workloads.AddToCart: 0.75},
-				workloads.AddToCart:   {workloads.PageView: 1},
+			map[event.EventType]row{
+				event.PageView:    {event.PageView: 0.5, event.ProductView: 0.5},
+				event.ProductView: {event.PageView: 0.25, event.AddToCart: 0.75},
+				event.AddToCart:   {event.PageView: 1},
 			},
-			row{workloads.PageView: 8.0 / 15, workloads.ProductView: 4.0 / 15, workloads.AddToCart: 3.0 / 15},
+			row{event.PageView: 8.0 / 15, event.ProductView: 4.0 / 15, event.AddToCart: 3.0 / 15},
 		},
 	}
 	for _, tc := range cases {
@@ -306,7 +310,7 @@ func TestStationaryMix(t *testing.T) {
 		})
 	}
 	// Two closed classes: no unique stationary distribution.
-	if _, err := workloads.StationaryMix(map[workloads.EventType]row{workloads.PageView: {workloads.PageView: 1}, workloads.Search: {workloads.Search: 1}}); err == nil {
+	if _, err := workloads.StationaryMix(map[event.EventType]row{event.PageView: {event.PageView: 1}, event.Search: {event.Search: 1}}); err == nil {
 		t.Error("reducible chain accepted")
 	}
 	def, err := workloads.StationaryMix(nil)
@@ -314,7 +318,7 @@ func TestStationaryMix(t *testing.T) {
 		t.Fatal(err)
 	}
 	sum := 0.0
-	for _, et := range workloads.EventTypes {
+	for _, et := range event.EventTypes {
 		if def[et] <= 0 {
 			t.Errorf("default chain never emits %s", et)
 		}

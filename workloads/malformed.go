@@ -3,6 +3,8 @@ package workloads
 import (
 	"bytes"
 	"time"
+
+	"github.com/vectorstream/vectorstream/event"
 )
 
 // MalformedKind names one way the generator breaks a record on purpose.
@@ -45,43 +47,43 @@ func (k MalformedKind) Valid() bool { return k.Reason() != "" }
 
 // Reason returns the rejection reason the validator gives for k ("" if k is
 // unknown).
-func (k MalformedKind) Reason() Reason {
+func (k MalformedKind) Reason() event.Reason {
 	switch k {
 	case MalTruncated:
-		return ReasonTruncatedJSON
+		return event.ReasonTruncatedJSON
 	case MalSyntax:
-		return ReasonMalformedJSON
+		return event.ReasonMalformedJSON
 	case MalInvalidUTF8:
-		return ReasonInvalidUTF8
+		return event.ReasonInvalidUTF8
 	case MalMissingField:
-		return ReasonMissingField
+		return event.ReasonMissingField
 	case MalWrongType:
-		return ReasonWrongType
+		return event.ReasonWrongType
 	case MalUnknownEventType:
-		return ReasonUnknownEventType
+		return event.ReasonUnknownEventType
 	case MalNegativePrice:
-		return ReasonNegativePrice
+		return event.ReasonNegativePrice
 	case MalTimestampPast, MalTimestampFuture:
-		return ReasonTimestampOutOfRange
+		return event.ReasonTimestampOutOfRange
 	case MalOversize:
-		return ReasonOversize
+		return event.ReasonOversize
 	case MalUnknownField:
-		return ReasonUnknownField
+		return event.ReasonUnknownField
 	case MalMissingProduct:
-		return ReasonMissingProduct
+		return event.ReasonMissingProduct
 	case MalDuplicateField:
-		return ReasonDuplicateField
+		return event.ReasonDuplicateField
 	case MalSchemaVersion:
-		return ReasonUnsupportedSchemaVersion
+		return event.ReasonUnsupportedSchemaVersion
 	case MalEmptyValue, MalBadQuantity:
-		return ReasonInvalidValue
+		return event.ReasonInvalidValue
 	case MalUnexpectedField:
-		return ReasonUnexpectedField
+		return event.ReasonUnexpectedField
 	}
 	return ""
 }
 
-func (k MalformedKind) appliesTo(t EventType) bool {
+func (k MalformedKind) appliesTo(t event.EventType) bool {
 	switch k {
 	case MalNegativePrice, MalMissingProduct:
 		return t.HasProduct()
@@ -103,9 +105,9 @@ const (
 var droppable = []string{"schema_version", "event_id", "event_type", "timestamp", "user_id", "session_id", "device", "locale"}
 
 // malform returns the bytes of e broken as k says. e is not modified.
-func (g *Generator) malform(k MalformedKind, e *Event, frag []byte) []byte {
+func (g *Generator) malform(k MalformedKind, e *event.Event, frag []byte) []byte {
 	r := g.rng
-	valid := g.appendEvent(nil, e, frag)
+	valid := g.enc.Append(nil, e, frag)
 	switch k {
 	case MalTruncated:
 		return valid[:1+r.IntN(len(valid)-1)]
@@ -143,7 +145,7 @@ func (g *Generator) malform(k MalformedKind, e *Event, frag []byte) []byte {
 		} else {
 			c.Timestamp = c.Timestamp.Add(malFutureOffset)
 		}
-		return g.appendEvent(nil, &c, frag)
+		return g.enc.Append(nil, &c, frag)
 	case MalOversize:
 		n := g.cfg.MaxEventBytes + 1 + r.IntN(64)
 		if n < len(valid) {
@@ -161,7 +163,7 @@ func (g *Generator) malform(k MalformedKind, e *Event, frag []byte) []byte {
 	case MalMissingProduct:
 		c := *e
 		c.Product = nil
-		return g.appendEvent(nil, &c, nil)
+		return g.enc.Append(nil, &c, nil)
 	case MalDuplicateField:
 		return replaceOnce(valid, `"locale":`, `"device":"`+e.Device+`","locale":`)
 	case MalSchemaVersion:
@@ -169,20 +171,20 @@ func (g *Generator) malform(k MalformedKind, e *Event, frag []byte) []byte {
 	case MalEmptyValue:
 		c := *e
 		c.UserID = ""
-		return g.appendEvent(nil, &c, frag)
+		return g.enc.Append(nil, &c, frag)
 	case MalBadQuantity:
 		c := *e
 		c.Quantity = -r.IntN(3) // 0 is written, as "quantity":0 would be omitted
 		if c.Quantity == 0 {
 			return replaceOnce(valid, `"quantity":`+itoa(e.Quantity), `"quantity":0`)
 		}
-		return g.appendEvent(nil, &c, frag)
+		return g.enc.Append(nil, &c, frag)
 	case MalUnexpectedField:
 		c := *e
 		p := int32(g.cat.popular.draw(r))
 		lang := langOf(e.Locale)
 		c.Product = &g.cat.products[lang][p]
-		return g.appendEvent(nil, &c, g.cat.fragments[lang][p])
+		return g.enc.Append(nil, &c, g.cat.fragments[lang][p])
 	}
 	return valid
 }

@@ -4,20 +4,22 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/vectorstream/vectorstream/event"
 )
 
 // DefaultTransitions returns the default session chain: a browsing-heavy
 // mix where roughly one product view in four leads to a cart addition and a
 // quarter of cart additions end in a purchase. Each row sums to 1. The
 // caller owns the returned map.
-func DefaultTransitions() map[EventType]map[EventType]float64 {
-	return map[EventType]map[EventType]float64{
-		PageView:       {PageView: 0.30, ProductView: 0.45, Search: 0.25},
-		ProductView:    {PageView: 0.15, ProductView: 0.40, Search: 0.20, AddToCart: 0.25},
-		Search:         {PageView: 0.05, ProductView: 0.70, Search: 0.25},
-		AddToCart:      {PageView: 0.20, ProductView: 0.35, Search: 0.10, AddToCart: 0.10, RemoveFromCart: 0.10, Purchase: 0.15},
-		RemoveFromCart: {PageView: 0.30, ProductView: 0.50, Search: 0.20},
-		Purchase:       {PageView: 0.60, ProductView: 0.15, Search: 0.25},
+func DefaultTransitions() map[event.EventType]map[event.EventType]float64 {
+	return map[event.EventType]map[event.EventType]float64{
+		event.PageView:       {event.PageView: 0.30, event.ProductView: 0.45, event.Search: 0.25},
+		event.ProductView:    {event.PageView: 0.15, event.ProductView: 0.40, event.Search: 0.20, event.AddToCart: 0.25},
+		event.Search:         {event.PageView: 0.05, event.ProductView: 0.70, event.Search: 0.25},
+		event.AddToCart:      {event.PageView: 0.20, event.ProductView: 0.35, event.Search: 0.10, event.AddToCart: 0.10, event.RemoveFromCart: 0.10, event.Purchase: 0.15},
+		event.RemoveFromCart: {event.PageView: 0.30, event.ProductView: 0.50, event.Search: 0.20},
+		event.Purchase:       {event.PageView: 0.60, event.ProductView: 0.15, event.Search: 0.25},
 	}
 }
 
@@ -29,7 +31,7 @@ type chain [nTypes][nTypes]float64
 // denseChain validates transitions and normalises each row. Rows may sum to
 // any positive value (they are weights); a state reachable with positive
 // probability must have a row.
-func denseChain(transitions map[EventType]map[EventType]float64) (chain, error) {
+func denseChain(transitions map[event.EventType]map[event.EventType]float64) (chain, error) {
 	var m chain
 	var errs []error
 	for from, row := range transitions {
@@ -46,7 +48,7 @@ func denseChain(transitions map[EventType]map[EventType]float64) (chain, error) 
 				errs = append(errs, fmt.Errorf("transitions[%s][%s]: must be a finite probability >= 0, got %v", from, to, p))
 				continue
 			}
-			m[from.index()][to.index()] = p
+			m[from.Index()][to.Index()] = p
 		}
 	}
 	if len(errs) > 0 {
@@ -65,7 +67,7 @@ func denseChain(transitions map[EventType]map[EventType]float64) (chain, error) 
 	if !any {
 		return m, errors.New("transitions: no positive probability")
 	}
-	for i, t := range EventTypes {
+	for i, t := range event.EventTypes {
 		sum := 0.0
 		for j := range nTypes {
 			sum += m[i][j]
@@ -166,7 +168,7 @@ func (m *chain) stationary() ([nTypes]float64, error) {
 // first. The generator starts every session slot from this distribution and
 // session boundaries do not change the chain, so it is also the expected mix
 // of a generated stream from the first event on.
-func StationaryMix(transitions map[EventType]map[EventType]float64) (map[EventType]float64, error) {
+func StationaryMix(transitions map[event.EventType]map[event.EventType]float64) (map[event.EventType]float64, error) {
 	if transitions == nil {
 		transitions = DefaultTransitions()
 	}
@@ -178,8 +180,8 @@ func StationaryMix(transitions map[EventType]map[EventType]float64) (map[EventTy
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[EventType]float64, nTypes)
-	for i, t := range EventTypes {
+	out := make(map[event.EventType]float64, nTypes)
+	for i, t := range event.EventTypes {
 		if pi[i] > 0 {
 			out[t] = pi[i]
 		}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"unicode"
 
+	"github.com/vectorstream/vectorstream/event"
+
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/vectorstream/vectorstream/workloads"
@@ -157,12 +159,12 @@ func TestCatalogNeighbourPrecision(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		locale  string
-		text    func(p *workloads.Product) string
+		text    func(p *event.Product) string
 		turkish bool
 	}{
-		{"en/title", "en-US", func(p *workloads.Product) string { return p.Title }, false},
-		{"en/embed_text", "en-US", workloads.ProductText, false},
-		{"tr/title", "tr-TR", func(p *workloads.Product) string { return p.Title }, true},
+		{"en/title", "en-US", func(p *event.Product) string { return p.Title }, false},
+		{"en/embed_text", "en-US", event.ProductText, false},
+		{"tr/title", "tr-TR", func(p *event.Product) string { return p.Title }, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cat := g.CatalogFor(tc.locale)

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vectorstream/vectorstream/event"
+
 	"github.com/qdrant/go-client/qdrant"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -55,7 +57,7 @@ func newProcRig(t *testing.T, n, batch int) *procRig {
 	}
 	var docs []embed.Doc
 	for _, p := range gen.CatalogFor("en-US") {
-		docs = append(docs, embed.Doc{Text: workloads.ProductText(&p), Lang: "en-US"})
+		docs = append(docs, embed.Doc{Text: event.ProductText(&p), Lang: "en-US"})
 	}
 	model, err := embed.Fit(ctx, docs, embed.FitConfig{Dim: 8, MinDF: 1, MaxVocab: 1000, Oversample: 8, PowerIters: 2, Seed: 1}, kernels.NewCPU())
 	if err != nil {
@@ -86,7 +88,7 @@ func newProcRig(t *testing.T, n, batch int) *procRig {
 		}
 		ns := strconv.AppendInt(nil, now.UnixNano(), 10)
 		krs = append(krs, &kgo.Record{Key: rec.Key, Value: rec.Value, Headers: []kgo.RecordHeader{
-			{Key: pipeline.HeaderEventID, Value: []byte(rec.EventID)}, {Key: pipeline.HeaderIntended, Value: ns}, {Key: pipeline.HeaderSent, Value: ns}}})
+			{Key: event.HeaderEventID, Value: []byte(rec.EventID)}, {Key: event.HeaderIntended, Value: ns}, {Key: event.HeaderSent, Value: ns}}})
 	}
 	if err := cl.ProduceSync(ctx, krs...).FirstErr(); err != nil {
 		t.Fatal(err)

@@ -13,10 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vectorstream/vectorstream/event"
+
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/vectorstream/vectorstream/infra"
 	"github.com/vectorstream/vectorstream/pipeline"
-	"github.com/vectorstream/vectorstream/workloads"
 )
 
 // vectorstream runs the test binary as `vectorstream args...` and returns its stdout
@@ -61,11 +62,11 @@ func TestDLQInspectAndReplayEndToEnd(t *testing.T) {
 	defer cl.Close()
 
 	now := time.Now().UTC()
-	strict := workloads.NewValidator(workloads.ValidatorConfig{MaxPast: 24 * time.Hour})
+	strict := event.NewValidator(event.ValidatorConfig{MaxPast: 24 * time.Hour})
 	var dead []*kgo.Record
 	for i := range 4 {
 		id := "ev-" + strconv.Itoa(i)
-		ev := workloads.Event{SchemaVersion: workloads.SchemaVersion, EventID: id, EventType: workloads.PageView,
+		ev := event.Event{SchemaVersion: event.SchemaVersion, EventID: id, EventType: event.PageView,
 			Timestamp: now.Add(-48 * time.Hour), UserID: "u-" + strconv.Itoa(i), SessionID: "s", Device: "web", Locale: "en-US"}
 		value := ev.AppendJSON(nil)
 		if i == 3 {
@@ -76,13 +77,13 @@ func TestDLQInspectAndReplayEndToEnd(t *testing.T) {
 			t.Fatalf("%s passed", id)
 		}
 		dead = append(dead, &kgo.Record{Topic: "raw_data.dlq", Key: []byte(ev.UserID), Value: value, Headers: []kgo.RecordHeader{
-			{Key: pipeline.HeaderEventID, Value: []byte(id)},
-			{Key: pipeline.HeaderDLQReason, Value: []byte(rej.Reason)},
-			{Key: pipeline.HeaderDLQField, Value: []byte(rej.Field)},
-			{Key: pipeline.HeaderDLQDetail, Value: []byte(rej.Detail)},
-			{Key: pipeline.HeaderDLQTopic, Value: []byte("raw_data")},
-			{Key: pipeline.HeaderDLQPartition, Value: []byte("0")},
-			{Key: pipeline.HeaderDLQOffset, Value: []byte(strconv.Itoa(i))},
+			{Key: event.HeaderEventID, Value: []byte(id)},
+			{Key: event.HeaderDLQReason, Value: []byte(rej.Reason)},
+			{Key: event.HeaderDLQField, Value: []byte(rej.Field)},
+			{Key: event.HeaderDLQDetail, Value: []byte(rej.Detail)},
+			{Key: event.HeaderDLQTopic, Value: []byte("raw_data")},
+			{Key: event.HeaderDLQPartition, Value: []byte("0")},
+			{Key: event.HeaderDLQOffset, Value: []byte(strconv.Itoa(i))},
 		}})
 	}
 	if err := cl.ProduceSync(ctx, dead...).FirstErr(); err != nil {
@@ -94,7 +95,7 @@ func TestDLQInspectAndReplayEndToEnd(t *testing.T) {
 	if code != exitOK || json.Unmarshal([]byte(out), &rep) != nil {
 		t.Fatalf("dlq inspect: exit %d, output %q", code, out)
 	}
-	stale, broken := string(workloads.ReasonTimestampOutOfRange), string(workloads.ReasonTruncatedJSON)
+	stale, broken := string(event.ReasonTimestampOutOfRange), string(event.ReasonTruncatedJSON)
 	if rep.Total != 4 || rep.ByReason[stale] != 3 || rep.ByReason[broken] != 1 || len(rep.Samples[stale]) != 1 {
 		t.Errorf("dlq inspect: %+v", rep)
 	}
@@ -124,7 +125,7 @@ func TestDLQInspectAndReplayEndToEnd(t *testing.T) {
 		}
 		fs.EachRecord(func(r *kgo.Record) {
 			for _, h := range r.Headers {
-				if h.Key == pipeline.HeaderEventID {
+				if h.Key == event.HeaderEventID {
 					ids = append(ids, string(h.Value))
 				}
 			}

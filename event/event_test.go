@@ -1,4 +1,4 @@
-package workloads_test
+package event_test
 
 import (
 	"encoding/json"
@@ -8,23 +8,23 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/vectorstream/vectorstream/workloads"
+	"github.com/vectorstream/vectorstream/event"
 )
 
 var testNow = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 
-func sampleEvent() workloads.Event {
-	return workloads.Event{
-		SchemaVersion: workloads.SchemaVersion,
+func sampleEvent() event.Event {
+	return event.Event{
+		SchemaVersion: event.SchemaVersion,
 		EventID:       "0b5d7a4e-1c2f-8a3b-9c4d-5e6f7a8b9c0d",
-		EventType:     workloads.AddToCart,
+		EventType:     event.AddToCart,
 		Timestamp:     testNow.Add(-1500 * time.Millisecond),
 		UserID:        "u-0000042",
 		SessionID:     "s-00000000000000ff",
-		Product: &workloads.Product{
+		Product: &event.Product{
 			ID: "p-000007", Title: "İpek \"Işıklı\" Kılıf\\ \n\t\u2028 <b>&", Brand: "Çınar",
 			Category: "phone_accessories", Price: 19.99,
-			Attributes: []workloads.Attribute{{Name: "colour", Value: "kırmızı"}, {Name: "ctl", Value: "\x01\x1f"}},
+			Attributes: []event.Attribute{{Name: "colour", Value: "kırmızı"}, {Name: "ctl", Value: "\x01\x1f"}},
 		},
 		Quantity: 2,
 		Device:   "mobile",
@@ -34,13 +34,13 @@ func sampleEvent() workloads.Event {
 
 func TestAppendJSONRoundTrip(t *testing.T) {
 	t.Parallel()
-	v := workloads.NewValidator(workloads.DefaultValidatorConfig())
-	cases := map[string]workloads.Event{"cart": sampleEvent()}
+	v := event.NewValidator(event.DefaultValidatorConfig())
+	cases := map[string]event.Event{"cart": sampleEvent()}
 	search := sampleEvent()
-	search.EventType, search.Product, search.Quantity, search.Query = workloads.Search, nil, 0, "ışıklı İpek şal ğüö \U0001F600"
+	search.EventType, search.Product, search.Quantity, search.Query = event.Search, nil, 0, "ışıklı İpek şal ğüö \U0001F600"
 	cases["search"] = search
 	pv := sampleEvent()
-	pv.EventType, pv.Product, pv.Quantity = workloads.PageView, nil, 0
+	pv.EventType, pv.Product, pv.Quantity = event.PageView, nil, 0
 	cases["page_view"] = pv
 	for name, e := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -48,7 +48,7 @@ func TestAppendJSONRoundTrip(t *testing.T) {
 			if !json.Valid(b) {
 				t.Fatalf("not valid JSON: %s", b)
 			}
-			var viaStd workloads.Event
+			var viaStd event.Event
 			if err := json.Unmarshal(b, &viaStd); err != nil {
 				t.Fatalf("encoding/json: %v", err)
 			}
@@ -78,7 +78,7 @@ func TestAppendJSONEscapesInvalidUTF8(t *testing.T) {
 	if !utf8.Valid(b) || !json.Valid(b) {
 		t.Fatalf("output not valid UTF-8 JSON: %q", b)
 	}
-	var got workloads.Event
+	var got event.Event
 	if err := json.Unmarshal(b, &got); err != nil {
 		t.Fatal(err)
 	}
@@ -108,18 +108,18 @@ func TestEmbedText(t *testing.T) {
 	t.Parallel()
 	e := sampleEvent()
 	e.Product.Title = "Kırmızı Kılıf"
-	e.Product.Attributes = []workloads.Attribute{{Name: "colour", Value: "kırmızı"}, {Name: "size", Value: "XL"}}
+	e.Product.Attributes = []event.Attribute{{Name: "colour", Value: "kırmızı"}, {Name: "size", Value: "XL"}}
 	if got, want := e.EmbedText(), "Kırmızı Kılıf Çınar kırmızı XL"; got != want {
 		t.Errorf("product EmbedText = %q, want %q", got, want)
 	}
 	if strings.Contains(e.EmbedText(), e.Product.Category) {
 		t.Error("EmbedText contains the category")
 	}
-	e.EventType, e.Product, e.Query = workloads.Search, nil, "ipek şal"
+	e.EventType, e.Product, e.Query = event.Search, nil, "ipek şal"
 	if got := e.EmbedText(); got != "ipek şal" {
 		t.Errorf("search EmbedText = %q", got)
 	}
-	e.EventType, e.Query = workloads.PageView, ""
+	e.EventType, e.Query = event.PageView, ""
 	if got := e.EmbedText(); got != "" {
 		t.Errorf("page_view EmbedText = %q, want empty", got)
 	}

@@ -1,4 +1,4 @@
-package workloads
+package event
 
 import (
 	"math"
@@ -62,7 +62,7 @@ type Rejection struct {
 
 // Error implements error.
 func (r *Rejection) Error() string {
-	s := "workloads: event rejected: " + string(r.Reason)
+	s := "event rejected: " + string(r.Reason)
 	if r.Field != "" {
 		s += " (" + r.Field + ")"
 	}
@@ -77,20 +77,23 @@ func reject(reason Reason, field, detail string) *Rejection {
 }
 
 // ValidatorConfig bounds what the validator accepts.
+// It is the `validator:` section of the pipeline's configuration.
 type ValidatorConfig struct {
 	// MaxBytes is the largest document accepted; 0 means the default (16 KiB).
-	MaxBytes int
+	MaxBytes int `yaml:"max_bytes" json:"max_bytes"`
 	// MaxPast is how far before "now" a timestamp may lie; 0 means the
 	// default (24h), a negative value disables the bound.
-	MaxPast time.Duration
+	MaxPast time.Duration `yaml:"max_past" json:"max_past"`
 	// MaxFuture is how far after "now" a timestamp may lie; 0 means the
-	// default (5m), a negative value disables the bound.
-	MaxFuture time.Duration
+	// default (1h), a negative value disables the bound.
+	MaxFuture time.Duration `yaml:"max_future" json:"max_future"`
 }
 
-// DefaultValidatorConfig returns MaxBytes 16 KiB, MaxPast 24h, MaxFuture 5m.
+// DefaultValidatorConfig returns MaxBytes 16 KiB, MaxPast 24h, MaxFuture 1h: the
+// one set of defaults, used by the pipeline's configuration and by a validator
+// built with zero fields.
 func DefaultValidatorConfig() ValidatorConfig {
-	return ValidatorConfig{MaxBytes: 16 << 10, MaxPast: 24 * time.Hour, MaxFuture: 5 * time.Minute}
+	return ValidatorConfig{MaxBytes: 16 << 10, MaxPast: 24 * time.Hour, MaxFuture: time.Hour}
 }
 
 // Validator decodes and checks event documents strictly. It holds no mutable
@@ -208,7 +211,7 @@ func checkEvent(e *Event, seen uint16) *Rejection {
 	if e.Device == "" {
 		return reject(ReasonInvalidValue, "device", "empty")
 	}
-	if !validLocale(e.Locale) {
+	if !ValidLocale(e.Locale) {
 		return reject(ReasonInvalidValue, "locale", "want a BCP 47 tag like en-US, got "+quoteDetail(e.Locale))
 	}
 	if t == Search && e.Query == "" {
@@ -257,9 +260,9 @@ func checkID(field, s string) *Rejection {
 	return nil
 }
 
-// validLocale accepts a language subtag of 2-3 ASCII letters followed by
+// ValidLocale accepts a language subtag of 2-3 ASCII letters followed by
 // zero or more subtags of 1-8 ASCII letters or digits, separated by '-'.
-func validLocale(s string) bool {
+func ValidLocale(s string) bool {
 	if len(s) < 2 || len(s) > 35 {
 		return false
 	}

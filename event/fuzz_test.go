@@ -1,4 +1,4 @@
-package workloads_test
+package event_test
 
 import (
 	"bytes"
@@ -6,6 +6,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/vectorstream/vectorstream/event"
 	"github.com/vectorstream/vectorstream/workloads"
 )
 
@@ -14,7 +15,7 @@ import (
 // Invariants:
 //   - Validate never panics;
 //   - it returns either an event or a rejection, never both or neither;
-//   - a rejection has a non-empty Reason that is in workloads.Reasons;
+//   - a rejection has a non-empty Reason that is in event.Reasons;
 //   - an accepted event re-encodes (AppendJSON) to valid UTF-8 that validates
 //     again to a deeply equal event, and encoding that event gives the same
 //     bytes again (the encoding is a fixed point after one round).
@@ -32,15 +33,15 @@ func FuzzValidate(f *testing.F) {
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`{"query":"\ud800\udc00\ud800x"}`))
 	// Timestamp bounds off so that generated timestamps do not hide deeper paths.
-	v := workloads.NewValidator(workloads.ValidatorConfig{MaxBytes: 4096, MaxPast: -1, MaxFuture: -1})
-	big := workloads.NewValidator(workloads.ValidatorConfig{MaxBytes: 1 << 20, MaxPast: -1, MaxFuture: -1})
+	v := event.NewValidator(event.ValidatorConfig{MaxBytes: 4096, MaxPast: -1, MaxFuture: -1})
+	big := event.NewValidator(event.ValidatorConfig{MaxBytes: 1 << 20, MaxPast: -1, MaxFuture: -1})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		e, rj := v.Validate(data, testNow)
 		if rj != nil {
 			if rj.Reason == "" || !rj.Reason.Known() {
 				t.Fatalf("unknown reason %q (%v)", rj.Reason, rj)
 			}
-			if !reflect.DeepEqual(e, workloads.Event{}) {
+			if !reflect.DeepEqual(e, event.Event{}) {
 				t.Fatalf("rejection with a non-zero event %+v", e)
 			}
 			return
@@ -68,10 +69,10 @@ func FuzzValidate(f *testing.F) {
 func FuzzAppendJSON(f *testing.F) {
 	f.Add("Işıklı İpek \"şal\"", "u-1", "tr-TR", "\x00\x1f\u2028\\", 12.5)
 	f.Add("\xff", "", "en", "</script>", 0.0)
-	v := workloads.NewValidator(workloads.ValidatorConfig{MaxBytes: 1 << 20, MaxPast: -1, MaxFuture: -1})
+	v := event.NewValidator(event.ValidatorConfig{MaxBytes: 1 << 20, MaxPast: -1, MaxFuture: -1})
 	f.Fuzz(func(t *testing.T, title, user, locale, query string, price float64) {
-		e := workloads.Event{
-			SchemaVersion: 1, EventID: "e", EventType: workloads.Search, Timestamp: testNow,
+		e := event.Event{
+			SchemaVersion: 1, EventID: "e", EventType: event.Search, Timestamp: testNow,
 			UserID: "u" + user, SessionID: "s", Query: "q" + query, Device: "d", Locale: "en-US",
 		}
 		if len(e.UserID) > 128 {
@@ -90,15 +91,15 @@ func FuzzAppendJSON(f *testing.F) {
 		if got.UserID != e.UserID {
 			t.Fatalf("user %q came back as %q", e.UserID, got.UserID)
 		}
-		p := &workloads.Product{ID: "p", Title: "t" + title, Brand: locale, Category: "c", Price: price,
-			Attributes: []workloads.Attribute{{Name: "n", Value: query}}}
+		p := &event.Product{ID: "p", Title: "t" + title, Brand: locale, Category: "c", Price: price,
+			Attributes: []event.Attribute{{Name: "n", Value: query}}}
 		e2 := e
-		e2.EventType, e2.Query, e2.Product, e2.Quantity = workloads.Purchase, "", p, 1
+		e2.EventType, e2.Query, e2.Product, e2.Quantity = event.Purchase, "", p, 1
 		got, rj = v.Validate(e2.AppendJSON(nil), testNow)
 		switch {
 		case rj != nil && (price < 0 || price > 1e9 || price != price):
 			// negative_price / invalid_value are right; NaN is written as 0 and accepted
-			if price == price && rj.Reason != workloads.ReasonNegativePrice && rj.Reason != workloads.ReasonInvalidValue {
+			if price == price && rj.Reason != event.ReasonNegativePrice && rj.Reason != event.ReasonInvalidValue {
 				t.Fatalf("price %v: %v", price, rj)
 			}
 		case rj != nil:

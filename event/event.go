@@ -1,4 +1,4 @@
-package workloads
+package event
 
 import (
 	"math"
@@ -31,7 +31,7 @@ const (
 var EventTypes = []EventType{PageView, ProductView, Search, AddToCart, RemoveFromCart, Purchase}
 
 // Valid reports whether t is one of EventTypes.
-func (t EventType) Valid() bool { return t.index() >= 0 }
+func (t EventType) Valid() bool { return t.Index() >= 0 }
 
 // HasProduct reports whether events of type t carry a product
 // (product_view, add_to_cart, remove_from_cart, purchase).
@@ -53,8 +53,8 @@ func (t EventType) HasQuantity() bool {
 	return false
 }
 
-// index returns the position of t in EventTypes, or -1.
-func (t EventType) index() int {
+// Index returns the position of t in EventTypes, or -1.
+func (t EventType) Index() int {
 	switch t {
 	case PageView:
 		return 0
@@ -165,7 +165,7 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 	dst = appendString(dst, e.SessionID)
 	if e.Product != nil {
 		dst = append(dst, `,"product":`...)
-		dst = appendProduct(dst, e.Product)
+		dst = AppendProductJSON(dst, e.Product)
 	}
 	return appendTail(dst, e)
 }
@@ -187,8 +187,8 @@ func appendTail(dst []byte, e *Event) []byte {
 	return append(dst, '}')
 }
 
-// appendProduct appends the JSON object of p.
-func appendProduct(dst []byte, p *Product) []byte {
+// AppendProductJSON appends the JSON object of p, as AppendJSON writes it.
+func AppendProductJSON(dst []byte, p *Product) []byte {
 	dst = append(dst, `{"id":`...)
 	dst = appendString(dst, p.ID)
 	dst = append(dst, `,"title":`...)
