@@ -1,6 +1,7 @@
 package embed
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/vectorstream/vectorstream/kernels"
@@ -10,7 +11,8 @@ import (
 type EncoderOpt interface{ apply(*encoderCfg) }
 
 type encoderCfg struct {
-	maxTokens int
+	maxTokens  int
+	onFallback func(error)
 }
 
 func defaultEncoderCfg() encoderCfg { return encoderCfg{maxTokens: 0} }
@@ -24,6 +26,12 @@ func (f encoderOpt) apply(c *encoderCfg) { f(c) }
 // default, 0, reads every token.
 func MaxTokens(n int) EncoderOpt {
 	return encoderOpt(func(c *encoderCfg) { c.maxTokens = max(n, 0) })
+}
+
+// OnFallback is called, with the device's error, each time a batch fails on the
+// GPU and is encoded again on the CPU (see Encode). The default does nothing.
+func OnFallback(fn func(error)) EncoderOpt {
+	return encoderOpt(func(c *encoderCfg) { c.onFallback = fn })
 }
 
 // Encoder turns batches of documents into L2-normalised float32 vectors
@@ -77,6 +85,12 @@ func (e *Encoder) Dim() int { return e.m.dim }
 // Encode writes the embedding of docs[i] to out[i*Dim:(i+1)*Dim].
 // len(out) must be len(docs)*Dim. Each row has unit L2 norm, or is all zero
 // when the document has no vocabulary term.
+//
+// On a backend made by kernels.NewFallback, a device failure (a GPU out of
+// memory) moves the backend to the CPU for good and fails the call that met
+// it with kernels.ErrFellBack: Encode then encodes the same batch again, on
+// the CPU, and reports the failure to OnFallback. The caller sees one
+// successful call.
 func (e *Encoder) Encode(docs []Doc, out []float32) error {
 	if e.err != nil {
 		return e.err
@@ -90,7 +104,14 @@ func (e *Encoder) Encode(docs []Doc, out []float32) error {
 	}
 	e.buildCSR(docs)
 	// Fused on backends that can (one pass over out instead of two).
-	if err := kernels.ProjectNormalize(e.be, e.proj, &e.csr, out); err != nil {
+	err := kernels.ProjectNormalize(e.be, e.proj, &e.csr, out)
+	if errors.Is(err, kernels.ErrFellBack) {
+		if e.cfg.onFallback != nil {
+			e.cfg.onFallback(err)
+		}
+		err = kernels.ProjectNormalize(e.be, e.proj, &e.csr, out)
+	}
+	if err != nil {
 		return fmt.Errorf("embed: encode: project and normalise %d docs: %w", len(docs), err)
 	}
 	return nil

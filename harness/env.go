@@ -3,7 +3,6 @@ package harness
 import (
 	"bufio"
 	"context"
-	"github.com/vectorstream/vectorstream/kernels"
 	"os"
 	"os/exec"
 	"runtime"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/vectorstream/vectorstream/kernels"
 )
 
 // Environment is where a run's numbers came from.

@@ -188,10 +188,10 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 			KafkaOpts: append([]kgo.Opt{kgo.SeedBrokers(env.KafkaBrokers...)}, env.KafkaOpts...),
 			Qdrant:    qc,
 			Dim:       model.Dim(),
-			NewEmbedder: func() (pipeline.Embedder, error) {
-				return embed.NewEncoder(model, be), nil
+			NewEmbedder: func(onFallback func(error)) (pipeline.Embedder, error) {
+				return embed.NewEncoder(model, be, embed.OnFallback(onFallback)), nil
 			},
-			EmbedCalls: EmbedCalls(sel),
+			EmbedCalls: embed.Calls(sel),
 		}
 		// The pipeline's log_level must not move the harness's level: give it a
 		// level variable of its own; the harness's handler still filters by --log-level.
@@ -457,15 +457,6 @@ func loadOrFit(ctx context.Context, sc *Scenario, gen *workloads.Generator, be k
 		return nil, fmt.Errorf("fit model: %w", err)
 	}
 	return m, nil
-}
-
-// EmbedCalls is how many parallel calls a batch is embedded in: one for a GPU (a
-// single launch over the whole batch), one per worker on the CPU.
-func EmbedCalls(sel kernels.Selection) int {
-	if sel.Backend != kernels.KindCPU {
-		return 1
-	}
-	return 0
 }
 
 // CatalogDocs returns the documents a model is fitted on: every product's embedding

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vectorstream/vectorstream/embed"
 	"github.com/vectorstream/vectorstream/event"
 
 	"github.com/vectorstream/vectorstream/infra"
@@ -441,15 +442,11 @@ func (s *Scenario) NewGenerator() (*workloads.Generator, workloads.GeneratorConf
 }
 
 // NewBackend returns the compute backend the scenario's embedding.backend names, and
-// which one was chosen and why. A GPU backend comes wrapped in a kernels.Fallback: a
-// device failure mid-run moves the rest of the run to the CPU.
+// which one was chosen and why (embed.SelectBackend).
 func (s *Scenario) NewBackend() (kernels.Backend, kernels.Selection, error) {
-	be, sel, err := kernels.Select(s.Embedding.Backend)
+	be, sel, err := embed.SelectBackend(s.Embedding.Backend)
 	if err != nil {
 		return nil, sel, fmt.Errorf("%w: embedding.backend: %w", ErrConfig, err)
-	}
-	if sel.Backend != kernels.KindCPU {
-		be = kernels.NewFallback(be, nil)
 	}
 	return be, sel, nil
 }

@@ -21,7 +21,7 @@ func newIdle(t *testing.T, cfg pipeline.Config, opts ...pipeline.Opt) *pipeline.
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { qc.Close() })
-	p, err := pipeline.New(cfg, pipeline.Deps{Qdrant: qc, Dim: 4, NewEmbedder: func() (pipeline.Embedder, error) { return nopEmbedder{}, nil }}, opts...)
+	p, err := pipeline.New(cfg, pipeline.Deps{Qdrant: qc, Dim: 4, NewEmbedder: func(func(error)) (pipeline.Embedder, error) { return nopEmbedder{}, nil }}, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,7 +36,7 @@ func (p *Pipeline) Handler() http.Handler {
 			}
 			err = cl.Ping(ctx)
 		case "qdrant":
-			_, err = p.deps.Qdrant.HealthCheck(ctx)
+			err = p.store.Ping(ctx)
 		}
 		if err != nil {
 			return false, err.Error()
@@ -59,13 +59,13 @@ func (p *Pipeline) Handler() http.Handler {
 	// Ready: joined the group, and neither breaker is OPEN (an OPEN breaker means the
 	// pipeline pulls nothing until its dependency answers).
 	mux.HandleFunc("GET /health/ready", func(w http.ResponseWriter, r *http.Request) {
-		q, d := p.guard.qdrantB.Snapshot(), p.guard.kafkaB.Snapshot()
+		q, d := p.guard.qdrant.b.Snapshot(), p.guard.kafka.b.Snapshot()
 		ok := p.ready.Load() && q.State != breaker.Open && d.State != breaker.Open
 		reply(w, ok, map[string]any{"joined": p.ready.Load(), "breakers": []breaker.Snapshot{q, d},
 			"spool_pending": p.stats.Counters().SpoolPending})
 	})
 	for _, dep := range []string{"kafka", "qdrant"} {
-		br := map[string]*breaker.Breaker{"kafka": p.guard.kafkaB, "qdrant": p.guard.qdrantB}[dep]
+		br := map[string]*breaker.Breaker{"kafka": p.guard.kafka.b, "qdrant": p.guard.qdrant.b}[dep]
 		mux.HandleFunc("GET /health/"+dep, func(w http.ResponseWriter, r *http.Request) {
 			ok, detail := check(r.Context(), dep)
 			snap := br.Snapshot()

@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"math"
+	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/vectorstream/vectorstream/event"
@@ -112,4 +114,81 @@ func restoreProfile(userID string, unit []float32, norm float64, partition int32
 		p.Sum[i] = float64(v) * norm
 	}
 	return p
+}
+
+// profileCache holds the profiles of the users the pipeline has seen, as the Store
+// has them. It is owned by one goroutine at a time (the batch's); invalidate may be
+// called from any (a rebalance callback), and takes effect before the next read.
+type profileCache struct {
+	dim     int
+	m       map[string]*Profile
+	invalid atomic.Bool
+}
+
+func newProfileCache(dim int) *profileCache {
+	return &profileCache{dim: dim, m: map[string]*Profile{}}
+}
+
+// invalidate drops every cached profile before the next read: after a rebalance,
+// another member may have written them.
+func (pc *profileCache) invalidate() { pc.invalid.Store(true) }
+
+// clear drops every cached profile now.
+func (pc *profileCache) clear() { clear(pc.m) }
+
+// missing returns, once each and in order of appearance, the users of events whose
+// profile is not cached.
+func (pc *profileCache) missing(events []event.Event) []string {
+	if pc.invalid.Swap(false) {
+		pc.clear()
+	}
+	var out []string
+	seen := map[string]bool{}
+	for i := range events {
+		u := events[i].UserID
+		if _, ok := pc.m[u]; !ok && !seen[u] {
+			seen[u] = true
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// put caches the profiles read for users, and an empty one for each user the Store
+// has none of.
+func (pc *profileCache) put(users []string, read []*Profile) {
+	for _, pr := range read {
+		pc.m[pr.UserID] = pr
+	}
+	for _, u := range users {
+		if _, ok := pc.m[u]; !ok {
+			pc.m[u] = NewProfile(u, pc.dim)
+		}
+	}
+}
+
+// fold applies each event, at its position, to its user's cached profile, and returns
+// the profiles that changed, in order of first change, and how many events were
+// skipped as already applied (a redelivery).
+func (pc *profileCache) fold(events []event.Event, at []Position, vecs []float32, halfLife time.Duration) (changed []*Profile, skips int) {
+	seen := map[string]bool{}
+	for i := range events {
+		ev := &events[i]
+		prof := pc.m[ev.UserID]
+		if !prof.Apply(vecs[i*pc.dim:(i+1)*pc.dim], ev.EventType, ev.Timestamp, at[i].Partition, at[i].Offset, halfLife) {
+			skips++
+			continue
+		}
+		if !seen[ev.UserID] {
+			seen[ev.UserID] = true
+			changed = append(changed, prof)
+		}
+	}
+	return changed, skips
+}
+
+func (p *Profile) clone() *Profile {
+	c := *p
+	c.Sum = slices.Clone(p.Sum)
+	return &c
 }

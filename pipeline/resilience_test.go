@@ -225,7 +225,9 @@ func TestBackendFallback(t *testing.T) {
 	faulty := kerneltest.NewFaulty(r.be, 3)
 	fb := kernels.NewFallback(faulty, nil)
 	deps := r.deps()
-	deps.NewEmbedder = func() (pipeline.Embedder, error) { return embed.NewEncoder(r.model, fb), nil }
+	deps.NewEmbedder = func(onFallback func(error)) (pipeline.Embedder, error) {
+		return embed.NewEncoder(r.model, fb, embed.OnFallback(onFallback)), nil
+	}
 	stats := pipeline.NewStats()
 	p, err := pipeline.New(cfg, deps, pipeline.WithStats(stats))
 	if err != nil {

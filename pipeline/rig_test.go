@@ -214,7 +214,7 @@ func (r *rig) deps() pipeline.Deps {
 	return pipeline.Deps{
 		KafkaOpts: []kgo.Opt{kgo.SeedBrokers(r.env.KafkaBrokers...)},
 		Qdrant:    r.qc, Dim: r.model.Dim(),
-		NewEmbedder: func() (pipeline.Embedder, error) { return embed.NewEncoder(r.model, r.be), nil },
+		NewEmbedder: func(func(error)) (pipeline.Embedder, error) { return embed.NewEncoder(r.model, r.be), nil },
 	}
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -14,14 +13,6 @@ import (
 	"github.com/vectorstream/vectorstream/infra"
 	"github.com/vectorstream/vectorstream/pipeline"
 )
-
-// errNoEmbedding is what the replay's embedder answers: spooled batches carry their
-// vectors, so a replay never embeds.
-var errNoEmbedding = errors.New("backup replay embeds nothing: spooled batches carry their vectors")
-
-type noEmbedder struct{}
-
-func (noEmbedder) Encode([]embed.Doc, []float32) error { return errNoEmbedding }
 
 func runBackup(ctx context.Context, args []string) error {
 	if len(args) == 0 || args[0] != "replay" {
@@ -71,14 +62,8 @@ func runBackup(ctx context.Context, args []string) error {
 	}
 	defer qc.Close()
 	level := new(slog.LevelVar)
-	p, err := pipeline.New(cfg, pipeline.Deps{
-		Qdrant: qc, Dim: *dim,
-		NewEmbedder: func() (pipeline.Embedder, error) { return noEmbedder{}, nil },
-	}, pipeline.WithLogger(newLogger(level), level))
-	if err != nil {
-		return fmt.Errorf("%w: %w", harness.ErrConfig, err)
-	}
-	batches, events, err := p.ReplaySpool(ctx)
+	store := pipeline.NewQdrantStore(qc, cfg.Qdrant)
+	batches, events, err := pipeline.ReplaySpool(ctx, cfg, store, *dim, pipeline.WithLogger(newLogger(level), level))
 	out := map[string]any{"spool_dir": cfg.Spool.Dir, "batches": batches, "events": events}
 	if err != nil {
 		out["error"] = err.Error()

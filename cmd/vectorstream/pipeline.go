@@ -20,7 +20,6 @@ import (
 	"github.com/vectorstream/vectorstream/harness"
 	"github.com/vectorstream/vectorstream/infra"
 	"github.com/vectorstream/vectorstream/internal/yamlconf"
-	"github.com/vectorstream/vectorstream/kernels"
 	"github.com/vectorstream/vectorstream/pipeline"
 )
 
@@ -140,13 +139,9 @@ func runPipeline(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%w: --model: %w", harness.ErrConfig, err)
 	}
-	be, sel, err := kernels.Select(*backend)
+	be, sel, err := embed.SelectBackend(*backend)
 	if err != nil {
 		return fmt.Errorf("%w: --backend: %w", harness.ErrConfig, err)
-	}
-	if sel.Backend != kernels.KindCPU {
-		// A device failure mid-run moves the rest of the run to the CPU.
-		be = kernels.NewFallback(be, nil)
 	}
 	defer be.Close()
 	log.Info("embedding backend", "selection", sel.String())
@@ -173,11 +168,13 @@ func runPipeline(ctx context.Context, args []string) error {
 	}
 	fault.Exit = os.Exit
 	p, err := pipeline.New(cfg, pipeline.Deps{
-		KafkaOpts:   append([]kgo.Opt{kgo.SeedBrokers(env.KafkaBrokers...)}, env.KafkaOpts...),
-		Qdrant:      qc,
-		Dim:         model.Dim(),
-		NewEmbedder: func() (pipeline.Embedder, error) { return embed.NewEncoder(model, be), nil },
-		EmbedCalls:  harness.EmbedCalls(sel),
+		KafkaOpts: append([]kgo.Opt{kgo.SeedBrokers(env.KafkaBrokers...)}, env.KafkaOpts...),
+		Qdrant:    qc,
+		Dim:       model.Dim(),
+		NewEmbedder: func(onFallback func(error)) (pipeline.Embedder, error) {
+			return embed.NewEncoder(model, be, embed.OnFallback(onFallback)), nil
+		},
+		EmbedCalls: embed.Calls(sel),
 	}, pipeline.WithLogger(log, level), pipeline.WithFault(fault))
 	if err != nil {
 		return fmt.Errorf("%w: %w", harness.ErrConfig, err)

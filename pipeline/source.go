@@ -1,0 +1,134 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// loop polls records, cuts them into micro-batches by size or interval, and runs each
+// batch through the stages. Nothing new is pulled while spooled batches wait.
+func (p *Pipeline) loop(ctx context.Context) error {
+	var recs []*kgo.Record
+	var consumed []int64
+	var closeAt time.Time
+	for {
+		cfg := p.cfg.Load()
+		if len(recs) > 0 && (len(recs) >= cfg.Batch.MaxSize || !time.Now().Before(closeAt) || ctx.Err() != nil) {
+			// On a stop the batch in hand is finished, then the loop ends.
+			if err := p.flush(ctx, recs, consumed); err != nil {
+				return err
+			}
+			recs, consumed = recs[:0], consumed[:0]
+			continue
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if len(recs) == 0 {
+			if err := p.drainSpool(ctx); err != nil {
+				return err
+			}
+		}
+		pollCtx, cancel := ctx, context.CancelFunc(func() {})
+		if len(recs) > 0 {
+			pollCtx, cancel = context.WithDeadline(ctx, closeAt)
+		}
+		got, err := p.poll(pollCtx, cfg.Batch.MaxSize-len(recs))
+		cancel()
+		if err != nil {
+			return err
+		}
+		if len(got) == 0 {
+			if len(recs) == 0 {
+				p.kafka.AllowRebalance()
+			}
+			continue
+		}
+		now := time.Now()
+		if len(recs) == 0 {
+			closeAt = now.Add(cfg.Batch.Interval)
+		}
+		for _, r := range got {
+			recs = append(recs, r)
+			consumed = append(consumed, now.UnixNano())
+		}
+	}
+}
+
+// poll returns up to max records. Fetch errors the client retries are logged; one the
+// broker gives for good (no authorisation, a session timeout outside its limits) ends
+// the run, since retrying forever would only hide it.
+func (p *Pipeline) poll(ctx context.Context, max int) ([]*kgo.Record, error) {
+	fetches := p.kafka.PollRecords(ctx, max)
+	if fetches.IsClientClosed() {
+		return nil, errors.New("pipeline: kafka client closed")
+	}
+	var ferr, fatal error
+	fetches.EachError(func(topic string, part int32, err error) {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return
+		}
+		err = fmt.Errorf("fetch %s/%d: %w", topic, part, err)
+		if ke, ok := errors.AsType[*kerr.Error](err); ok && !ke.Retriable {
+			fatal = errors.Join(fatal, err)
+			return
+		}
+		ferr = errors.Join(ferr, err)
+	})
+	if fatal != nil {
+		return nil, fmt.Errorf("pipeline: kafka: %w", fatal)
+	}
+	if ferr != nil {
+		p.o.log.Warn("fetch errors", "err", ferr)
+	}
+	return fetches.Records(), nil
+}
+
+// flush processes the batch in hand, then lets a pending rebalance through. A batch is
+// finished even when ctx is cancelled meanwhile (SIGINT/SIGTERM): its writes run on a
+// context of their own, each try bounded by retry.attempt_timeout, so a stop never
+// leaves a half-written batch behind. Only a batch held while Qdrant or the broker is
+// unavailable is abandoned on a stop, uncommitted: Kafka redelivers it.
+func (p *Pipeline) flush(ctx context.Context, recs []*kgo.Record, consumed []int64) error {
+	err := p.process(ctx, recs, consumed)
+	if errors.Is(err, errStopped) {
+		p.o.log.Warn("stopped with a held batch uncommitted: it will be redelivered", "err", err)
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	p.kafka.AllowRebalance()
+	return nil
+}
+
+// process is one micro-batch through the stages, in order: validate → dead-letter →
+// embed → write → commit. The stages other than validate do I/O on a context that a
+// stop does not cancel (ctx still ends a wait for an unavailable dependency).
+func (p *Pipeline) process(ctx context.Context, recs []*kgo.Record, consumed []int64) (err error) {
+	p.batchNo++
+	b := newBatch(p.batchNo, recs, consumed)
+	defer func() {
+		if err != nil {
+			// An abandoned batch counts only its retries; its records come again.
+			p.stats.addCounters(Counters{Retries: b.c.Retries})
+		}
+	}()
+	cfg := p.cfg.Load()
+	validate(b, p.validator, cfg.Kafka.DLQTopic)
+	if err := p.deadLetter(ctx, b); err != nil {
+		return err
+	}
+	if err := p.embed(b); err != nil {
+		return err
+	}
+	if err := p.write(ctx, b); err != nil {
+		return err
+	}
+	return p.commit(ctx, b)
+}
