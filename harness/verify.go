@@ -79,7 +79,7 @@ func verify(ctx context.Context, sc *Scenario, env *infra.Env, qc *qdrant.Client
 				disordered[ev.UserID] = true
 			}
 			lastPos[ev.UserID] = pos
-			pr.Apply(vec, ev.EventType, ev.Timestamp, pos.partition, pos.offset, sc.Pipeline.Profiles.HalfLife)
+			pr.Apply(vec, ev, pipeline.Position{Partition: pos.partition, Offset: pos.offset}, sc.Pipeline.Profiles.HalfLife)
 			if seq%sampleEvery == 0 {
 				samples = append(samples, sample{ev.EventID, append([]float32(nil), vec...)})
 			}
@@ -386,7 +386,7 @@ func recomputeInLogOrder(sc *Scenario, lg *loadGen, gcfg workloads.GeneratorConf
 		})
 		pr := pipeline.NewProfile(u, dim)
 		for _, e := range evs {
-			pr.Apply(e.vec, e.ev.EventType, e.ev.Timestamp, e.pos.partition, e.pos.offset, sc.Pipeline.Profiles.HalfLife)
+			pr.Apply(e.vec, &e.ev, pipeline.Position{Partition: e.pos.partition, Offset: e.pos.offset}, sc.Pipeline.Profiles.HalfLife)
 		}
 		profiles[u] = pr
 	}

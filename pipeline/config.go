@@ -162,82 +162,103 @@ type FieldProblem struct {
 
 func (p FieldProblem) Error() string { return p.Path + ": " + p.Msg }
 
+// problems collects FieldProblems.
+type problems []FieldProblem
+
+func (ps *problems) bad(path, format string, args ...any) {
+	*ps = append(*ps, FieldProblem{Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
 // Problems returns every invalid setting at once; nil means valid.
 func (c Config) Problems() []FieldProblem {
-	var ps []FieldProblem
-	bad := func(path, format string, args ...any) {
-		ps = append(ps, FieldProblem{Path: path, Msg: fmt.Sprintf(format, args...)})
-	}
-	if c.Kafka.Topic == "" {
-		bad("kafka.topic", "must not be empty")
-	}
-	if c.Kafka.DLQTopic == "" {
-		bad("kafka.dlq_topic", "must not be empty")
-	}
-	if c.Kafka.DLQTopic == c.Kafka.Topic {
-		bad("kafka.dlq_topic", "must differ from kafka.topic")
-	}
-	if c.Kafka.Group == "" {
-		bad("kafka.group", "must not be empty")
-	}
-	if c.Kafka.SessionTimeout < 6*time.Second || c.Kafka.SessionTimeout > 30*time.Minute {
-		// Kafka's group.min.session.timeout.ms and group.max.session.timeout.ms defaults.
-		bad("kafka.session_timeout", "must be in [6s, 30m] (the broker's default limits), got %v", c.Kafka.SessionTimeout)
-	}
-	if c.Batch.Interval <= 0 {
-		bad("batch.interval", "must be > 0, got %v", c.Batch.Interval)
-	}
-	if c.Batch.MaxSize < 1 || c.Batch.MaxSize > 1_000_000 {
-		bad("batch.max_size", "must be in [1, 1000000], got %d", c.Batch.MaxSize)
-	}
-	if c.Qdrant.EventsCollection == "" {
-		bad("qdrant.events_collection", "must not be empty")
-	}
-	if c.Qdrant.ProfilesCollection == "" {
-		bad("qdrant.profiles_collection", "must not be empty")
-	}
-	if c.Qdrant.ProfilesCollection == c.Qdrant.EventsCollection {
-		bad("qdrant.profiles_collection", "must differ from qdrant.events_collection")
-	}
-	if c.Qdrant.UpsertBatch < 1 || c.Qdrant.UpsertBatch > 100_000 {
-		bad("qdrant.upsert_batch", "must be in [1, 100000], got %d", c.Qdrant.UpsertBatch)
-	}
+	var ps problems
+	c.Kafka.problems(&ps)
+	c.Batch.problems(&ps)
+	c.Qdrant.problems(&ps)
 	if c.Profiles.HalfLife <= 0 {
-		bad("profiles.half_life", "must be > 0, got %v", c.Profiles.HalfLife)
+		ps.bad("profiles.half_life", "must be > 0, got %v", c.Profiles.HalfLife)
 	}
 	if c.Validator.MaxBytes < 256 {
-		bad("validator.max_bytes", "must be >= 256, got %d", c.Validator.MaxBytes)
+		ps.bad("validator.max_bytes", "must be >= 256, got %d", c.Validator.MaxBytes)
 	}
 	if c.Validator.MaxPast <= 0 {
-		bad("validator.max_past", "must be > 0, got %v", c.Validator.MaxPast)
+		ps.bad("validator.max_past", "must be > 0, got %v", c.Validator.MaxPast)
 	}
 	if c.Validator.MaxFuture <= 0 {
-		bad("validator.max_future", "must be > 0, got %v", c.Validator.MaxFuture)
+		ps.bad("validator.max_future", "must be > 0, got %v", c.Validator.MaxFuture)
 	}
-	if _, _, err := c.Retry.Policies(); err != nil {
-		bad("retry", "%v", err)
-	}
-	if c.Retry.Attempts < 0 {
-		bad("retry.attempts", "must be >= 0 (0 keeps the policy's), got %d", c.Retry.Attempts)
-	}
-	if c.Retry.AttemptTimeout <= 0 {
-		bad("retry.attempt_timeout", "must be > 0, got %v", c.Retry.AttemptTimeout)
-	}
-	if err := c.Breaker.For("qdrant").Validate(); err != nil {
-		bad("breaker", "%v", err)
-	}
-	if c.Spool.Enabled && c.Spool.Dir == "" {
-		bad("spool.dir", "must name a directory when spool.enabled is true")
-	}
+	c.resilienceProblems(&ps)
 	if c.Workers < 1 || c.Workers > 256 {
-		bad("workers", "must be in [1, 256], got %d", c.Workers)
+		ps.bad("workers", "must be in [1, 256], got %d", c.Workers)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
-		bad("log_level", "must be debug, info, warn or error, got %q", c.LogLevel)
+		ps.bad("log_level", "must be debug, info, warn or error, got %q", c.LogLevel)
 	}
 	return ps
+}
+
+func (k KafkaConfig) problems(ps *problems) {
+	if k.Topic == "" {
+		ps.bad("kafka.topic", "must not be empty")
+	}
+	if k.DLQTopic == "" {
+		ps.bad("kafka.dlq_topic", "must not be empty")
+	}
+	if k.DLQTopic == k.Topic {
+		ps.bad("kafka.dlq_topic", "must differ from kafka.topic")
+	}
+	if k.Group == "" {
+		ps.bad("kafka.group", "must not be empty")
+	}
+	if k.SessionTimeout < 6*time.Second || k.SessionTimeout > 30*time.Minute {
+		// Kafka's group.min.session.timeout.ms and group.max.session.timeout.ms defaults.
+		ps.bad("kafka.session_timeout", "must be in [6s, 30m] (the broker's default limits), got %v", k.SessionTimeout)
+	}
+}
+
+func (b BatchConfig) problems(ps *problems) {
+	if b.Interval <= 0 {
+		ps.bad("batch.interval", "must be > 0, got %v", b.Interval)
+	}
+	if b.MaxSize < 1 || b.MaxSize > 1_000_000 {
+		ps.bad("batch.max_size", "must be in [1, 1000000], got %d", b.MaxSize)
+	}
+}
+
+func (q QdrantConfig) problems(ps *problems) {
+	if q.EventsCollection == "" {
+		ps.bad("qdrant.events_collection", "must not be empty")
+	}
+	if q.ProfilesCollection == "" {
+		ps.bad("qdrant.profiles_collection", "must not be empty")
+	}
+	if q.ProfilesCollection == q.EventsCollection {
+		ps.bad("qdrant.profiles_collection", "must differ from qdrant.events_collection")
+	}
+	if q.UpsertBatch < 1 || q.UpsertBatch > 100_000 {
+		ps.bad("qdrant.upsert_batch", "must be in [1, 100000], got %d", q.UpsertBatch)
+	}
+}
+
+// resilienceProblems checks retry, breaker and spool.
+func (c Config) resilienceProblems(ps *problems) {
+	if _, _, err := c.Retry.Policies(); err != nil {
+		ps.bad("retry", "%v", err)
+	}
+	if c.Retry.Attempts < 0 {
+		ps.bad("retry.attempts", "must be >= 0 (0 keeps the policy's), got %d", c.Retry.Attempts)
+	}
+	if c.Retry.AttemptTimeout <= 0 {
+		ps.bad("retry.attempt_timeout", "must be > 0, got %v", c.Retry.AttemptTimeout)
+	}
+	if err := c.Breaker.For("qdrant").Validate(); err != nil {
+		ps.bad("breaker", "%v", err)
+	}
+	if c.Spool.Enabled && c.Spool.Dir == "" {
+		ps.bad("spool.dir", "must name a directory when spool.enabled is true")
+	}
 }
 
 // Validate returns all problems joined, or nil.

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -16,8 +17,12 @@ type DeadLetters interface {
 	Send(ctx context.Context, recs []*kgo.Record) (unsent []*kgo.Record, err error)
 }
 
-// kafkaLog is the consumer-group client as the dead-letter and commit seams.
-type kafkaLog struct{ cl *kgo.Client }
+// kafkaLog is the consumer-group client as the pipeline's source, dead letters and
+// committer.
+type kafkaLog struct {
+	cl  *kgo.Client
+	log *slog.Logger
+}
 
 // Send implements DeadLetters with one synchronous produce.
 func (k kafkaLog) Send(ctx context.Context, recs []*kgo.Record) ([]*kgo.Record, error) {

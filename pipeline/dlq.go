@@ -88,7 +88,7 @@ func InspectDLQ(ctx context.Context, kafkaOpts []kgo.Opt, topic string, samples 
 	if err != nil {
 		return rep, fmt.Errorf("dlq inspect: %w", err)
 	}
-	err = readRange(ctx, cl, topic, starts, ends, func(recs []*kgo.Record) (bool, error) {
+	err = readRange(ctx, cl, span{topic: topic, starts: starts, ends: ends}, func(recs []*kgo.Record) (bool, error) {
 		for _, r := range recs {
 			rep.add(r, samples)
 		}
@@ -235,85 +235,13 @@ func ReplayDLQ(ctx context.Context, kafkaOpts []kgo.Opt, opts ReplayOptions) (Re
 		return rep, fmt.Errorf("dlq replay: kafka client: %w", err)
 	}
 	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	starts, ends, err := dlqBounds(ctx, adm, opts.DLQTopic)
+	r := &dlqReplay{opts: opts, rep: &rep, cl: cl, adm: kadm.NewClient(cl), v: event.NewValidator(opts.Validator)}
+	sp, err := r.resume(ctx)
 	if err != nil {
 		return rep, fmt.Errorf("dlq replay: %w", err)
 	}
-	committed, err := adm.FetchOffsets(ctx, opts.Group)
-	if err == nil {
-		err = committed.Error()
-	}
-	if errors.Is(err, kerr.GroupIDNotFound) {
-		err = nil // no replay committed anything yet (kfake says so; Kafka answers with no offsets)
-	}
-	if err != nil {
-		return rep, fmt.Errorf("dlq replay: fetch offsets of group %s: %w", opts.Group, err)
-	}
-	for p, start := range starts {
-		if o, ok := committed.Lookup(opts.DLQTopic, p); ok && o.At > start {
-			starts[p] = min(o.At, ends[p])
-		}
-		rep.Committed[p] = starts[p]
-	}
-	v := event.NewValidator(opts.Validator)
-	limit := int64(opts.Limit)
-	err = readRange(ctx, cl, opts.DLQTopic, starts, ends, func(recs []*kgo.Record) (bool, error) {
-		if limit > 0 && rep.Read+int64(len(recs)) > limit {
-			recs = recs[:limit-rep.Read]
-		}
-		now := opts.Now()
-		var out []*kgo.Record
-		var invalid []string
-		next := kadm.Offsets{}
-		for _, r := range recs {
-			rep.Read++
-			next.AddOffset(r.Topic, r.Partition, r.Offset+1, -1)
-			if _, rej := v.Validate(r.Value, now); rej != nil {
-				rep.StillInvalid++
-				rep.StillInvalidByReason[string(rej.Reason)]++
-				invalid = append(invalid, string(rej.Reason))
-				continue
-			}
-			target := opts.Target
-			if target == "" {
-				target = headerString(r, event.HeaderDLQTopic)
-			}
-			if target == "" || target == opts.DLQTopic {
-				rep.Unroutable++
-				continue
-			}
-			out = append(out, reinjection(r, target))
-		}
-		if !opts.DryRun {
-			if len(out) > 0 {
-				if err := cl.ProduceSync(ctx, out...).FirstErr(); err != nil {
-					return false, fmt.Errorf("re-inject %d records: %w", len(out), err)
-				}
-			}
-			resp, err := adm.CommitOffsets(ctx, opts.Group, next)
-			if err == nil {
-				err = resp.Error()
-			}
-			if err != nil {
-				return false, fmt.Errorf("commit offsets of group %s: %w", opts.Group, err)
-			}
-			next.Each(func(o kadm.Offset) { rep.Committed[o.Partition] = o.At })
-		}
-		for _, r := range out {
-			rep.Reinjected++
-			rep.ReinjectedByTopic[r.Topic]++
-		}
-		if opts.Metrics != nil && !opts.DryRun {
-			// Counted once the batch is committed, so a retried batch counts once.
-			opts.Metrics.replayed.Add(float64(len(out)))
-			for _, reason := range invalid {
-				opts.Metrics.stillInvalid.WithLabelValues(reason).Inc()
-			}
-		}
-		return limit == 0 || rep.Read < limit, nil
-	})
-	for p, end := range ends {
+	err = readRange(ctx, cl, sp, func(recs []*kgo.Record) (bool, error) { return r.batch(ctx, recs) })
+	for p, end := range sp.ends {
 		rep.Remaining += end - rep.Committed[p]
 	}
 	if opts.DryRun {
@@ -323,6 +251,106 @@ func ReplayDLQ(ctx context.Context, kafkaOpts []kgo.Opt, opts ReplayOptions) (Re
 		return rep, fmt.Errorf("dlq replay %s: %w", opts.DLQTopic, err)
 	}
 	return rep, nil
+}
+
+// dlqReplay is one ReplayDLQ call under way.
+type dlqReplay struct {
+	opts ReplayOptions
+	rep  *ReplayReport
+	cl   *kgo.Client
+	adm  *kadm.Client
+	v    *event.Validator
+}
+
+// resume returns the span of the dead-letter topic still to replay: from the group's
+// committed offsets (or the log start) to the high watermarks.
+func (r *dlqReplay) resume(ctx context.Context) (span, error) {
+	topic, group := r.opts.DLQTopic, r.opts.Group
+	starts, ends, err := dlqBounds(ctx, r.adm, topic)
+	if err != nil {
+		return span{}, err
+	}
+	committed, err := r.adm.FetchOffsets(ctx, group)
+	if err == nil {
+		err = committed.Error()
+	}
+	if errors.Is(err, kerr.GroupIDNotFound) {
+		err = nil // no replay committed anything yet (kfake says so; Kafka answers with no offsets)
+	}
+	if err != nil {
+		return span{}, fmt.Errorf("fetch offsets of group %s: %w", group, err)
+	}
+	for p, start := range starts {
+		if o, ok := committed.Lookup(topic, p); ok && o.At > start {
+			starts[p] = min(o.At, ends[p])
+		}
+		r.rep.Committed[p] = starts[p]
+	}
+	return span{topic: topic, starts: starts, ends: ends}, nil
+}
+
+// batch re-validates one polled batch of dead letters, re-injects those that now pass,
+// then commits the group's offsets past the batch; it reports whether to read on.
+func (r *dlqReplay) batch(ctx context.Context, recs []*kgo.Record) (bool, error) {
+	rep, limit := r.rep, int64(r.opts.Limit)
+	if limit > 0 && rep.Read+int64(len(recs)) > limit {
+		recs = recs[:limit-rep.Read]
+	}
+	out, invalid, next := r.sort(recs)
+	if !r.opts.DryRun {
+		if len(out) > 0 {
+			if err := r.cl.ProduceSync(ctx, out...).FirstErr(); err != nil {
+				return false, fmt.Errorf("re-inject %d records: %w", len(out), err)
+			}
+		}
+		resp, err := r.adm.CommitOffsets(ctx, r.opts.Group, next)
+		if err == nil {
+			err = resp.Error()
+		}
+		if err != nil {
+			return false, fmt.Errorf("commit offsets of group %s: %w", r.opts.Group, err)
+		}
+		next.Each(func(o kadm.Offset) { rep.Committed[o.Partition] = o.At })
+	}
+	for _, rec := range out {
+		rep.Reinjected++
+		rep.ReinjectedByTopic[rec.Topic]++
+	}
+	if m := r.opts.Metrics; m != nil && !r.opts.DryRun {
+		// Counted once the batch is committed, so a retried batch counts once.
+		m.replayed.Add(float64(len(out)))
+		for _, reason := range invalid {
+			m.stillInvalid.WithLabelValues(reason).Inc()
+		}
+	}
+	return limit == 0 || rep.Read < limit, nil
+}
+
+// sort validates recs again and returns the re-injections of those that pass, the
+// reasons of those that do not, and the offsets past every record read.
+func (r *dlqReplay) sort(recs []*kgo.Record) (out []*kgo.Record, invalid []string, next kadm.Offsets) {
+	rep, now := r.rep, r.opts.Now()
+	next = kadm.Offsets{}
+	for _, rec := range recs {
+		rep.Read++
+		next.AddOffset(rec.Topic, rec.Partition, rec.Offset+1, -1)
+		if _, rej := r.v.Validate(rec.Value, now); rej != nil {
+			rep.StillInvalid++
+			rep.StillInvalidByReason[string(rej.Reason)]++
+			invalid = append(invalid, string(rej.Reason))
+			continue
+		}
+		target := r.opts.Target
+		if target == "" {
+			target = headerString(rec, event.HeaderDLQTopic)
+		}
+		if target == "" || target == r.opts.DLQTopic {
+			rep.Unroutable++
+			continue
+		}
+		out = append(out, reinjection(rec, target))
+	}
+	return out, invalid, next
 }
 
 // reinjection is the record that puts dead letter r back on target.
@@ -368,14 +396,19 @@ func dlqBounds(ctx context.Context, adm *kadm.Client, topic string) (starts, end
 	return starts, ends, nil
 }
 
-// readRange consumes topic's partitions from starts up to (not including) ends and
-// hands each polled batch, in partition order, to fn, until every partition reached its
-// end or fn returns false. Partitions with nothing to read are not fetched, so an
-// empty range returns at once.
-func readRange(ctx context.Context, cl *kgo.Client, topic string, starts, ends map[int32]int64,
-	fn func([]*kgo.Record) (more bool, err error)) error {
+// span is a range of a topic: from starts up to (not including) ends, by partition.
+type span struct {
+	topic        string
+	starts, ends map[int32]int64
+}
+
+// readRange consumes sp and hands each polled batch, in partition order, to fn, until
+// every partition reached its end or fn returns false. Partitions with nothing to read
+// are not fetched, so an empty range returns at once.
+func readRange(ctx context.Context, cl *kgo.Client, sp span, fn func([]*kgo.Record) (more bool, err error)) error {
+	topic, ends := sp.topic, sp.ends
 	want := map[int32]kgo.Offset{}
-	for p, start := range starts {
+	for p, start := range sp.starts {
 		if start < ends[p] {
 			want[p] = kgo.NewOffset().At(start)
 		}

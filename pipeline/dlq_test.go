@@ -98,7 +98,7 @@ func (r *dlqRig) readAll(t *testing.T, topic string) []*kgo.Record {
 		t.Fatal(err)
 	}
 	var all []*kgo.Record
-	if err := readRange(t.Context(), cl, topic, starts, ends, func(rs []*kgo.Record) (bool, error) {
+	if err := readRange(t.Context(), cl, span{topic: topic, starts: starts, ends: ends}, func(rs []*kgo.Record) (bool, error) {
 		all = append(all, rs...)
 		return true, nil
 	}); err != nil {

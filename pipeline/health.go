@@ -24,35 +24,46 @@ import (
 // for a harness that runs the pipeline as a child process.
 func (p *Pipeline) Handler() http.Handler {
 	mux := http.NewServeMux()
-	check := func(ctx context.Context, name string) (bool, string) {
-		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		defer cancel()
-		var err error
-		switch name {
-		case "kafka":
-			cl := p.live.Load()
-			if cl == nil || !p.ready.Load() {
-				return false, "not connected"
-			}
-			err = cl.Ping(ctx)
-		case "qdrant":
-			err = p.store.Ping(ctx)
+	p.healthRoutes(mux)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(p.o.registry, promhttp.HandlerOpts{}))
+	p.debugRoutes(mux)
+	return mux
+}
+
+// check asks one dependency ("kafka" or "qdrant") whether it answers.
+func (p *Pipeline) check(ctx context.Context, name string) (bool, string) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	var err error
+	switch name {
+	case "kafka":
+		cl := p.live.Load()
+		if cl == nil || !p.ready.Load() {
+			return false, "not connected"
 		}
-		if err != nil {
-			return false, err.Error()
-		}
-		return true, "ok"
+		err = cl.Ping(ctx)
+	case "qdrant":
+		err = p.store.Ping(ctx)
 	}
-	reply := func(w http.ResponseWriter, ok bool, body map[string]any) {
-		w.Header().Set("Content-Type", "application/json")
-		if ok {
-			body["status"] = "UP"
-		} else {
-			body["status"] = "DOWN"
-			w.WriteHeader(http.StatusServiceUnavailable)
-		}
-		_ = json.NewEncoder(w).Encode(body)
+	if err != nil {
+		return false, err.Error()
 	}
+	return true, "ok"
+}
+
+// reply writes a health answer: body with its status, 503 when not ok.
+func reply(w http.ResponseWriter, ok bool, body map[string]any) {
+	w.Header().Set("Content-Type", "application/json")
+	if ok {
+		body["status"] = "UP"
+	} else {
+		body["status"] = "DOWN"
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+func (p *Pipeline) healthRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /health/live", func(w http.ResponseWriter, r *http.Request) {
 		reply(w, true, map[string]any{})
 	})
@@ -64,10 +75,9 @@ func (p *Pipeline) Handler() http.Handler {
 		reply(w, ok, map[string]any{"joined": p.ready.Load(), "breakers": []breaker.Snapshot{q, d},
 			"spool_pending": p.stats.Counters().SpoolPending})
 	})
-	for _, dep := range []string{"kafka", "qdrant"} {
-		br := map[string]*breaker.Breaker{"kafka": p.guard.kafka.b, "qdrant": p.guard.qdrant.b}[dep]
+	for dep, br := range map[string]*breaker.Breaker{"kafka": p.guard.kafka.b, "qdrant": p.guard.qdrant.b} {
 		mux.HandleFunc("GET /health/"+dep, func(w http.ResponseWriter, r *http.Request) {
-			ok, detail := check(r.Context(), dep)
+			ok, detail := p.check(r.Context(), dep)
 			snap := br.Snapshot()
 			reply(w, ok && snap.State != breaker.Open, map[string]any{"detail": detail, "breaker": snap})
 		})
@@ -76,8 +86,8 @@ func (p *Pipeline) Handler() http.Handler {
 		reply(w, true, systemInfo())
 	})
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
-		kOK, kDetail := check(r.Context(), "kafka")
-		qOK, qDetail := check(r.Context(), "qdrant")
+		kOK, kDetail := p.check(r.Context(), "kafka")
+		qOK, qDetail := p.check(r.Context(), "qdrant")
 		ok := p.ready.Load() && kOK && qOK
 		reply(w, ok, map[string]any{
 			"ready":      p.ready.Load(),
@@ -86,8 +96,10 @@ func (p *Pipeline) Handler() http.Handler {
 			"system":     systemInfo(),
 		})
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(p.o.registry, promhttp.HandlerOpts{}))
-	// What a harness needs of a pipeline in another process.
+}
+
+// debugRoutes serve what a harness needs of a pipeline in another process.
+func (p *Pipeline) debugRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /debug/vectorstream/stats", func(w http.ResponseWriter, r *http.Request) {
 		snap, err := p.stats.Snapshot()
 		if err != nil {
@@ -116,7 +128,6 @@ func (p *Pipeline) Handler() http.Handler {
 		p.stats.MeasureFrom(time.Unix(0, ns))
 		w.WriteHeader(http.StatusNoContent)
 	})
-	return mux
 }
 
 // RemoteStats is the body of GET /debug/vectorstream/stats.

@@ -52,8 +52,8 @@ type Pipeline struct {
 	deps      Deps
 	embedders []Embedder
 
-	// owned by the Run goroutine
-	kafka   *kgo.Client
+	// owned by the Run goroutine: the consumer group's client as the three seams
+	src     source
 	dead    DeadLetters
 	commits Committer
 	batchNo int
@@ -146,7 +146,8 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("pipeline: kafka client: %w", err)
 	}
-	p.kafka, p.dead, p.commits = cl, kafkaLog{cl}, kafkaLog{cl}
+	kl := kafkaLog{cl: cl, log: p.o.log}
+	p.src, p.dead, p.commits = kl, kl, kl
 	p.live.Store(cl)
 	defer func() {
 		p.ready.Store(false)

@@ -65,24 +65,25 @@ func NewProfile(userID string, dim int) *Profile {
 	return &Profile{UserID: userID, Sum: make([]float64, dim), LastPartition: -1, LastOffset: -1}
 }
 
-// Apply absorbs one event's embedding and reports whether it did: an event at or before
-// the last applied position of the same partition is skipped.
-func (p *Profile) Apply(vec []float32, t event.EventType, eventTime time.Time, partition int32, offset int64, halfLife time.Duration) bool {
-	if partition == p.LastPartition && offset <= p.LastOffset {
+// Apply absorbs the embedding vec of event ev, consumed at Kafka position at, and
+// reports whether it did: an event at or before the last applied position of the same
+// partition is skipped (a redelivery).
+func (p *Profile) Apply(vec []float32, ev *event.Event, at Position, halfLife time.Duration) bool {
+	if at.Partition == p.LastPartition && at.Offset <= p.LastOffset {
 		return false
 	}
-	ts := eventTime.UnixNano()
+	ts := ev.Timestamp.UnixNano()
 	if p.Events > 0 && ts > p.LastEventTime {
 		decay := math.Exp2(-float64(ts-p.LastEventTime) / float64(halfLife))
 		for i := range p.Sum {
 			p.Sum[i] *= decay
 		}
 	}
-	w := EventWeight(t)
+	w := EventWeight(ev.EventType)
 	for i, v := range vec {
 		p.Sum[i] += w * float64(v)
 	}
-	p.LastPartition, p.LastOffset = partition, offset
+	p.LastPartition, p.LastOffset = at.Partition, at.Offset
 	if ts > p.LastEventTime {
 		p.LastEventTime = ts
 	}
@@ -107,9 +108,9 @@ func (p *Profile) Vector() ([]float32, float64) {
 	return out, n
 }
 
-// restoreProfile rebuilds a profile from its stored unit vector and norm.
-func restoreProfile(userID string, unit []float32, norm float64, partition int32, offset, lastTime, events int64) *Profile {
-	p := &Profile{UserID: userID, Sum: make([]float64, len(unit)), LastPartition: partition, LastOffset: offset, LastEventTime: lastTime, Events: events}
+// restore sets p.Sum from a stored unit vector and the norm it was divided by.
+func (p *Profile) restore(unit []float32, norm float64) *Profile {
+	p.Sum = make([]float64, len(unit))
 	for i, v := range unit {
 		p.Sum[i] = float64(v) * norm
 	}
@@ -175,7 +176,7 @@ func (pc *profileCache) fold(events []event.Event, at []Position, vecs []float32
 	for i := range events {
 		ev := &events[i]
 		prof := pc.m[ev.UserID]
-		if !prof.Apply(vecs[i*pc.dim:(i+1)*pc.dim], ev.EventType, ev.Timestamp, at[i].Partition, at[i].Offset, halfLife) {
+		if !prof.Apply(vecs[i*pc.dim:(i+1)*pc.dim], ev, at[i], halfLife) {
 			skips++
 			continue
 		}

@@ -310,7 +310,7 @@ func (r *rig) expectedProfiles(t *testing.T, halfLife time.Duration) map[string]
 			p = pipeline.NewProfile(evs[i].UserID, dim)
 			out[evs[i].UserID] = p
 		}
-		p.Apply(vec, evs[i].EventType, evs[i].Timestamp, pos[i].Partition, pos[i].Offset, halfLife)
+		p.Apply(vec, &evs[i], pipeline.Position{Partition: pos[i].Partition, Offset: pos[i].Offset}, halfLife)
 	}
 	return out
 }

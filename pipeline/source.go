@@ -10,6 +10,16 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
+// source is where the loop's records come from: the consumer group's client
+// (kafkaLog), or a list of records in tests.
+type source interface {
+	// Poll returns up to max records, or none when ctx ends first.
+	Poll(ctx context.Context, max int) ([]*kgo.Record, error)
+	// AllowRebalance lets a pending rebalance through (BlockRebalanceOnPoll): called
+	// only when no batch is in hand.
+	AllowRebalance()
+}
+
 // loop polls records, cuts them into micro-batches by size or interval, and runs each
 // batch through the stages. Nothing new is pulled while spooled batches wait.
 func (p *Pipeline) loop(ctx context.Context) error {
@@ -38,14 +48,14 @@ func (p *Pipeline) loop(ctx context.Context) error {
 		if len(recs) > 0 {
 			pollCtx, cancel = context.WithDeadline(ctx, closeAt)
 		}
-		got, err := p.poll(pollCtx, cfg.Batch.MaxSize-len(recs))
+		got, err := p.src.Poll(pollCtx, cfg.Batch.MaxSize-len(recs))
 		cancel()
 		if err != nil {
 			return err
 		}
 		if len(got) == 0 {
 			if len(recs) == 0 {
-				p.kafka.AllowRebalance()
+				p.src.AllowRebalance()
 			}
 			continue
 		}
@@ -60,11 +70,11 @@ func (p *Pipeline) loop(ctx context.Context) error {
 	}
 }
 
-// poll returns up to max records. Fetch errors the client retries are logged; one the
-// broker gives for good (no authorisation, a session timeout outside its limits) ends
-// the run, since retrying forever would only hide it.
-func (p *Pipeline) poll(ctx context.Context, max int) ([]*kgo.Record, error) {
-	fetches := p.kafka.PollRecords(ctx, max)
+// Poll implements source. Fetch errors the client retries are logged; one the broker
+// gives for good (no authorisation, a session timeout outside its limits) ends the
+// run, since retrying forever would only hide it.
+func (k kafkaLog) Poll(ctx context.Context, max int) ([]*kgo.Record, error) {
+	fetches := k.cl.PollRecords(ctx, max)
 	if fetches.IsClientClosed() {
 		return nil, errors.New("pipeline: kafka client closed")
 	}
@@ -84,10 +94,13 @@ func (p *Pipeline) poll(ctx context.Context, max int) ([]*kgo.Record, error) {
 		return nil, fmt.Errorf("pipeline: kafka: %w", fatal)
 	}
 	if ferr != nil {
-		p.o.log.Warn("fetch errors", "err", ferr)
+		k.log.Warn("fetch errors", "err", ferr)
 	}
 	return fetches.Records(), nil
 }
+
+// AllowRebalance implements source.
+func (k kafkaLog) AllowRebalance() { k.cl.AllowRebalance() }
 
 // flush processes the batch in hand, then lets a pending rebalance through. A batch is
 // finished even when ctx is cancelled meanwhile (SIGINT/SIGTERM): its writes run on a
@@ -103,7 +116,7 @@ func (p *Pipeline) flush(ctx context.Context, recs []*kgo.Record, consumed []int
 	if err != nil {
 		return err
 	}
-	p.kafka.AllowRebalance()
+	p.src.AllowRebalance()
 	return nil
 }
 

@@ -331,6 +331,7 @@ func ProfileFromPoint(pt *qdrant.RetrievedPoint) (*Profile, error) {
 		return nil, fmt.Errorf("profile point %s: payload has no user_id", pt.GetId().GetUuid())
 	}
 	vec := VectorOf(pt.GetVectors())
-	return restoreProfile(user, vec, pl["norm"].GetDoubleValue(), int32(pl["last_partition"].GetIntegerValue()),
-		pl["last_offset"].GetIntegerValue(), pl["last_event_time"].GetIntegerValue(), pl["events"].GetIntegerValue()), nil
+	pr := &Profile{UserID: user, LastPartition: int32(pl["last_partition"].GetIntegerValue()), LastOffset: pl["last_offset"].GetIntegerValue(),
+		LastEventTime: pl["last_event_time"].GetIntegerValue(), Events: pl["events"].GetIntegerValue()}
+	return pr.restore(vec, pl["norm"].GetDoubleValue()), nil
 }

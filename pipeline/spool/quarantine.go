@@ -79,31 +79,54 @@ func (s *Spool) quarantineLocked() (QuarantineReport, error) {
 	fail := func(err error) (QuarantineReport, error) {
 		return rep, fmt.Errorf("spool: quarantine %s: %w", s.dir, err)
 	}
-	moveAside := func(name string) error {
-		to := s.path(name + ".corrupt-" + stamp)
-		if err := os.Rename(s.path(name), to); err != nil {
-			return err
-		}
-		rep.MovedTo = append(rep.MovedTo, to)
-		return nil
-	}
-
 	data, err := os.ReadFile(s.path(logName))
 	if errors.Is(err, fs.ErrNotExist) {
 		data = nil
 	} else if err != nil {
 		return fail(err)
 	}
-	// Where the pending records start: at the cursor when the header, the cursor and
-	// the file length agree, otherwise right after the header (replaying records
-	// twice is harmless; skipping one is not).
+	start, damaged, cursorBad, err := s.pendingStart(data)
+	if err != nil {
+		return fail(err)
+	}
+	kept, lost := salvage(data, start, s.opts.maxRecord, &rep)
+	damaged = damaged || lost
+	if !damaged && !cursorBad {
+		rep.Kept, rep.KeptBytes = 0, 0
+		return rep, nil
+	}
+	if data != nil && damaged {
+		if err := s.replaceSegment(kept, stamp, &rep); err != nil {
+			return fail(err)
+		}
+	}
+	if cursorBad {
+		to := s.path(cursorName + ".corrupt-" + stamp)
+		if err := os.Rename(s.path(cursorName), to); err != nil {
+			return fail(err)
+		}
+		rep.MovedTo = append(rep.MovedTo, to)
+	} else if err := removeIfExists(s.path(cursorName)); err != nil && damaged {
+		return fail(err)
+	}
+	if err := syncDir(s.dir); err != nil {
+		return fail(err)
+	}
+	return rep, nil
+}
+
+// pendingStart returns where the pending records of segment data start: at the cursor
+// when the header, the cursor and the file length agree, otherwise right after the
+// header (replaying records twice is harmless; skipping one is not). damaged reports a
+// bad header or a file shorter than the cursor; cursorBad a corrupt cursor file.
+func (s *Spool) pendingStart(data []byte) (start int64, damaged, cursorBad bool, err error) {
 	cseg, coff, cerr := s.readCursor()
 	var ce *CorruptError
-	cursorBad := errors.As(cerr, &ce)
+	cursorBad = errors.As(cerr, &ce)
 	if cerr != nil && !cursorBad {
-		return fail(cerr)
+		return 0, false, false, cerr
 	}
-	start, damaged := int64(segHeaderLen), false
+	start = int64(segHeaderLen)
 	if data != nil {
 		seg, reason := decodeSegHeader(data)
 		switch {
@@ -115,16 +138,23 @@ func (s *Spool) quarantineLocked() (QuarantineReport, error) {
 			damaged = true // the file is shorter than the cursor
 		}
 	}
-	var kept bytes.Buffer
+	return start, damaged, cursorBad, nil
+}
+
+// salvage returns the valid records of data from start on, counted in rep, and whether
+// any bytes had to be skipped (each skipped range is added to rep.Lost): after a bad
+// record it resynchronises on the next record magic that starts a valid record.
+func salvage(data []byte, start int64, maxRecord int, rep *QuarantineReport) (kept []byte, lost bool) {
+	var buf bytes.Buffer
 	for off := start; off < int64(len(data)); {
-		if n, ok := verifyAt(data, off, s.opts.maxRecord); ok {
-			kept.Write(data[off : off+n])
+		if n, ok := verifyAt(data, off, maxRecord); ok {
+			buf.Write(data[off : off+n])
 			rep.Kept++
 			rep.KeptBytes += n
 			off += n
 			continue
 		}
-		damaged = true
+		lost = true
 		next := off + 1
 		for ; next < int64(len(data)); next++ {
 			i := bytes.Index(data[next:], []byte(recMagic))
@@ -133,52 +163,36 @@ func (s *Spool) quarantineLocked() (QuarantineReport, error) {
 				break
 			}
 			next += int64(i)
-			if _, ok := verifyAt(data, next, s.opts.maxRecord); ok {
+			if _, ok := verifyAt(data, next, maxRecord); ok {
 				break
 			}
 		}
 		rep.Lost = append(rep.Lost, ByteRange{Offset: off, Length: next - off})
 		off = next
 	}
-	if !damaged && !cursorBad {
-		rep.Kept, rep.KeptBytes = 0, 0
-		return rep, nil
-	}
+	return buf.Bytes(), lost
+}
 
-	if data != nil && damaged {
-		// Keep a copy of the damaged segment under its new name before the good
-		// records replace it, so a crash in between loses nothing.
-		to := s.path(logName + ".corrupt-" + stamp)
-		if err := os.Link(s.path(logName), to); err != nil {
-			return fail(err)
-		}
-		rep.MovedTo = append(rep.MovedTo, to)
-		if err := syncDir(s.dir); err != nil {
-			return fail(err)
-		}
-		if kept.Len() == 0 {
-			if err := os.Remove(s.path(logName)); err != nil {
-				return fail(err)
-			}
-		} else {
-			f, err := writeNew(s.dir, logName, append(encodeSegHeader(newSegmentID()), kept.Bytes()...))
-			if err != nil {
-				return fail(err)
-			}
-			f.Close()
-		}
+// replaceSegment keeps a copy of the damaged segment under a new name before the good
+// records replace it (in a new segment, or none when nothing was kept), so a crash in
+// between loses nothing.
+func (s *Spool) replaceSegment(kept []byte, stamp string, rep *QuarantineReport) error {
+	to := s.path(logName + ".corrupt-" + stamp)
+	if err := os.Link(s.path(logName), to); err != nil {
+		return err
 	}
-	if cursorBad {
-		if err := moveAside(cursorName); err != nil {
-			return fail(err)
-		}
-	} else if err := removeIfExists(s.path(cursorName)); err != nil && damaged {
-		return fail(err)
-	}
+	rep.MovedTo = append(rep.MovedTo, to)
 	if err := syncDir(s.dir); err != nil {
-		return fail(err)
+		return err
 	}
-	return rep, nil
+	if len(kept) == 0 {
+		return os.Remove(s.path(logName))
+	}
+	f, err := writeNew(s.dir, logName, append(encodeSegHeader(newSegmentID()), kept...))
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // verifyAt reports whether a whole, valid record starts at off in data, and its size.
