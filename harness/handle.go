@@ -17,6 +17,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vectorstream/vectorstream/internal/measure"
+
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/vectorstream/vectorstream/embed"
 	"github.com/vectorstream/vectorstream/infra"
@@ -35,7 +37,7 @@ type pipelineHandle interface {
 	Counters(ctx context.Context) (pipeline.Counters, error)
 	// Interval returns the totals, the e2e histogram since the previous call and the
 	// resource use of the process the pipeline runs in.
-	Interval(ctx context.Context) (pipeline.Counters, *hdrhistogram.Histogram, pipeline.ProcessSample, error)
+	Interval(ctx context.Context) (pipeline.Counters, *hdrhistogram.Histogram, measure.ProcessSample, error)
 	// Final returns the histograms, counters and batch commits.
 	Final(ctx context.Context) (pipeline.RemoteStats, error)
 	// Done is closed when the pipeline has stopped.
@@ -71,8 +73,8 @@ func (h *inProcess) MeasureFrom(_ context.Context, t time.Time) error {
 func (h *inProcess) Counters(context.Context) (pipeline.Counters, error) {
 	return h.stats.Counters(), nil
 }
-func (h *inProcess) Interval(context.Context) (pipeline.Counters, *hdrhistogram.Histogram, pipeline.ProcessSample, error) {
-	return h.stats.Counters(), h.stats.TakeInterval(), pipeline.SampleProcess(), nil
+func (h *inProcess) Interval(context.Context) (pipeline.Counters, *hdrhistogram.Histogram, measure.ProcessSample, error) {
+	return h.stats.Counters(), h.stats.TakeInterval(), measure.SampleProcess(), nil
 }
 func (h *inProcess) Final(context.Context) (pipeline.RemoteStats, error) {
 	snap, err := h.stats.Snapshot()
@@ -199,10 +201,10 @@ func (h *childProcess) Counters(ctx context.Context) (pipeline.Counters, error) 
 	err := h.do(ctx, http.MethodGet, "/debug/vectorstream/counters", &c)
 	return c, err
 }
-func (h *childProcess) Interval(ctx context.Context) (pipeline.Counters, *hdrhistogram.Histogram, pipeline.ProcessSample, error) {
+func (h *childProcess) Interval(ctx context.Context) (pipeline.Counters, *hdrhistogram.Histogram, measure.ProcessSample, error) {
 	var iv pipeline.RemoteInterval
 	if err := h.do(ctx, http.MethodPost, "/debug/vectorstream/interval", &iv); err != nil {
-		return pipeline.Counters{}, nil, pipeline.ProcessSample{}, err
+		return pipeline.Counters{}, nil, measure.ProcessSample{}, err
 	}
 	hist, err := hdrhistogram.Decode([]byte(iv.E2E))
 	return iv.Counters, hist, iv.Process, err
@@ -286,10 +288,10 @@ func (g *group) Counters(ctx context.Context) (pipeline.Counters, error) {
 	return sum, nil
 }
 
-func (g *group) Interval(ctx context.Context) (pipeline.Counters, *hdrhistogram.Histogram, pipeline.ProcessSample, error) {
+func (g *group) Interval(ctx context.Context) (pipeline.Counters, *hdrhistogram.Histogram, measure.ProcessSample, error) {
 	var sum pipeline.Counters
-	merged := pipeline.NewHistogram()
-	var ps pipeline.ProcessSample
+	merged := measure.NewHistogram()
+	var ps measure.ProcessSample
 	for _, h := range g.members {
 		c, hist, p, err := h.Interval(ctx)
 		if err != nil {

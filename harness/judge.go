@@ -6,6 +6,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/vectorstream/vectorstream/internal/measure"
+
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/vectorstream/vectorstream/pipeline"
 )
@@ -54,7 +56,7 @@ func summarise(res *Result, sc *Scenario, lg *loadGen, final pipeline.RemoteStat
 		h, err := hdrhistogram.Decode([]byte(enc))
 		if err != nil {
 			res.Notes = append(res.Notes, fmt.Sprintf("decode %s histogram: %v", st, err))
-			h = pipeline.NewHistogram()
+			h = measure.NewHistogram()
 		}
 		hists[st.String()] = h
 		res.Latency[st.String()] = PercentilesOf(h)

@@ -8,11 +8,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vectorstream/vectorstream/internal/measure"
+
 	"github.com/vectorstream/vectorstream/event"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/vectorstream/vectorstream/pipeline"
 	"github.com/vectorstream/vectorstream/workloads"
 )
 
@@ -59,7 +60,7 @@ type loadGen struct {
 func newLoadGen(cl *kgo.Client, topic string, gen *workloads.Generator, sched *workloads.Schedule, start, measureFrom, measureTo time.Time, late time.Duration) *loadGen {
 	n := sched.Count()
 	l := &loadGen{cl: cl, topic: topic, gen: gen, sched: sched, start: start, measureFrom: measureFrom,
-		measureTo: measureTo, late: late, pos: make([]position, n), sendDelay: pipeline.NewHistogram()}
+		measureTo: measureTo, late: late, pos: make([]position, n), sendDelay: measure.NewHistogram()}
 	for i := range l.pos {
 		l.pos[i].partition = -1
 	}
@@ -101,7 +102,7 @@ func (l *loadGen) run(ctx context.Context) error {
 			l.offeredInWin++
 			l.measured++
 			delay := sent.Sub(due)
-			pipeline.RecordDuration(l.sendDelay, delay)
+			measure.RecordDuration(l.sendDelay, delay)
 			if delay > l.late {
 				l.lateCount++
 			}

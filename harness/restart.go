@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vectorstream/vectorstream/internal/measure"
+
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/vectorstream/vectorstream/pipeline"
 )
@@ -146,10 +148,10 @@ func (r *restartable) Counters(ctx context.Context) (pipeline.Counters, error) {
 	return past, err
 }
 
-func (r *restartable) Interval(ctx context.Context) (pipeline.Counters, *hdrhistogram.Histogram, pipeline.ProcessSample, error) {
+func (r *restartable) Interval(ctx context.Context) (pipeline.Counters, *hdrhistogram.Histogram, measure.ProcessSample, error) {
 	c, past := r.current()
 	if c == nil {
-		return past, nil, pipeline.ProcessSample{}, errRestarting
+		return past, nil, measure.ProcessSample{}, errRestarting
 	}
 	got, h, ps, err := c.Interval(ctx)
 	past.Add(got)

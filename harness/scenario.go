@@ -335,7 +335,7 @@ func (s *Scenario) Validate() error {
 			bad("infra.qdrant_addr", "external mode needs Qdrant's gRPC address (host:6334)")
 		}
 		for _, p := range s.Infra.Security.Validate() {
-			bad("infra."+p.Field, "%s", p.Problem)
+			bad("infra."+p.Path, "%s", p.Msg)
 		}
 	case "containers", "auto":
 		// containers needs a Docker daemon; auto falls back to embedded without one.

@@ -6,7 +6,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/vectorstream/vectorstream/pipeline"
+	"github.com/vectorstream/vectorstream/internal/measure"
 )
 
 // sampler writes one timeline row per second of the run, from the load generator's
@@ -33,7 +33,7 @@ func (s *sampler) run(ctx context.Context) {
 	// process's whole life (model fitting included).
 	prevC, _, prev, err := s.ph.Interval(ctx)
 	if err != nil {
-		prev = pipeline.ProcessSample{}
+		prev = measure.ProcessSample{}
 	}
 	var prevAcked int64
 	total := s.sc.Warmup + s.sc.Duration
@@ -57,7 +57,7 @@ func (s *sampler) run(ctx context.Context) {
 		if err != nil {
 			// Keep the row (the load generator's numbers hold); the pipeline's columns
 			// repeat the last sample.
-			h, c, ps = pipeline.NewHistogram(), prevC, prev
+			h, c, ps = measure.NewHistogram(), prevC, prev
 		}
 		acked := s.lg.ackedSoFar()
 		wall := ps.At.Sub(prev.At)

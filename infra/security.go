@@ -21,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
+	"github.com/vectorstream/vectorstream/internal/problem"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -100,16 +101,6 @@ type SASLConfig struct {
 	PasswordFile string `yaml:"password_file" json:"password_file,omitempty"`
 }
 
-// FieldProblem is one problem with one field of a Security, named by its
-// dotted YAML path relative to the Security (e.g. "kafka_sasl.mechanism").
-type FieldProblem struct {
-	Field   string
-	Problem string
-}
-
-// Error returns "field: problem".
-func (p FieldProblem) Error() string { return p.Field + ": " + p.Problem }
-
 // EffectiveTimeout returns Timeout, or DefaultTimeout when Timeout is zero.
 func (s Security) EffectiveTimeout() time.Duration {
 	if s.Timeout > 0 {
@@ -122,8 +113,8 @@ func (s Security) EffectiveTimeout() time.Duration {
 // versions, missing or contradictory fields, environment variables that are
 // unset and files that cannot be read or parsed. It reads the secrets to check
 // them but never puts them in a problem.
-func (s Security) Validate() []FieldProblem {
-	var ps []FieldProblem
+func (s Security) Validate() []problem.Problem {
+	var ps []problem.Problem
 	_, p := s.KafkaTLS.build("kafka_tls")
 	ps = append(ps, p...)
 	_, p = s.QdrantTLS.build("qdrant_tls")
@@ -133,13 +124,13 @@ func (s Security) Validate() []FieldProblem {
 	_, p = s.qdrantAPIKey()
 	ps = append(ps, p...)
 	if s.Timeout < 0 {
-		ps = append(ps, FieldProblem{"timeout", fmt.Sprintf("must not be negative, got %s", s.Timeout)})
+		ps = append(ps, problem.Problem{Path: "timeout", Msg: fmt.Sprintf("must not be negative, got %s", s.Timeout)})
 	}
 	return ps
 }
 
 // problemsError joins ps into one error, each prefixed with prefix.
-func problemsError(prefix string, ps []FieldProblem) error {
+func problemsError(prefix string, ps []problem.Problem) error {
 	errs := make([]error, len(ps))
 	for i, p := range ps {
 		errs[i] = fmt.Errorf("%s%w", prefix, p)
@@ -149,10 +140,10 @@ func problemsError(prefix string, ps []FieldProblem) error {
 
 // build returns the tls.Config of t, nil when TLS is off, and the problems of
 // the fields under prefix.
-func (t TLSConfig) build(prefix string) (*tls.Config, []FieldProblem) {
-	var ps []FieldProblem
+func (t TLSConfig) build(prefix string) (*tls.Config, []problem.Problem) {
+	var ps []problem.Problem
 	bad := func(field, format string, args ...any) {
-		ps = append(ps, FieldProblem{prefix + "." + field, fmt.Sprintf(format, args...)})
+		ps = append(ps, problem.Problem{Path: prefix + "." + field, Msg: fmt.Sprintf(format, args...)})
 	}
 	minVersion := uint16(tls.VersionTLS13)
 	switch t.MinVersion {
@@ -217,10 +208,10 @@ func (t TLSConfig) build(prefix string) (*tls.Config, []FieldProblem) {
 
 // password returns the SASL password, "" when SASL is off, and the problems
 // of the kafka_sasl fields.
-func (a SASLConfig) password() (string, []FieldProblem) {
-	var ps []FieldProblem
+func (a SASLConfig) password() (string, []problem.Problem) {
+	var ps []problem.Problem
 	bad := func(field, format string, args ...any) {
-		ps = append(ps, FieldProblem{"kafka_sasl." + field, fmt.Sprintf(format, args...)})
+		ps = append(ps, problem.Problem{Path: "kafka_sasl." + field, Msg: fmt.Sprintf(format, args...)})
 	}
 	switch a.Mechanism {
 	case SASLPlain, SASLScramSHA256, SASLScramSHA512:
@@ -245,34 +236,34 @@ func (a SASLConfig) password() (string, []FieldProblem) {
 
 // qdrantAPIKey returns the API key, "" when none is configured, and the
 // problems of its fields.
-func (s Security) qdrantAPIKey() (string, []FieldProblem) {
+func (s Security) qdrantAPIKey() (string, []problem.Problem) {
 	return readSecret("qdrant_api_key_env", s.QdrantAPIKeyEnv, "qdrant_api_key_file", s.QdrantAPIKeyFile)
 }
 
 // readSecret reads a secret from the environment variable env or the file
 // file (at most one may be set). Problems name the field and the variable or
 // path, never the secret.
-func readSecret(envField, env, fileField, file string) (string, []FieldProblem) {
+func readSecret(envField, env, fileField, file string) (string, []problem.Problem) {
 	switch {
 	case env != "" && file != "":
-		return "", []FieldProblem{{envField, fmt.Sprintf("set only one of %s and %s", envField, fileField)}}
+		return "", []problem.Problem{{Path: envField, Msg: fmt.Sprintf("set only one of %s and %s", envField, fileField)}}
 	case env != "":
 		v, ok := os.LookupEnv(env)
 		if !ok {
-			return "", []FieldProblem{{envField, fmt.Sprintf("environment variable %s is not set", env)}}
+			return "", []problem.Problem{{Path: envField, Msg: fmt.Sprintf("environment variable %s is not set", env)}}
 		}
 		if v == "" {
-			return "", []FieldProblem{{envField, fmt.Sprintf("environment variable %s is empty", env)}}
+			return "", []problem.Problem{{Path: envField, Msg: fmt.Sprintf("environment variable %s is empty", env)}}
 		}
 		return v, nil
 	case file != "":
 		b, err := os.ReadFile(file)
 		if err != nil {
-			return "", []FieldProblem{{fileField, fmt.Sprintf("cannot read %s: %v", file, pathless(err))}}
+			return "", []problem.Problem{{Path: fileField, Msg: fmt.Sprintf("cannot read %s: %v", file, pathless(err))}}
 		}
 		v := strings.TrimRight(string(b), "\r\n")
 		if v == "" {
-			return "", []FieldProblem{{fileField, fmt.Sprintf("%s is empty", file)}}
+			return "", []problem.Problem{{Path: fileField, Msg: fmt.Sprintf("%s is empty", file)}}
 		}
 		return v, nil
 	}

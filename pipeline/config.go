@@ -2,10 +2,10 @@ package pipeline
 
 import (
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/vectorstream/vectorstream/event"
+	"github.com/vectorstream/vectorstream/internal/problem"
 	"github.com/vectorstream/vectorstream/pipeline/breaker"
 	"github.com/vectorstream/vectorstream/pipeline/retry"
 )
@@ -154,118 +154,99 @@ func DefaultConfig() Config {
 	}
 }
 
-// FieldProblem is one invalid setting, named by its dotted path below the config root.
-type FieldProblem struct {
-	Path string
-	Msg  string
-}
-
-func (p FieldProblem) Error() string { return p.Path + ": " + p.Msg }
-
-// problems collects FieldProblems.
-type problems []FieldProblem
-
-func (ps *problems) bad(path, format string, args ...any) {
-	*ps = append(*ps, FieldProblem{Path: path, Msg: fmt.Sprintf(format, args...)})
-}
-
 // Problems returns every invalid setting at once; nil means valid.
-func (c Config) Problems() []FieldProblem {
-	var ps problems
+func (c Config) Problems() []problem.Problem {
+	var ps problem.List
 	c.Kafka.problems(&ps)
 	c.Batch.problems(&ps)
 	c.Qdrant.problems(&ps)
 	if c.Profiles.HalfLife <= 0 {
-		ps.bad("profiles.half_life", "must be > 0, got %v", c.Profiles.HalfLife)
+		ps.Add("profiles.half_life", "must be > 0, got %v", c.Profiles.HalfLife)
 	}
 	if c.Validator.MaxBytes < 256 {
-		ps.bad("validator.max_bytes", "must be >= 256, got %d", c.Validator.MaxBytes)
+		ps.Add("validator.max_bytes", "must be >= 256, got %d", c.Validator.MaxBytes)
 	}
 	if c.Validator.MaxPast <= 0 {
-		ps.bad("validator.max_past", "must be > 0, got %v", c.Validator.MaxPast)
+		ps.Add("validator.max_past", "must be > 0, got %v", c.Validator.MaxPast)
 	}
 	if c.Validator.MaxFuture <= 0 {
-		ps.bad("validator.max_future", "must be > 0, got %v", c.Validator.MaxFuture)
+		ps.Add("validator.max_future", "must be > 0, got %v", c.Validator.MaxFuture)
 	}
 	c.resilienceProblems(&ps)
 	if c.Workers < 1 || c.Workers > 256 {
-		ps.bad("workers", "must be in [1, 256], got %d", c.Workers)
+		ps.Add("workers", "must be in [1, 256], got %d", c.Workers)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
-		ps.bad("log_level", "must be debug, info, warn or error, got %q", c.LogLevel)
+		ps.Add("log_level", "must be debug, info, warn or error, got %q", c.LogLevel)
 	}
 	return ps
 }
 
-func (k KafkaConfig) problems(ps *problems) {
+func (k KafkaConfig) problems(ps *problem.List) {
 	if k.Topic == "" {
-		ps.bad("kafka.topic", "must not be empty")
+		ps.Add("kafka.topic", "must not be empty")
 	}
 	if k.DLQTopic == "" {
-		ps.bad("kafka.dlq_topic", "must not be empty")
+		ps.Add("kafka.dlq_topic", "must not be empty")
 	}
 	if k.DLQTopic == k.Topic {
-		ps.bad("kafka.dlq_topic", "must differ from kafka.topic")
+		ps.Add("kafka.dlq_topic", "must differ from kafka.topic")
 	}
 	if k.Group == "" {
-		ps.bad("kafka.group", "must not be empty")
+		ps.Add("kafka.group", "must not be empty")
 	}
 	if k.SessionTimeout < 6*time.Second || k.SessionTimeout > 30*time.Minute {
 		// Kafka's group.min.session.timeout.ms and group.max.session.timeout.ms defaults.
-		ps.bad("kafka.session_timeout", "must be in [6s, 30m] (the broker's default limits), got %v", k.SessionTimeout)
+		ps.Add("kafka.session_timeout", "must be in [6s, 30m] (the broker's default limits), got %v", k.SessionTimeout)
 	}
 }
 
-func (b BatchConfig) problems(ps *problems) {
+func (b BatchConfig) problems(ps *problem.List) {
 	if b.Interval <= 0 {
-		ps.bad("batch.interval", "must be > 0, got %v", b.Interval)
+		ps.Add("batch.interval", "must be > 0, got %v", b.Interval)
 	}
 	if b.MaxSize < 1 || b.MaxSize > 1_000_000 {
-		ps.bad("batch.max_size", "must be in [1, 1000000], got %d", b.MaxSize)
+		ps.Add("batch.max_size", "must be in [1, 1000000], got %d", b.MaxSize)
 	}
 }
 
-func (q QdrantConfig) problems(ps *problems) {
+func (q QdrantConfig) problems(ps *problem.List) {
 	if q.EventsCollection == "" {
-		ps.bad("qdrant.events_collection", "must not be empty")
+		ps.Add("qdrant.events_collection", "must not be empty")
 	}
 	if q.ProfilesCollection == "" {
-		ps.bad("qdrant.profiles_collection", "must not be empty")
+		ps.Add("qdrant.profiles_collection", "must not be empty")
 	}
 	if q.ProfilesCollection == q.EventsCollection {
-		ps.bad("qdrant.profiles_collection", "must differ from qdrant.events_collection")
+		ps.Add("qdrant.profiles_collection", "must differ from qdrant.events_collection")
 	}
 	if q.UpsertBatch < 1 || q.UpsertBatch > 100_000 {
-		ps.bad("qdrant.upsert_batch", "must be in [1, 100000], got %d", q.UpsertBatch)
+		ps.Add("qdrant.upsert_batch", "must be in [1, 100000], got %d", q.UpsertBatch)
 	}
 }
 
 // resilienceProblems checks retry, breaker and spool.
-func (c Config) resilienceProblems(ps *problems) {
+func (c Config) resilienceProblems(ps *problem.List) {
 	if _, _, err := c.Retry.Policies(); err != nil {
-		ps.bad("retry", "%v", err)
+		ps.Add("retry", "%v", err)
 	}
 	if c.Retry.Attempts < 0 {
-		ps.bad("retry.attempts", "must be >= 0 (0 keeps the policy's), got %d", c.Retry.Attempts)
+		ps.Add("retry.attempts", "must be >= 0 (0 keeps the policy's), got %d", c.Retry.Attempts)
 	}
 	if c.Retry.AttemptTimeout <= 0 {
-		ps.bad("retry.attempt_timeout", "must be > 0, got %v", c.Retry.AttemptTimeout)
+		ps.Add("retry.attempt_timeout", "must be > 0, got %v", c.Retry.AttemptTimeout)
 	}
 	if err := c.Breaker.For("qdrant").Validate(); err != nil {
-		ps.bad("breaker", "%v", err)
+		ps.Add("breaker", "%v", err)
 	}
 	if c.Spool.Enabled && c.Spool.Dir == "" {
-		ps.bad("spool.dir", "must name a directory when spool.enabled is true")
+		ps.Add("spool.dir", "must name a directory when spool.enabled is true")
 	}
 }
 
 // Validate returns all problems joined, or nil.
 func (c Config) Validate() error {
-	var errs []error
-	for _, p := range c.Problems() {
-		errs = append(errs, p)
-	}
-	return errors.Join(errs...)
+	return errors.Join(problem.List(c.Problems()).Errors()...)
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strconv"
 
+	"github.com/vectorstream/vectorstream/internal/measure"
+
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -117,7 +119,7 @@ func (p *Pipeline) debugRoutes(mux *http.ServeMux) {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
-		writeJSON(w, RemoteInterval{Counters: p.stats.Counters(), E2E: string(enc), Process: SampleProcess()})
+		writeJSON(w, RemoteInterval{Counters: p.stats.Counters(), E2E: string(enc), Process: measure.SampleProcess()})
 	})
 	mux.HandleFunc("POST /debug/vectorstream/measure", func(w http.ResponseWriter, r *http.Request) {
 		ns, err := strconv.ParseInt(r.URL.Query().Get("from"), 10, 64)
@@ -139,9 +141,9 @@ type RemoteStats struct {
 // RemoteInterval is the body of POST /debug/vectorstream/interval: the running totals
 // and the e2e histogram of the events acknowledged since the previous call.
 type RemoteInterval struct {
-	Counters Counters      `json:"counters"`
-	E2E      string        `json:"e2e"`
-	Process  ProcessSample `json:"process"`
+	Counters Counters              `json:"counters"`
+	E2E      string                `json:"e2e"`
+	Process  measure.ProcessSample `json:"process"`
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
@@ -150,7 +152,7 @@ func writeJSON(w http.ResponseWriter, v any) {
 }
 
 func systemInfo() map[string]any {
-	ps := SampleProcess()
+	ps := measure.SampleProcess()
 	return map[string]any{
 		"goroutines":     ps.Goroutines,
 		"heap_bytes":     ps.HeapBytes,

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vectorstream/vectorstream/internal/measure"
+
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
 
@@ -49,29 +51,6 @@ func (s Stage) String() string {
 		return fmt.Sprintf("stage(%d)", int(s))
 	}
 	return stageNames[s]
-}
-
-// Histogram range: 1 µs to 1 hour at 3 significant digits, in microseconds.
-const (
-	histMin    = 1
-	histMax    = int64(time.Hour / time.Microsecond)
-	histDigits = 3
-)
-
-// NewHistogram returns an empty latency histogram in microseconds, as all of
-// VectorStream's histograms are.
-func NewHistogram() *hdrhistogram.Histogram { return hdrhistogram.New(histMin, histMax, histDigits) }
-
-// RecordDuration adds d to a histogram made by NewHistogram, clamped to its range.
-func RecordDuration(h *hdrhistogram.Histogram, d time.Duration) {
-	us := d.Microseconds()
-	if us < histMin {
-		us = histMin
-	}
-	if us > histMax {
-		us = histMax
-	}
-	_ = h.RecordValue(us) // in range by construction
 }
 
 // EventTimes are the wall-clock instants (Unix nanoseconds) one event reached each
@@ -248,9 +227,9 @@ func (s *Snapshot) Breakdown(v time.Duration) map[string]float64 {
 
 // NewStats returns empty statistics.
 func NewStats() *Stats {
-	s := &Stats{interval: NewHistogram()}
+	s := &Stats{interval: measure.NewHistogram()}
 	for i := range s.hist {
-		s.hist[i] = NewHistogram()
+		s.hist[i] = measure.NewHistogram()
 	}
 	return s
 }
@@ -295,17 +274,17 @@ func (s *Stats) record(c Counters, events []EventTimes, commit bool) {
 			continue
 		}
 		if e.DeadLettered {
-			RecordDuration(s.hist[StageDLQ], time.Duration(e.Validated-e.Intended))
+			measure.RecordDuration(s.hist[StageDLQ], time.Duration(e.Validated-e.Intended))
 			continue
 		}
 		durs := e.Durations()
 		for st, d := range durs {
 			if Stage(st) != StageDLQ {
-				RecordDuration(s.hist[st], d)
+				measure.RecordDuration(s.hist[st], d)
 			}
 		}
 		s.bd.add(durs)
-		RecordDuration(s.interval, time.Duration(e.Upserted-e.Intended))
+		measure.RecordDuration(s.interval, time.Duration(e.Upserted-e.Intended))
 	}
 }
 
@@ -322,7 +301,7 @@ func (s *Stats) TakeInterval() *hdrhistogram.Histogram {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	h := s.interval
-	s.interval = NewHistogram()
+	s.interval = measure.NewHistogram()
 	return h
 }
 

@@ -106,7 +106,7 @@ func loadSecurity(path string) (infra.Security, error) {
 	}
 	var errs []error
 	for _, p := range sec.Validate() {
-		errs = append(errs, doc.Errorf(p.Field, "%s", p.Problem))
+		errs = append(errs, doc.Errorf(p.Path, "%s", p.Msg))
 	}
 	if len(errs) > 0 {
 		return sec, fmt.Errorf("%w: --security: %w", harness.ErrConfig, errors.Join(errs...))
