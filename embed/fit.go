@@ -27,23 +27,26 @@ type Doc struct {
 
 // FitConfig configures Fit. The zero value is not valid; start from
 // DefaultFitConfig.
+//
+// Its YAML and JSON keys are those of a scenario's `embedding:` section; the seed is
+// the scenario's own.
 type FitConfig struct {
 	// Dim is the embedding dimension (columns of the projection).
-	Dim int
+	Dim int `yaml:"dimensions" json:"dimensions"`
 	// MinDF is the minimum number of documents a term must occur in to
 	// enter the vocabulary.
-	MinDF int
+	MinDF int `yaml:"min_df" json:"min_df"`
 	// MaxVocab caps the vocabulary: the MaxVocab terms of highest document
 	// frequency are kept, ties broken by the term's byte order.
-	MaxVocab int
+	MaxVocab int `yaml:"max_vocab" json:"max_vocab"`
 	// Oversample is the number of extra random directions of the
 	// randomized SVD (Halko et al. p).
-	Oversample int
+	Oversample int `yaml:"oversample" json:"oversample"`
 	// PowerIters is the number of power (subspace) iterations (Halko q).
-	PowerIters int
+	PowerIters int `yaml:"power_iters" json:"power_iters"`
 	// Seed seeds the Gaussian test matrix; a fit is deterministic for a
 	// given seed, corpus and backend.
-	Seed int64
+	Seed int64 `yaml:"-" json:"-"`
 }
 
 // DefaultFitConfig returns Dim 128, MinDF 2, MaxVocab 50000, Oversample 16,

@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/vectorstream/vectorstream/kernels"
+	"github.com/vectorstream/vectorstream/embed"
 )
 
 // Environment is where a run's numbers came from.
@@ -38,7 +38,7 @@ type Environment struct {
 	EmbeddingBackend string `json:"embedding_backend"`
 	// BackendSelection is which backend embedding.backend chose and why (auto picks
 	// CUDA only when built in and a device answers), with the GPU and its memory.
-	BackendSelection *kernels.Selection `json:"backend_selection,omitempty"`
+	BackendSelection *embed.Selection `json:"backend_selection,omitempty"`
 }
 
 // CaptureEnvironment describes this machine and build.

@@ -57,14 +57,29 @@ type loadGen struct {
 	producedInWin atomic.Int64
 }
 
-func newLoadGen(cl *kgo.Client, topic string, gen *workloads.Generator, sched *workloads.Schedule, start, measureFrom, measureTo time.Time, late time.Duration) *loadGen {
-	n := sched.Count()
-	l := &loadGen{cl: cl, topic: topic, gen: gen, sched: sched, start: start, measureFrom: measureFrom,
-		measureTo: measureTo, late: late, pos: make([]position, n), sendDelay: measure.NewHistogram()}
+// loadPlan is what a load generator sends: to topic, on sched, over window, counting
+// an event sent more than late after its intended time as late.
+type loadPlan struct {
+	topic string
+	sched *workloads.Schedule
+	window
+	late time.Duration
+}
+
+// newLoadGen returns the load generator that sends gen's events through cl as p says.
+func newLoadGen(cl *kgo.Client, gen *workloads.Generator, p loadPlan) *loadGen {
+	n := p.sched.Count()
+	l := &loadGen{cl: cl, topic: p.topic, gen: gen, sched: p.sched, start: p.start, measureFrom: p.measureFrom,
+		measureTo: p.measureTo, late: p.late, pos: make([]position, n), sendDelay: measure.NewHistogram()}
 	for i := range l.pos {
 		l.pos[i].partition = -1
 	}
 	return l
+}
+
+// record is what verification needs of the load once it is over (see runRecord).
+func (l *loadGen) record(gcfg workloads.GeneratorConfig) runRecord {
+	return runRecord{gcfg: gcfg, sched: l.sched, start: l.start, sent: l.sent.Load(), pos: l.pos}
 }
 
 // offeredBefore returns how many events are due before t.

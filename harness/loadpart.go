@@ -62,7 +62,8 @@ func RunLoadPart(ctx context.Context, sc *Scenario, brokers []string, part, part
 	}
 	defer cl.Close()
 	measureFrom := start.Add(sc.Warmup)
-	lg := newLoadGen(cl, sc.Pipeline.Kafka.Topic, gen, sched, start, measureFrom, measureFrom.Add(sc.Duration), sc.Validity.LateThreshold)
+	lg := newLoadGen(cl, gen, loadPlan{topic: sc.Pipeline.Kafka.Topic, sched: sched, late: sc.Validity.LateThreshold,
+		window: window{start: start, measureFrom: measureFrom, measureTo: measureFrom.Add(sc.Duration)}})
 	lg.part, lg.parts = part, parts
 	runErr := lg.run(ctx)
 	rep := LoadPart{Part: part, Parts: parts, Sent: lg.sent.Load(), Acked: lg.acked.Load(), Failed: lg.failed.Load(),

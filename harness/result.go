@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -320,4 +321,51 @@ func ReadRunDir(dir string) (*Result, error) {
 		return nil, fmt.Errorf("results: %s: %w", dir, err)
 	}
 	return &r, nil
+}
+
+// Verdict is a run's outcome.
+type Verdict string
+
+// The outcomes of a run.
+const (
+	Passed  Verdict = "PASSED"  // valid, and every gate passed
+	Failed  Verdict = "FAILED"  // valid, and a gate failed (exit code 99)
+	Invalid Verdict = "INVALID" // the run did not measure the system (exit code 4)
+)
+
+// Verdict returns the run's outcome and the reasons behind it. It is the one place a
+// result's outcome is decided from its validity and gates: Err, the summary and the
+// report all state it.
+func (r *Result) Verdict() (Verdict, []string) {
+	var failed []string
+	for _, g := range r.Gates {
+		if !g.Passed {
+			failed = append(failed, fmt.Sprintf("gate %s failed: actual %s %s, limit %s", g.Name, num(g.Actual), g.Unit, num(g.Limit)))
+		}
+	}
+	switch {
+	case !r.Validity.Valid:
+		reasons := slices.Clone(r.Validity.Reasons)
+		if len(reasons) == 0 {
+			reasons = append(reasons, "the result is marked invalid without a reason")
+		}
+		return Invalid, append(reasons, failed...)
+	case !r.Passed:
+		if len(failed) == 0 {
+			failed = append(failed, "the result is marked failed")
+		}
+		return Failed, failed
+	}
+	return Passed, []string{fmt.Sprintf("valid run; %d of %d gates passed; verification %s", len(r.Gates), len(r.Gates), passFail(r.Verification.Passed))}
+}
+
+// Err returns nil for a passed run, an error wrapping ErrInvalid or ErrGate otherwise.
+func (r *Result) Err() error {
+	switch v, reasons := r.Verdict(); v {
+	case Invalid:
+		return fmt.Errorf("%w: %v", ErrInvalid, reasons)
+	case Failed:
+		return fmt.Errorf("%w: %v", ErrGate, reasons)
+	}
+	return nil
 }

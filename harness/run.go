@@ -6,24 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/vectorstream/vectorstream/event"
-
 	"github.com/qdrant/go-client/qdrant"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/vectorstream/vectorstream/embed"
 	"github.com/vectorstream/vectorstream/infra"
-	"github.com/vectorstream/vectorstream/kernels"
 	"github.com/vectorstream/vectorstream/pipeline"
 	"github.com/vectorstream/vectorstream/workloads"
 )
@@ -62,10 +51,50 @@ var ErrUnreachable = errors.New("service unreachable")
 // ErrGate marks a valid run that failed a gate (exit code 99).
 var ErrGate = errors.New("gate failed")
 
-// Run executes one scenario end to end: infra → model → pipeline → open-loop load →
-// drain → verify → gates. It returns the result even when the run is invalid or a
-// gate failed; err then wraps ErrInvalid or ErrGate. Other errors mean no result.
+// Run executes one scenario end to end, one phase after the other: infra → model →
+// pipeline → offer → drain → collect → verify → judge. It returns the result even
+// when the run is invalid or a gate failed; err then wraps ErrInvalid or ErrGate.
+// Other errors mean no result.
 func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
+	r := newRun(ctx, sc, o)
+	defer r.close()
+	phases := []func(context.Context) error{r.startInfra, r.prepareModel, r.startPipeline, r.offer, r.drain, r.collect, r.verify}
+	for _, phase := range phases {
+		if err := phase(ctx); err != nil {
+			return nil, err
+		}
+	}
+	r.judge()
+	return r.res, r.res.Err()
+}
+
+// run is one scenario's run under way. Each phase fills in what the later ones use;
+// close undoes, in reverse, what they started.
+type run struct {
+	sc  *Scenario
+	o   Options
+	log *slog.Logger
+	res *Result
+	// undo holds what close runs, last first.
+	undo []func()
+
+	env        *infra.Env     // startInfra
+	qc         *qdrant.Client // startInfra
+	gen        *workloads.Generator
+	gcfg       workloads.GeneratorConfig
+	backend    *embed.Backend     // prepareModel
+	model      *embed.Model       // prepareModel
+	pl         *pipelines         // startPipeline
+	lg         *loadGen           // offer
+	faults     *faultRunner       // offer
+	smp        *sampler           // offer
+	loadErr    error              // offer: why the load stopped early, reported after the drain
+	stopFaults context.CancelFunc // offer
+	drainErr   error              // drain: a drain that did not finish, noted
+	final      pipeline.RemoteStats
+}
+
+func newRun(ctx context.Context, sc *Scenario, o Options) *run {
 	log := o.Log
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -83,443 +112,153 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 	}
 	res.Environment = CaptureEnvironment(ctx)
 	res.Environment.EmbeddingBackend = sc.Embedding.Backend
+	return &run{sc: sc, o: o, log: log, res: res}
+}
 
-	// Infrastructure.
-	env, err := startInfra(ctx, sc, o.Self)
-	if err != nil {
-		return nil, err
+// onClose registers fn for close.
+func (r *run) onClose(fn func()) { r.undo = append(r.undo, fn) }
+
+func (r *run) close() {
+	for _, fn := range slices.Backward(r.undo) {
+		fn()
 	}
-	defer env.Close()
-	res.Environment.InfraMode = env.Mode
-	res.Environment.Kafka, res.Environment.Qdrant = env.KafkaLabel, env.QdrantLabel
-	res.Environment.Embedded = env.Mode == infra.ModeEmbedded
-	if res.Environment.Embedded {
-		res.Notes = append(res.Notes, "Kafka and Qdrant were embedded stand-ins ("+env.KafkaLabel+"; "+env.QdrantLabel+"): these numbers are not Kafka's or Qdrant's.")
+}
+
+func (r *run) note(format string, args ...any) {
+	r.res.Notes = append(r.res.Notes, fmt.Sprintf(format, args...))
+}
+
+// startInfra brings up Kafka and Qdrant (embedded, containers or external), connects
+// a Qdrant client and, in external mode, creates the run's topics and collections.
+func (r *run) startInfra(ctx context.Context) error {
+	env, err := startInfra(ctx, r.sc, r.o.Self)
+	if err != nil {
+		return err
+	}
+	r.env = env
+	r.onClose(env.Close)
+	envr := &r.res.Environment
+	envr.InfraMode = env.Mode
+	envr.Kafka, envr.Qdrant = env.KafkaLabel, env.QdrantLabel
+	envr.Embedded = env.Mode == infra.ModeEmbedded
+	if envr.Embedded {
+		r.note("Kafka and Qdrant were embedded stand-ins (%s; %s): these numbers are not Kafka's or Qdrant's.", env.KafkaLabel, env.QdrantLabel)
 	}
 	if env.Picked != "" {
-		res.Notes = append(res.Notes, "infra "+env.Picked)
+		r.note("infra %s", env.Picked)
 	}
-	log.Info("infra up", "mode", env.Mode, "kafka", env.KafkaLabel, "qdrant", env.QdrantLabel, "picked", env.Picked)
+	r.log.Info("infra up", "mode", env.Mode, "kafka", env.KafkaLabel, "qdrant", env.QdrantLabel, "picked", env.Picked)
+	if r.qc, err = infra.NewQdrantClient(env); err != nil {
+		return err
+	}
+	r.onClose(func() { r.qc.Close() })
+	if env.Mode != infra.ModeExternal {
+		return nil
+	}
+	if err := prepareExternal(ctx, r.sc, env, r.qc, r.o.Recreate); err != nil {
+		return err
+	}
+	envr.Kafka, envr.Qdrant = env.KafkaLabel, env.QdrantLabel
+	if strings.Contains(env.QdrantLabel, "stand-in") {
+		r.note("Qdrant was the embedded stand-in (%s): upsert numbers are not Qdrant's.", env.QdrantLabel)
+	}
+	return nil
+}
 
-	// Workload and model.
-	gen, gcfg, err := sc.NewGenerator()
-	if err != nil {
-		return nil, err
+// prepareModel builds the event generator, picks the embedding backend and loads or
+// fits the model.
+func (r *run) prepareModel(ctx context.Context) error {
+	var err error
+	if r.gen, r.gcfg, err = r.sc.NewGenerator(); err != nil {
+		return err
 	}
-	be, sel, err := sc.NewBackend()
-	if err != nil {
-		return nil, err
+	if r.backend, err = r.sc.NewBackend(); err != nil {
+		return err
 	}
-	defer be.Close()
-	res.Environment.EmbeddingBackend = be.Name()
-	res.Environment.BackendSelection = &sel
-	log.Info("embedding backend", "selection", sel.String())
+	r.onClose(func() { r.backend.Close() })
+	sel := r.backend.Selection
+	r.res.Environment.EmbeddingBackend = r.backend.Name()
+	r.res.Environment.BackendSelection = &sel
+	r.log.Info("embedding backend", "selection", sel.String())
 	fitStart := time.Now()
-	model, err := loadOrFit(ctx, sc, gen, be)
-	if err != nil {
-		return nil, err
+	if r.model, err = loadOrFit(ctx, r.sc, r.gen, r.backend); err != nil {
+		return err
 	}
-	res.Extra["model_fit_seconds"] = time.Since(fitStart).Seconds()
-	res.Extra["model_vocabulary"] = float64(model.VocabSize())
-	log.Info("model ready", "dim", model.Dim(), "vocab", model.VocabSize(), "seconds", time.Since(fitStart).Seconds())
+	secs := time.Since(fitStart).Seconds()
+	r.res.Extra["model_fit_seconds"] = secs
+	r.res.Extra["model_vocabulary"] = float64(r.model.VocabSize())
+	r.log.Info("model ready", "dim", r.model.Dim(), "vocab", r.model.VocabSize(), "seconds", secs)
+	return nil
+}
 
-	qc, err := infra.NewQdrantClient(env)
+// startPipeline starts the pipeline the scenario asks for (newPipelines) and waits
+// until it has joined its consumer group.
+func (r *run) startPipeline(ctx context.Context) error {
+	pl, err := newPipelines(ctx, r)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	defer qc.Close()
-	if env.Mode == infra.ModeExternal {
-		if err := prepareExternal(ctx, sc, env, qc, o.Recreate); err != nil {
-			return nil, err
-		}
-		res.Environment.Kafka, res.Environment.Qdrant = env.KafkaLabel, env.QdrantLabel
-		if strings.Contains(env.QdrantLabel, "stand-in") {
-			res.Notes = append(res.Notes, "Qdrant was the embedded stand-in ("+env.QdrantLabel+"): upsert numbers are not Qdrant's.")
-		}
+	r.pl = pl
+	r.onClose(func() { _ = pl.stop() })
+	if err := waitReady(ctx, pl.handle, 30*time.Second); err != nil {
+		return errors.Join(err, pl.stop())
 	}
+	return nil
+}
 
-	// Pipeline, in this process or its own. Each process gets a fresh spool directory
-	// of its own (a pipeline_crash restart reuses its predecessor's).
-	pcfg := func(i int) pipeline.Config { return sc.Pipeline }
-	if sc.Pipeline.Spool.Enabled {
-		spoolRoot, err := os.MkdirTemp("", "vectorstream-spool-")
-		if err != nil {
-			return nil, fmt.Errorf("spool: %w", err)
-		}
-		defer os.RemoveAll(spoolRoot)
-		pcfg = func(i int) pipeline.Config {
-			c := sc.Pipeline
-			c.Spool.Dir = filepath.Join(spoolRoot, fmt.Sprintf("pipeline-%d", i))
-			return c
-		}
-	}
-	var ph pipelineHandle
-	var crash crasher
-	if sc.Infra.PipelineProcess && sc.hasFault(FaultPipelineCrash) {
-		r, err := newRestartable(ctx, func(ctx context.Context) (*childProcess, error) {
-			return startChild(ctx, o.Self, sc, pcfg(0), env, model, be.Name())
-		})
-		if err != nil {
-			return nil, err
-		}
-		ph, crash = r, r
-		res.Notes = append(res.Notes, "the pipeline ran as a process of its own, which a pipeline_crash fault killed with SIGKILL and replaced; the killed process's statistics are those it reported just before the kill")
-	} else if sc.Infra.PipelineProcess {
-		n := max(1, sc.Infra.PipelineProcesses)
-		var members []pipelineHandle
-		for range n {
-			child, err := startChild(ctx, o.Self, sc, pcfg(len(members)), env, model, be.Name())
-			if err != nil {
-				for _, m := range members {
-					m.Stop()
-				}
-				return nil, err
-			}
-			members = append(members, child)
-		}
-		ph = members[0]
-		if n > 1 {
-			ph = newGroup(members)
-		}
-		res.Notes = append(res.Notes, fmt.Sprintf("the pipeline ran as %d process(es) of its own in one consumer group; the timeline's CPU, memory and goroutines are theirs, added up, and their histograms are merged", n))
-	} else {
-		stats := pipeline.NewStats()
-		deps := pipeline.Deps{
-			KafkaOpts: append([]kgo.Opt{kgo.SeedBrokers(env.KafkaBrokers...)}, env.KafkaOpts...),
-			Qdrant:    qc,
-			Dim:       model.Dim(),
-			NewEmbedder: func(onFallback func(error)) (pipeline.Embedder, error) {
-				return embed.NewEncoder(model, be, embed.OnFallback(onFallback)), nil
-			},
-			EmbedCalls: embed.Calls(sel),
-		}
-		// The pipeline's log_level must not move the harness's level: give it a
-		// level variable of its own; the harness's handler still filters by --log-level.
-		popts := append([]pipeline.Opt{pipeline.WithStats(stats), pipeline.WithLogger(log.With("component", "pipeline"), new(slog.LevelVar))}, o.PipelineOpts...)
-		p, err := pipeline.New(pcfg(0), deps, popts...)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
-		}
-		if o.OnPipeline != nil {
-			o.OnPipeline(p)
-		}
-		ph = startInProcess(ctx, p, stats)
-		res.Notes = append(res.Notes, "the pipeline ran inside the harness process: the timeline's CPU, memory and goroutines include the load generator"+
-			map[bool]string{true: " and the embedded services", false: ""}[env.Mode == infra.ModeEmbedded && !sc.Infra.Process])
-		if sc.Pipeline.HealthAddr != "" {
-			hctx, stopHealth := context.WithCancel(ctx)
-			var wg sync.WaitGroup
-			defer func() { stopHealth(); wg.Wait() }()
-			wg.Go(func() {
-				err := p.Serve(hctx, sc.Pipeline.HealthAddr, func(a net.Addr) {
-					log.Info("health and metrics", "addr", "http://"+a.String()+"/health")
-				})
-				if err != nil {
-					log.Warn("health server", "err", err)
-				}
-			})
-		}
-	}
-	stopped := false
-	stopPipeline := func() error {
-		if stopped {
-			return nil
-		}
-		stopped = true
-		return ph.Stop()
-	}
-	defer stopPipeline()
-	if err := waitReady(ctx, ph, 30*time.Second); err != nil {
-		return nil, errors.Join(err, stopPipeline())
-	}
-
-	// Load.
-	sched, err := workloadsSchedule(sc)
-	if err != nil {
-		return nil, err
-	}
-	producer, err := infra.NewKafkaClient(env,
-		kgo.ProducerLinger(sc.Kafka.ProducerLinger),
-		kgo.MaxBufferedRecords(1<<16),
-		kgo.DefaultProduceTopic(sc.Pipeline.Kafka.Topic),
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer producer.Close()
-	lead := 100 * time.Millisecond
-	loadProcs := max(1, sc.Infra.LoadProcesses)
-	if loadProcs > 1 {
-		lead = 2 * time.Second // the load processes start and build their generators first
-	}
-	start := time.Now().Add(lead).Truncate(time.Millisecond)
-	measureFrom := start.Add(sc.Warmup)
-	measureTo := measureFrom.Add(sc.Duration)
-	if err := ph.MeasureFrom(ctx, measureFrom); err != nil {
-		return nil, err
-	}
-	res.MeasureStart, res.MeasureEnd = measureFrom.UTC(), measureTo.UTC()
-	lg := newLoadGen(producer, sc.Pipeline.Kafka.Topic, gen, sched, start, measureFrom, measureTo, sc.Validity.LateThreshold)
-	faults := newFaultRunner(sc.Faults, env, crash, start, log)
-	if err := faults.check(); err != nil {
-		return nil, err
-	}
-	fctx, stopFaults := context.WithCancel(ctx)
-	defer stopFaults()
-	faults.run(fctx)
-	if loadProcs > 1 {
-		release, err := lg.countFromEndOffsets(ctx, env, sc.Pipeline.Kafka.Topic)
-		if err != nil {
-			return nil, err
-		}
-		defer release()
-	}
-	smp := newSampler(lg, ph, start, sc, o.Progress, o.ProgressEvery, be.Name())
-	sctx, stopSampler := context.WithCancel(ctx)
-	samplerDone := make(chan struct{})
-	go func() { defer close(samplerDone); smp.run(sctx) }()
-	log.Info("load started", "events", sched.Count(), "profile", sc.Load.Kind, "warmup", sc.Warmup, "duration", sc.Duration)
-	var loadErr error
-	if loadProcs > 1 {
-		loadErr = runLoadProcesses(ctx, o.Self, sc, env, lg, loadProcs)
-		res.Notes = append(res.Notes, fmt.Sprintf("the load came from %d load generator processes, each sending one event in %d of the one seeded stream", loadProcs, loadProcs))
-	} else {
-		loadErr = lg.run(ctx)
-	}
-
-	// Drain: wait until the pipeline has committed every produced record and
-	// replayed its spool. Faults have ended by now (they end before the load does).
-	if loadErr != nil {
-		stopFaults() // the run is over: end the faults now
-	}
-	res.Faults = faults.finish()
-	var drainErr error
-	if crash != nil {
-		// A killed process's counters stop at its last report; Kafka's committed
-		// offsets are the truth.
-		drainErr = waitDrainedKafka(ctx, env, ph, sc.Pipeline.Kafka.Group, sc.Pipeline.Kafka.Topic, lg, sc.DrainTimeout)
-	} else {
-		drainErr = waitDrained(ctx, ph, lg, sc.DrainTimeout)
-	}
-	stopSampler()
-	<-samplerDone
-	final, finalErr := ph.Final(ctx)
-	pipeErr := stopPipeline()
-	res.Finished = time.Now().UTC()
-	if loadErr != nil {
-		return nil, loadErr
+// collect ends the run's measurement: the sampler, the pipeline's final statistics,
+// the pipeline itself; then it sums the run up and computes each fault's recovery.
+// A load that stopped early fails the run here, once the pipeline is stopped.
+func (r *run) collect(ctx context.Context) error {
+	r.smp.stop()
+	final, finalErr := r.pl.handle.Final(ctx)
+	pipeErr := r.pl.stop()
+	r.res.Finished = time.Now().UTC()
+	if r.loadErr != nil {
+		return r.loadErr
 	}
 	if finalErr != nil {
-		return nil, fmt.Errorf("pipeline statistics: %w", finalErr)
+		return fmt.Errorf("pipeline statistics: %w", finalErr)
 	}
 	if pipeErr != nil {
-		res.Notes = append(res.Notes, "pipeline stopped with an error: "+pipeErr.Error())
+		r.note("pipeline stopped with an error: %s", pipeErr.Error())
 	}
-	if drainErr != nil {
-		res.Notes = append(res.Notes, drainErr.Error())
+	if r.drainErr != nil {
+		r.note("%s", r.drainErr.Error())
 	}
-
-	// Results.
-	res.Timeline = smp.rows
-	summarise(res, sc, lg, final)
-	if dr, ok := be.(kernels.DeviceReporter); ok && res.Environment.BackendSelection.Device != nil {
-		d := dr.Device() // device memory at the end of the run
-		res.Environment.BackendSelection.Device = &d
+	r.final = final
+	r.res.Timeline = r.smp.rows
+	summarise(r.res, r.sc, r.lg, final)
+	if d, ok := r.backend.Device(); ok && r.res.Environment.BackendSelection.Device != nil {
+		r.res.Environment.BackendSelection.Device = &d // device memory at the end of the run
 	}
-	if fb, ok := be.(*kernels.Fallback); ok && fb.Cause() != nil {
-		res.Notes = append(res.Notes, "the embedding backend failed mid-run and the rest of the run embedded on the CPU: "+fb.Cause().Error())
+	if cause := r.backend.FallbackCause(); cause != nil {
+		r.note("the embedding backend failed mid-run and the rest of the run embedded on the CPU: %s", cause.Error())
 	}
-	rows := res.Timeline
-	if smp.tail != nil {
-		rows = append(slices.Clip(rows), *smp.tail)
+	rows := r.res.Timeline
+	if r.smp.tail != nil {
+		rows = append(slices.Clip(rows), *r.smp.tail)
 	}
-	recoveryTimes(res.Faults, rows, sc.recoveryLevel())
-	if o.BeforeVerify != nil {
-		if err := o.BeforeVerify(ctx, env, qc); err != nil {
-			return nil, fmt.Errorf("before verify: %w", err)
-		}
-	}
-	log.Info("verifying")
-	res.Verification = verify(ctx, sc, env, qc, embed.NewEncoder(model, be), model.Dim(), lg, gcfg, res)
-	judge(res, sc)
-	return res, res.Err()
-}
-
-// Err returns nil for a passed run, an ErrInvalid or ErrGate error otherwise.
-func (r *Result) Err() error {
-	if !r.Validity.Valid {
-		return fmt.Errorf("%w: %v", ErrInvalid, r.Validity.Reasons)
-	}
-	var failed []string
-	for _, g := range r.Gates {
-		if !g.Passed {
-			failed = append(failed, fmt.Sprintf("%s: %s %s (limit %s)", g.Name, num(g.Actual), g.Unit, num(g.Limit)))
-		}
-	}
-	if len(failed) > 0 {
-		return fmt.Errorf("%w: %v", ErrGate, failed)
-	}
+	recoveryTimes(r.res.Faults, rows, r.sc.recoveryLevel())
 	return nil
 }
 
-func startInfra(ctx context.Context, sc *Scenario, self string) (*infra.Env, error) {
-	emb := infra.EmbeddedConfig{Partitions: sc.Kafka.Partitions, Topics: []string{sc.Pipeline.Kafka.Topic, sc.Pipeline.Kafka.DLQTopic}}
-	var ext infra.External
-	switch {
-	case sc.Infra.Mode == infra.ModeExternal:
-		host, portS, err := net.SplitHostPort(sc.Infra.QdrantAddr)
-		if err != nil {
-			return nil, fmt.Errorf("%w: infra.qdrant_addr: %w", ErrConfig, err)
-		}
-		port, err := strconv.Atoi(portS)
-		if err != nil {
-			return nil, fmt.Errorf("%w: infra.qdrant_addr: port: %w", ErrConfig, err)
-		}
-		if port == 6333 {
-			return nil, fmt.Errorf("%w: infra.qdrant_addr %s: 6333 is Qdrant's REST port; VectorStream speaks gRPC, on 6334 by default", ErrConfig, sc.Infra.QdrantAddr)
-		}
-		ext = infra.External{Brokers: sc.Infra.Brokers, QdrantHost: host, QdrantPort: port, Security: sc.Infra.Security, QdrantControl: sc.Infra.QdrantControl}
-	case sc.Infra.Process:
-		return serveChild(ctx, sc, self)
-	}
-	env, err := infra.Start(ctx, sc.Infra.Mode, emb, ext)
-	if err != nil {
-		return nil, fmt.Errorf("infra: %w", err)
-	}
-	if env.Mode == infra.ModeExternal {
-		// One clear error per service that does not answer, within the timeout.
-		if err := infra.Check(ctx, env, sc.Infra.Security.EffectiveTimeout()); err != nil {
-			env.Close()
-			return nil, fmt.Errorf("%w: %w", ErrUnreachable, err)
+// verify checks by identity what the run left in Qdrant and the dead-letter topic.
+func (r *run) verify(ctx context.Context) error {
+	if r.o.BeforeVerify != nil {
+		if err := r.o.BeforeVerify(ctx, r.env, r.qc); err != nil {
+			return fmt.Errorf("before verify: %w", err)
 		}
 	}
-	return env, nil
-}
-
-// serveChild runs the embedded services as `vectorstream infra serve` in a child
-// process and connects to them. Closing the Env stops the child.
-func serveChild(ctx context.Context, sc *Scenario, self string) (*infra.Env, error) {
-	if self == "" {
-		return nil, errors.New("infra.process: the harness was not told where the vectorstream binary is")
-	}
-	args := []string{"infra", "serve", "--kafka", "127.0.0.1:0", "--qdrant", "127.0.0.1:0",
-		"--partitions", strconv.Itoa(sc.Kafka.Partitions), "--topic", sc.Pipeline.Kafka.Topic, "--topic", sc.Pipeline.Kafka.DLQTopic}
-	cmd := exec.Command(self, args...)
-	cmd.Stderr = io.Discard
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, fmt.Errorf("infra serve: %w", err)
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("infra serve: %w", err)
-	}
-	stop := func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		_ = cmd.Wait()
-	}
-	si, err := infra.ReadServeInfo(out)
-	if err != nil {
-		stop()
-		return nil, fmt.Errorf("infra serve: %w", err)
-	}
-	ext, err := si.External()
-	if err != nil {
-		stop()
-		return nil, err
-	}
-	env := infra.Connect(ext)
-	env.Mode = infra.ModeEmbedded
-	for _, l := range []*string{&env.KafkaLabel, &env.QdrantLabel} {
-		*l = strings.Replace(*l, "in-process", "own process", 1)
-		*l = strings.TrimSuffix(*l, ")") + ", vectorstream infra serve)"
-	}
-	env.OnClose(stop)
-	return env, nil
-}
-
-// loadOrFit loads the scenario's model file or fits one on the catalog.
-func loadOrFit(ctx context.Context, sc *Scenario, gen *workloads.Generator, be kernels.Backend) (*embed.Model, error) {
-	if sc.Embedding.Model != "" {
-		m, err := embed.Load(sc.Embedding.Model)
-		if err != nil {
-			return nil, fmt.Errorf("%w: embedding.model: %w", ErrConfig, err)
-		}
-		if m.Dim() != sc.Embedding.Dimensions {
-			return nil, fmt.Errorf("%w: embedding.model %s has %d dimensions, embedding.dimensions is %d", ErrConfig, sc.Embedding.Model, m.Dim(), sc.Embedding.Dimensions)
-		}
-		return m, nil
-	}
-	docs := CatalogDocs(gen)
-	e := sc.Embedding
-	m, err := embed.Fit(ctx, docs, embed.FitConfig{Dim: e.Dimensions, MinDF: e.MinDF, MaxVocab: e.MaxVocab,
-		Oversample: e.Oversample, PowerIters: e.PowerIters, Seed: sc.Seed}, be)
-	if err != nil {
-		return nil, fmt.Errorf("fit model: %w", err)
-	}
-	return m, nil
-}
-
-// CatalogDocs returns the documents a model is fitted on: every product's embedding
-// text as the users of each configured locale see it, in that locale's language.
-func CatalogDocs(gen *workloads.Generator) []embed.Doc {
-	locales := slices.Sorted(maps.Keys(gen.Config().Locales))
-	var docs []embed.Doc
-	for _, loc := range locales {
-		cat := gen.CatalogFor(loc)
-		for i := range cat {
-			docs = append(docs, embed.Doc{Text: event.ProductText(&cat[i]), Lang: loc})
-		}
-	}
-	return docs
-}
-
-func waitReady(ctx context.Context, ph pipelineHandle, timeout time.Duration) error {
-	t := time.NewTicker(10 * time.Millisecond)
-	defer t.Stop()
-	deadline := time.After(timeout)
-	for !ph.Ready(ctx) {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-ph.Done():
-			return errors.New("pipeline stopped before it was ready")
-		case <-deadline:
-			return fmt.Errorf("pipeline not ready after %v", timeout)
-		case <-t.C:
-		}
-	}
+	r.log.Info("verifying")
+	vf := &verifier{sc: r.sc, rec: r.lg.record(r.gcfg), env: r.env, qc: r.qc,
+		enc: embed.NewEncoder(r.model, r.backend.Backend), dim: r.model.Dim()}
+	r.res.Verification, r.res.Counts.Valid, r.res.Counts.Malformed = vf.run(ctx, r.res.Pipeline.Counters)
 	return nil
 }
 
-// waitDrained waits until the pipeline has committed as many records as Kafka
-// acknowledged to the load generator. It asks every 100 ms (cheaply: counters only),
-// and a failed question is asked again until the deadline.
-func waitDrained(ctx context.Context, ph pipelineHandle, lg *loadGen, timeout time.Duration) error {
-	t := time.NewTicker(100 * time.Millisecond)
-	defer t.Stop()
-	deadline := time.After(timeout)
-	var c pipeline.Counters
-	var lastErr error
-	for {
-		if got, err := ph.Counters(ctx); err != nil {
-			lastErr = err
-		} else {
-			c, lastErr = got, nil
-			if c.Consumed >= lg.acked.Load() && c.SpoolPending == 0 {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-ph.Done():
-			return fmt.Errorf("drain: pipeline stopped with %d of %d records committed", c.Consumed, lg.acked.Load())
-		case <-deadline:
-			return errors.Join(fmt.Errorf("drain: %d of %d records committed, %d spooled batches waiting, after %v", c.Consumed, lg.acked.Load(), c.SpoolPending, timeout), lastErr)
-		case <-t.C:
-		}
-	}
-}
+// judge decides validity and evaluates the gates.
+func (r *run) judge() { judge(r.res, r.sc) }
 
 // FitModel loads the scenario's model file, or fits a model on its catalog.
 func FitModel(ctx context.Context, sc *Scenario) (*embed.Model, error) {
@@ -527,19 +266,10 @@ func FitModel(ctx context.Context, sc *Scenario) (*embed.Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	be, _, err := sc.NewBackend()
+	be, err := sc.NewBackend()
 	if err != nil {
 		return nil, err
 	}
 	defer be.Close()
 	return loadOrFit(ctx, sc, gen, be)
-}
-
-// workloadsSchedule is the scenario's open-loop schedule over warm-up and duration.
-func workloadsSchedule(sc *Scenario) (*workloads.Schedule, error) {
-	sched, err := workloads.NewSchedule(sc.Load, sc.Warmup+sc.Duration)
-	if err != nil {
-		return nil, fmt.Errorf("%w: load: %w", ErrConfig, err)
-	}
-	return sched, nil
 }

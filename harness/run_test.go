@@ -24,7 +24,7 @@ func smallScenario() *Scenario {
 	sc.Load.Rate = 400
 	sc.Workload.Products, sc.Workload.Users = 400, 100
 	sc.Workload.MalformedFraction = 0.05
-	sc.Embedding.Dimensions = 32
+	sc.Embedding.Dim = 32
 	sc.Pipeline.Batch.Interval = 100 * time.Millisecond
 	sc.Pipeline.HealthAddr = ""
 	sc.Validity.MaxSendDelayP99 = 2 * time.Second

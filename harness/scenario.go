@@ -11,8 +11,8 @@ import (
 	"github.com/vectorstream/vectorstream/event"
 
 	"github.com/vectorstream/vectorstream/infra"
+	"github.com/vectorstream/vectorstream/internal/problem"
 	"github.com/vectorstream/vectorstream/internal/yamlconf"
-	"github.com/vectorstream/vectorstream/kernels"
 	"github.com/vectorstream/vectorstream/pipeline"
 	"github.com/vectorstream/vectorstream/workloads"
 )
@@ -72,16 +72,21 @@ type KafkaConfig struct {
 	ProducerLinger time.Duration `yaml:"producer_linger" json:"producer_linger"`
 }
 
-// EmbeddingConfig selects and fits the embedding model.
+// EmbeddingConfig selects the backend and fits the embedding model: the fit's own
+// configuration (embed.FitConfig: dimensions, min_df, max_vocab, oversample,
+// power_iters), the backend and an optional model file.
 type EmbeddingConfig struct {
-	Dimensions int    `yaml:"dimensions" json:"dimensions"`
-	Backend    string `yaml:"backend" json:"backend"`
+	embed.FitConfig `yaml:",inline"`
+	Backend         string `yaml:"backend" json:"backend"`
 	// Model is a model file to load; empty fits one on the scenario's catalog.
-	Model      string `yaml:"model" json:"model,omitempty"`
-	MinDF      int    `yaml:"min_df" json:"min_df"`
-	MaxVocab   int    `yaml:"max_vocab" json:"max_vocab"`
-	Oversample int    `yaml:"oversample" json:"oversample"`
-	PowerIters int    `yaml:"power_iters" json:"power_iters"`
+	Model string `yaml:"model" json:"model,omitempty"`
+}
+
+// Fit is the fit's configuration with the scenario's seed.
+func (e EmbeddingConfig) Fit(seed int64) embed.FitConfig {
+	c := e.FitConfig
+	c.Seed = seed
+	return c
 }
 
 // InfraConfig says where Kafka and Qdrant come from.
@@ -155,7 +160,7 @@ func DefaultScenario() Scenario {
 		Workload:     WorkloadConfig{Products: 5000, Users: 2000, MalformedFraction: 0.01, TypoRate: 0.05},
 		Kafka:        KafkaConfig{Partitions: 4, ReplicationFactor: 1, ProducerLinger: 2 * time.Millisecond},
 		Pipeline:     pipeline.DefaultConfig(),
-		Embedding:    EmbeddingConfig{Dimensions: 128, Backend: "cpu", MinDF: 2, MaxVocab: 50000, Oversample: 16, PowerIters: 4},
+		Embedding:    EmbeddingConfig{FitConfig: embed.DefaultFitConfig(), Backend: "cpu"},
 		Infra:        InfraConfig{Mode: "embedded"},
 		Verify:       VerifyConfig{SampleVectors: 200, MinCosine: 0.9999},
 		Validity:     ValidityConfig{MaxSendDelayP99: 50 * time.Millisecond, LateThreshold: 100 * time.Millisecond, MaxLateFraction: 0.01, MaxThroughputDrift: 0.10},
@@ -230,164 +235,208 @@ func (s *Scenario) Point(value string, sets []string) (*Scenario, error) {
 // the field (and, for a scenario read from a file, the file and line).
 func (s *Scenario) Validate() error {
 	var errs []error
-	bad := func(path, format string, args ...any) {
+	for _, p := range s.Problems() {
 		if s.doc != nil {
-			errs = append(errs, s.doc.Errorf(path, format, args...))
-			return
+			errs = append(errs, s.doc.Errorf(p.Path, "%s", p.Msg))
+		} else {
+			errs = append(errs, p)
 		}
-		errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
 	}
+	return errors.Join(errs...)
+}
+
+// Problems returns every invalid setting of the scenario, composed from the problems
+// of each of its parts under its key.
+func (s *Scenario) Problems() []problem.Problem {
+	var ps problem.List
 	if s.Repeat < 0 || s.Repeat > 100 {
-		bad("repeat", "must be in [1, 100], got %d", s.Repeat)
+		ps.Add("repeat", "must be in [1, 100], got %d", s.Repeat)
 	}
 	if sw := s.Sweep; sw != nil {
-		if sw.Parameter == "" || strings.HasPrefix(sw.Parameter, "sweep") || sw.Parameter == "repeat" || sw.Parameter == "name" {
-			bad("sweep.parameter", "must name a scenario field such as load.rate, got %q", sw.Parameter)
-		}
-		if len(sw.Values) < 2 {
-			bad("sweep.values", "a sweep needs at least two values, got %d", len(sw.Values))
-		}
+		ps.Under("sweep", sw.problems())
 	}
 	if s.Duration <= 0 {
-		bad("duration", "must be > 0, got %v", s.Duration)
+		ps.Add("duration", "must be > 0, got %v", s.Duration)
 	}
 	if s.Warmup < 0 {
-		bad("warmup", "must be >= 0, got %v", s.Warmup)
+		ps.Add("warmup", "must be >= 0, got %v", s.Warmup)
 	}
 	if s.DrainTimeout <= 0 {
-		bad("drain_timeout", "must be > 0, got %v", s.DrainTimeout)
+		ps.Add("drain_timeout", "must be > 0, got %v", s.DrainTimeout)
 	}
-	if err := s.Load.Validate(); err != nil {
-		// The profile names the field first ("rate: must be > 0"); point at it.
-		for _, line := range strings.Split(err.Error(), "\n") {
-			field, msg, ok := strings.Cut(line, ": ")
-			if !ok || strings.ContainsAny(field, " ") {
-				field, msg = "", line
-			}
-			bad(strings.TrimSuffix("load."+field, "."), "%s", msg)
-		}
+	ps.Under("load", s.Load.Problems())
+	ps.Under("workload", s.Workload.problems())
+	if _, err := s.GeneratorConfig(); err != nil {
+		ps.Add("workload", "%v", err)
 	}
-	w := s.Workload
+	ps.Under("kafka", s.Kafka.problems())
+	ps.Under("pipeline", s.Pipeline.Problems())
+	ps.Under("embedding", s.Embedding.problems())
+	ps.Under("infra", s.Infra.problems())
+	ps.Under("verify", s.Verify.problems())
+	ps.Under("validity", s.Validity.problems())
+	ps.Under("gates", s.Gates.problems(len(s.Faults)))
+	ps.Under("", s.faultProblems())
+	return ps
+}
+
+// faultProblems returns the problems of the faults: list.
+func (s *Scenario) faultProblems() []problem.Problem {
+	var ps problem.List
+	s.validateFaults(ps.Add)
+	return ps
+}
+
+func (sw *Sweep) problems() []problem.Problem {
+	var ps problem.List
+	if sw.Parameter == "" || strings.HasPrefix(sw.Parameter, "sweep") || sw.Parameter == "repeat" || sw.Parameter == "name" {
+		ps.Add("parameter", "must name a scenario field such as load.rate, got %q", sw.Parameter)
+	}
+	if len(sw.Values) < 2 {
+		ps.Add("values", "a sweep needs at least two values, got %d", len(sw.Values))
+	}
+	return ps
+}
+
+func (w WorkloadConfig) problems() []problem.Problem {
+	var ps problem.List
 	if w.Products < 1 {
-		bad("workload.products", "must be >= 1, got %d", w.Products)
+		ps.Add("products", "must be >= 1, got %d", w.Products)
 	}
 	if w.Users < 1 {
-		bad("workload.users", "must be >= 1, got %d", w.Users)
+		ps.Add("users", "must be >= 1, got %d", w.Users)
 	}
 	if w.MalformedFraction < 0 || w.MalformedFraction > 1 {
-		bad("workload.malformed_fraction", "must be in [0, 1], got %v", w.MalformedFraction)
+		ps.Add("malformed_fraction", "must be in [0, 1], got %v", w.MalformedFraction)
 	}
 	if w.TypoRate < 0 || w.TypoRate > 1 {
-		bad("workload.typo_rate", "must be in [0, 1], got %v", w.TypoRate)
+		ps.Add("typo_rate", "must be in [0, 1], got %v", w.TypoRate)
 	}
-	if _, err := s.GeneratorConfig(); err != nil {
-		bad("workload", "%v", err)
+	return ps
+}
+
+func (k KafkaConfig) problems() []problem.Problem {
+	var ps problem.List
+	if k.Partitions < 1 || k.Partitions > 10000 {
+		ps.Add("partitions", "must be in [1, 10000], got %d", k.Partitions)
 	}
-	if s.Kafka.Partitions < 1 || s.Kafka.Partitions > 10000 {
-		bad("kafka.partitions", "must be in [1, 10000], got %d", s.Kafka.Partitions)
+	if k.ReplicationFactor < 1 || k.ReplicationFactor > 32 {
+		ps.Add("replication_factor", "must be in [1, 32], got %d", k.ReplicationFactor)
 	}
-	if s.Kafka.ReplicationFactor < 1 || s.Kafka.ReplicationFactor > 32 {
-		bad("kafka.replication_factor", "must be in [1, 32], got %d", s.Kafka.ReplicationFactor)
+	if k.ProducerLinger < 0 {
+		ps.Add("producer_linger", "must be >= 0, got %v", k.ProducerLinger)
 	}
-	if s.Kafka.ProducerLinger < 0 {
-		bad("kafka.producer_linger", "must be >= 0, got %v", s.Kafka.ProducerLinger)
-	}
-	for _, p := range s.Pipeline.Problems() {
-		bad("pipeline."+p.Path, "%s", p.Msg)
-	}
-	e := s.Embedding
-	if e.Dimensions < 1 || e.Dimensions > 4096 {
-		bad("embedding.dimensions", "must be in [1, 4096], got %d", e.Dimensions)
+	return ps
+}
+
+func (e EmbeddingConfig) problems() []problem.Problem {
+	var ps problem.List
+	if e.Dim < 1 || e.Dim > 4096 {
+		ps.Add("dimensions", "must be in [1, 4096], got %d", e.Dim)
 	}
 	switch e.Backend {
 	case "cpu", "cuda", "auto":
 	default:
-		bad("embedding.backend", "must be cpu, cuda or auto, got %q", e.Backend)
+		ps.Add("backend", "must be cpu, cuda or auto, got %q", e.Backend)
 	}
 	if e.MinDF < 1 {
-		bad("embedding.min_df", "must be >= 1, got %d", e.MinDF)
+		ps.Add("min_df", "must be >= 1, got %d", e.MinDF)
 	}
-	if e.MaxVocab < e.Dimensions {
-		bad("embedding.max_vocab", "must be >= embedding.dimensions (%d), got %d", e.Dimensions, e.MaxVocab)
+	if e.MaxVocab < e.Dim {
+		ps.Add("max_vocab", "must be >= embedding.dimensions (%d), got %d", e.Dim, e.MaxVocab)
 	}
 	if e.Oversample < 0 {
-		bad("embedding.oversample", "must be >= 0, got %d", e.Oversample)
+		ps.Add("oversample", "must be >= 0, got %d", e.Oversample)
 	}
 	if e.PowerIters < 0 {
-		bad("embedding.power_iters", "must be >= 0, got %d", e.PowerIters)
+		ps.Add("power_iters", "must be >= 0, got %d", e.PowerIters)
 	}
-	if n := s.Infra.PipelineProcesses; n < 0 || n > 64 || (n > 1 && !s.Infra.PipelineProcess) {
-		bad("infra.pipeline_processes", "must be in [1, 64] and needs infra.pipeline_process: true, got %d", n)
+	return ps
+}
+
+func (in InfraConfig) problems() []problem.Problem {
+	var ps problem.List
+	if n := in.PipelineProcesses; n < 0 || n > 64 || (n > 1 && !in.PipelineProcess) {
+		ps.Add("pipeline_processes", "must be in [1, 64] and needs infra.pipeline_process: true, got %d", n)
 	}
-	if n := s.Infra.LoadProcesses; n < 0 || n > 64 {
-		bad("infra.load_processes", "must be in [1, 64], got %d", n)
+	if n := in.LoadProcesses; n < 0 || n > 64 {
+		ps.Add("load_processes", "must be in [1, 64], got %d", n)
 	}
-	if s.Infra.Process && s.Infra.Mode != "embedded" && s.Infra.Mode != "auto" {
-		bad("infra.process", "only the embedded mode can run in a child process")
+	if in.Process && in.Mode != "embedded" && in.Mode != "auto" {
+		ps.Add("process", "only the embedded mode can run in a child process")
 	}
-	switch s.Infra.Mode {
+	switch in.Mode {
 	case "embedded":
 	case "external":
-		if len(s.Infra.Brokers) == 0 {
-			bad("infra.brokers", "external mode needs at least one broker address")
+		if len(in.Brokers) == 0 {
+			ps.Add("brokers", "external mode needs at least one broker address")
 		}
-		if s.Infra.QdrantAddr == "" {
-			bad("infra.qdrant_addr", "external mode needs Qdrant's gRPC address (host:6334)")
+		if in.QdrantAddr == "" {
+			ps.Add("qdrant_addr", "external mode needs Qdrant's gRPC address (host:6334)")
 		}
-		for _, p := range s.Infra.Security.Validate() {
-			bad("infra."+p.Path, "%s", p.Msg)
-		}
+		ps.Under("", in.Security.Validate())
 	case "containers", "auto":
 		// containers needs a Docker daemon; auto falls back to embedded without one.
 	default:
-		bad("infra.mode", "must be embedded, external, containers or auto, got %q", s.Infra.Mode)
+		ps.Add("mode", "must be embedded, external, containers or auto, got %q", in.Mode)
 	}
-	if s.Verify.SampleVectors < 0 {
-		bad("verify.sample_vectors", "must be >= 0, got %d", s.Verify.SampleVectors)
+	return ps
+}
+
+func (v VerifyConfig) problems() []problem.Problem {
+	var ps problem.List
+	if v.SampleVectors < 0 {
+		ps.Add("sample_vectors", "must be >= 0, got %d", v.SampleVectors)
 	}
-	if s.Verify.MinCosine <= 0 || s.Verify.MinCosine > 1 {
-		bad("verify.min_cosine", "must be in (0, 1], got %v", s.Verify.MinCosine)
+	if v.MinCosine <= 0 || v.MinCosine > 1 {
+		ps.Add("min_cosine", "must be in (0, 1], got %v", v.MinCosine)
 	}
-	v := s.Validity
+	return ps
+}
+
+func (v ValidityConfig) problems() []problem.Problem {
+	var ps problem.List
 	if v.MaxSendDelayP99 <= 0 {
-		bad("validity.max_send_delay_p99", "must be > 0, got %v", v.MaxSendDelayP99)
+		ps.Add("max_send_delay_p99", "must be > 0, got %v", v.MaxSendDelayP99)
 	}
 	if v.LateThreshold <= 0 {
-		bad("validity.late_threshold", "must be > 0, got %v", v.LateThreshold)
+		ps.Add("late_threshold", "must be > 0, got %v", v.LateThreshold)
 	}
 	if v.MaxLateFraction < 0 || v.MaxLateFraction > 1 {
-		bad("validity.max_late_fraction", "must be in [0, 1], got %v", v.MaxLateFraction)
+		ps.Add("max_late_fraction", "must be in [0, 1], got %v", v.MaxLateFraction)
 	}
 	if v.MaxThroughputDrift <= 0 {
-		bad("validity.max_throughput_drift", "must be > 0, got %v", v.MaxThroughputDrift)
+		ps.Add("max_throughput_drift", "must be > 0, got %v", v.MaxThroughputDrift)
 	}
-	g := s.Gates
+	return ps
+}
+
+// problems checks the gates of a scenario with the given number of faults.
+func (g Gates) problems(faults int) []problem.Problem {
+	var ps problem.List
+	nonNeg := func(path string, v time.Duration) {
+		if v < 0 {
+			ps.Add(path, "must be >= 0, got %v", v)
+		}
+	}
+	fraction := func(path string, v float64) {
+		if v < 0 || v > 1 {
+			ps.Add(path, "must be in [0, 1], got %v", v)
+		}
+	}
 	if g.MinThroughputEPS < 0 {
-		bad("gates.min_throughput_eps", "must be >= 0, got %v", g.MinThroughputEPS)
+		ps.Add("min_throughput_eps", "must be >= 0, got %v", g.MinThroughputEPS)
 	}
-	if g.MinAchievedRatio < 0 || g.MinAchievedRatio > 1 {
-		bad("gates.min_achieved_ratio", "must be in [0, 1], got %v", g.MinAchievedRatio)
+	fraction("min_achieved_ratio", g.MinAchievedRatio)
+	nonNeg("max_e2e_p99", g.MaxE2EP99)
+	nonNeg("max_e2e_p50", g.MaxE2EP50)
+	fraction("max_dlq_fraction", g.MaxDLQFraction)
+	nonNeg("max_rto", g.MaxRTO)
+	nonNeg("recovery_p99", g.RecoveryP99)
+	if g.MaxRTO > 0 && faults == 0 {
+		ps.Add("max_rto", "bounds the recovery from faults, and the scenario has none")
 	}
-	if g.MaxE2EP99 < 0 {
-		bad("gates.max_e2e_p99", "must be >= 0, got %v", g.MaxE2EP99)
-	}
-	if g.MaxE2EP50 < 0 {
-		bad("gates.max_e2e_p50", "must be >= 0, got %v", g.MaxE2EP50)
-	}
-	if g.MaxDLQFraction < 0 || g.MaxDLQFraction > 1 {
-		bad("gates.max_dlq_fraction", "must be in [0, 1], got %v", g.MaxDLQFraction)
-	}
-	if g.MaxRTO < 0 {
-		bad("gates.max_rto", "must be >= 0, got %v", g.MaxRTO)
-	}
-	if g.RecoveryP99 < 0 {
-		bad("gates.recovery_p99", "must be >= 0, got %v", g.RecoveryP99)
-	}
-	if g.MaxRTO > 0 && len(s.Faults) == 0 {
-		bad("gates.max_rto", "bounds the recovery from faults, and the scenario has none")
-	}
-	s.validateFaults(bad)
-	return errors.Join(errs...)
+	return ps
 }
 
 // GeneratorConfig converts the workload section into the generator's configuration.
@@ -443,10 +492,10 @@ func (s *Scenario) NewGenerator() (*workloads.Generator, workloads.GeneratorConf
 
 // NewBackend returns the compute backend the scenario's embedding.backend names, and
 // which one was chosen and why (embed.SelectBackend).
-func (s *Scenario) NewBackend() (kernels.Backend, kernels.Selection, error) {
-	be, sel, err := embed.SelectBackend(s.Embedding.Backend)
+func (s *Scenario) NewBackend() (*embed.Backend, error) {
+	be, err := embed.SelectBackend(s.Embedding.Backend)
 	if err != nil {
-		return nil, sel, fmt.Errorf("%w: embedding.backend: %w", ErrConfig, err)
+		return nil, fmt.Errorf("%w: embedding.backend: %w", ErrConfig, err)
 	}
-	return be, sel, nil
+	return be, nil
 }

@@ -56,13 +56,7 @@ func PrintSummary(w io.Writer, r *Result) {
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
-	verdict := "PASSED"
-	switch {
-	case !r.Validity.Valid:
-		verdict = "INVALID"
-	case !r.Passed:
-		verdict = "FAILED"
-	}
+	verdict, _ := r.Verdict()
 	fmt.Fprintf(w, "result: %s\n", verdict)
 }
 

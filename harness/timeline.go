@@ -22,10 +22,40 @@ type sampler struct {
 
 	rows []TimelineRow
 	tail *TimelineRow // the part-second after the last row, when the run stopped
+
+	cancel context.CancelFunc
+	done   chan struct{}
 }
 
-func newSampler(lg *loadGen, ph pipelineHandle, start time.Time, sc *Scenario, progress io.Writer, every time.Duration, backend string) *sampler {
-	return &sampler{lg: lg, ph: ph, start: start, sc: sc, progress: progress, every: max(1, int(every/time.Second)), backend: backend}
+// samplerConfig is what a sampler reads (the load generator, whose start is the
+// timeline's zero, and the pipeline) and where it reports progress (every: the period
+// of the progress lines, default 1 s; backend: named in them).
+type samplerConfig struct {
+	lg       *loadGen
+	ph       pipelineHandle
+	sc       *Scenario
+	progress io.Writer
+	every    time.Duration
+	backend  string
+}
+
+// startSampler starts sampling one row a second until stop.
+func startSampler(ctx context.Context, c samplerConfig) *sampler {
+	s := &sampler{lg: c.lg, ph: c.ph, start: c.lg.start, sc: c.sc, progress: c.progress, every: max(1, int(c.every/time.Second)),
+		backend: c.backend, done: make(chan struct{})}
+	ctx, s.cancel = context.WithCancel(ctx)
+	go func() {
+		defer close(s.done)
+		s.run(ctx)
+	}()
+	return s
+}
+
+// stop ends the sampling after one last look at the part-second since the last row,
+// and waits for it. It may be called more than once.
+func (s *sampler) stop() {
+	s.cancel()
+	<-s.done
 }
 
 func (s *sampler) run(ctx context.Context) {

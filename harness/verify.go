@@ -19,182 +19,250 @@ import (
 	"github.com/vectorstream/vectorstream/workloads"
 )
 
-// verify checks by identity what the run left in Qdrant and the DLQ against the events
-// the generator produced. The stream is regenerated from the seed (it is deterministic),
-// so the harness keeps only the Kafka position of each event during the run.
-func verify(ctx context.Context, sc *Scenario, env *infra.Env, qc *qdrant.Client, enc *embed.Encoder, dim int, lg *loadGen, gcfg workloads.GeneratorConfig, res *Result) Verification {
-	v := Verification{MinVectorCos: 1, MinProfileCos: 1}
-	problem := func(format string, args ...any) { v.Problems = append(v.Problems, fmt.Sprintf(format, args...)) }
-	gen, err := workloads.NewGenerator(gcfg)
+// runRecord is what verification needs of a run, as the load generator recorded it:
+// the generator's configuration, the schedule and its start (the stream is
+// deterministic, so it is regenerated rather than kept), how many events were sent,
+// and where Kafka put each one.
+type runRecord struct {
+	gcfg  workloads.GeneratorConfig
+	sched *workloads.Schedule
+	start time.Time
+	sent  int64
+	pos   []position
+}
+
+// verifier checks by identity what a run left in Qdrant and the dead-letter topic
+// against the events the generator produced: one method per check, over the record
+// of the run, after expect has rebuilt what there should be.
+type verifier struct {
+	sc  *Scenario
+	rec runRecord
+	env *infra.Env
+	qc  *qdrant.Client
+	enc *embed.Encoder
+	dim int
+
+	v Verification
+	// What expect found there should be.
+	expected  map[uuid.UUID]struct{}       // event point ids
+	malformed map[string]event.Reason      // dead letters by event id
+	profiles  map[string]*pipeline.Profile // by user
+	userOrder []string
+	samples   []sample // events whose stored vector is compared with a fresh embedding
+}
+
+type sample struct {
+	id  string
+	vec []float32
+}
+
+func (vf *verifier) problem(format string, args ...any) {
+	vf.v.Problems = append(vf.v.Problems, fmt.Sprintf(format, args...))
+}
+
+// run runs every check. counters are the pipeline's final totals (for the spool). It
+// returns the verification and how many valid and malformed events the run sent.
+func (vf *verifier) run(ctx context.Context, counters pipeline.Counters) (v Verification, valid, malformed int64) {
+	vf.v = Verification{MinVectorCos: 1, MinProfileCos: 1}
+	if err := vf.expect(); err != nil {
+		vf.problem("%v", err)
+		return vf.v, 0, 0
+	}
+	vf.points(ctx)
+	vf.deadLetters(ctx)
+	vf.vectors(ctx)
+	vf.storedProfiles(ctx)
+	vf.spool(counters)
+	vf.v.RPO = vf.v.Lost + vf.v.DLQMissing
+	vf.v.Passed = len(vf.v.Problems) == 0
+	return vf.v, int64(len(vf.expected)), int64(len(vf.malformed))
+}
+
+// expect regenerates the stream from the seed and, for every event Kafka
+// acknowledged, records what the run should have left: its point or its dead letter,
+// its embedding (in chunks, in stream order) folded into its user's profile, and a
+// sample of vectors.
+func (vf *verifier) expect() error {
+	gen, err := workloads.NewGenerator(vf.rec.gcfg)
 	if err != nil {
-		problem("regenerate stream: %v", err)
-		return v
+		return fmt.Errorf("regenerate stream: %w", err)
 	}
-
-	expected := map[uuid.UUID]struct{}{}
-	malformed := map[string]event.Reason{}
-	profiles := map[string]*pipeline.Profile{}
-	var userOrder []string
-	lastPos := map[string]position{}
-	disordered := map[string]bool{}
+	vf.expected, vf.malformed, vf.profiles = map[uuid.UUID]struct{}{}, map[string]event.Reason{}, map[string]*pipeline.Profile{}
 	sampleEvery := int64(1)
-	sent := lg.sent.Load()
-	if n := int64(sc.Verify.SampleVectors); n > 0 && sent > n {
-		sampleEvery = sent / n
+	if n := int64(vf.sc.Verify.SampleVectors); n > 0 && vf.rec.sent > n {
+		sampleEvery = vf.rec.sent / n
 	}
-	type sample struct {
-		id  string
-		vec []float32
-	}
-	var samples []sample
-
-	// Re-embed in chunks, in stream order, folding events into recomputed profiles.
-	const chunk = 1024
-	var (
-		evs  []event.Event
-		seqs []int64
-		docs []embed.Doc
-		vecs = make([]float32, chunk*dim)
-	)
-	flush := func() error {
-		if len(evs) == 0 {
-			return nil
-		}
-		if err := enc.Encode(docs, vecs[:len(docs)*dim]); err != nil {
-			return err
-		}
-		for j := range evs {
-			ev, seq := &evs[j], seqs[j]
-			vec := vecs[j*dim : (j+1)*dim]
-			pos := lg.pos[seq]
-			pr, ok := profiles[ev.UserID]
-			if !ok {
-				pr = pipeline.NewProfile(ev.UserID, dim)
-				profiles[ev.UserID] = pr
-				userOrder = append(userOrder, ev.UserID)
-			}
-			if last, ok := lastPos[ev.UserID]; ok && (pos.partition != last.partition || pos.offset < last.offset) {
-				// Several producers interleaved this user's events: Kafka's order is
-				// not the stream's. Recomputed again below, in log order.
-				disordered[ev.UserID] = true
-			}
-			lastPos[ev.UserID] = pos
-			pr.Apply(vec, ev, pipeline.Position{Partition: pos.partition, Offset: pos.offset}, sc.Pipeline.Profiles.HalfLife)
-			if seq%sampleEvery == 0 {
-				samples = append(samples, sample{ev.EventID, append([]float32(nil), vec...)})
-			}
-		}
-		evs, seqs, docs = evs[:0], seqs[:0], docs[:0]
-		return nil
-	}
-	for i := int64(0); i < sent; i++ {
-		rec := gen.Next(lg.start.Add(lg.sched.At(i)))
-		if lg.pos[i].partition < 0 {
+	f := folder{vf: vf, sampleEvery: sampleEvery, lastPos: map[string]position{}, disordered: map[string]bool{}, vecs: make([]float32, foldChunk*vf.dim)}
+	for i := int64(0); i < vf.rec.sent; i++ {
+		rec := gen.Next(vf.rec.start.Add(vf.rec.sched.At(i)))
+		if vf.rec.pos[i].partition < 0 {
 			continue // never acknowledged by Kafka: not part of the run
 		}
 		if rec.Malformed {
-			malformed[rec.EventID] = rec.Reason
+			vf.malformed[rec.EventID] = rec.Reason
 			continue
 		}
-		expected[uuid.MustParse(pipeline.EventPointID(rec.EventID))] = struct{}{}
-		evs = append(evs, rec.Event)
-		seqs = append(seqs, i)
-		docs = append(docs, embed.Doc{Text: rec.Event.EmbedText(), Lang: rec.Event.Locale})
-		if len(evs) == chunk {
-			if err := flush(); err != nil {
-				problem("re-embed: %v", err)
-				return v
-			}
+		vf.expected[uuid.MustParse(pipeline.EventPointID(rec.EventID))] = struct{}{}
+		if err := f.add(rec.Event, i); err != nil {
+			return fmt.Errorf("re-embed: %w", err)
 		}
 	}
-	if err := flush(); err != nil {
-		problem("re-embed: %v", err)
-		return v
+	if err := f.flush(); err != nil {
+		return fmt.Errorf("re-embed: %w", err)
 	}
-	if len(disordered) > 0 {
-		if err := recomputeInLogOrder(sc, lg, gcfg, enc, dim, disordered, profiles); err != nil {
-			problem("recompute profiles in log order: %v", err)
-			return v
+	if len(f.disordered) > 0 {
+		if err := vf.recomputeInLogOrder(f.disordered); err != nil {
+			return fmt.Errorf("recompute profiles in log order: %w", err)
 		}
 	}
-	res.Counts.Valid = int64(len(expected))
-	res.Counts.Malformed = int64(len(malformed))
+	return nil
+}
 
-	// Event points by identity.
-	v.ExpectedPoints = int64(len(expected))
-	stored, err := scrollIDs(ctx, qc, sc.Pipeline.Qdrant.EventsCollection)
+const foldChunk = 1024
+
+// folder embeds valid events in chunks and folds each into its user's profile.
+type folder struct {
+	vf          *verifier
+	sampleEvery int64
+	lastPos     map[string]position
+	disordered  map[string]bool // users whose events Kafka holds out of stream order
+	evs         []event.Event
+	seqs        []int64
+	docs        []embed.Doc
+	vecs        []float32
+}
+
+func (f *folder) add(ev event.Event, seq int64) error {
+	f.evs = append(f.evs, ev)
+	f.seqs = append(f.seqs, seq)
+	f.docs = append(f.docs, embed.Doc{Text: ev.EmbedText(), Lang: ev.Locale})
+	if len(f.evs) == foldChunk {
+		return f.flush()
+	}
+	return nil
+}
+
+func (f *folder) flush() error {
+	vf, dim := f.vf, f.vf.dim
+	if len(f.evs) == 0 {
+		return nil
+	}
+	if err := vf.enc.Encode(f.docs, f.vecs[:len(f.docs)*dim]); err != nil {
+		return err
+	}
+	for j := range f.evs {
+		ev, seq := &f.evs[j], f.seqs[j]
+		vec := f.vecs[j*dim : (j+1)*dim]
+		pos := vf.rec.pos[seq]
+		pr, ok := vf.profiles[ev.UserID]
+		if !ok {
+			pr = pipeline.NewProfile(ev.UserID, dim)
+			vf.profiles[ev.UserID] = pr
+			vf.userOrder = append(vf.userOrder, ev.UserID)
+		}
+		if last, ok := f.lastPos[ev.UserID]; ok && (pos.partition != last.partition || pos.offset < last.offset) {
+			// Several producers interleaved this user's events: Kafka's order is
+			// not the stream's. Recomputed again below, in log order.
+			f.disordered[ev.UserID] = true
+		}
+		f.lastPos[ev.UserID] = pos
+		pr.Apply(vec, ev, pipeline.Position{Partition: pos.partition, Offset: pos.offset}, vf.sc.Pipeline.Profiles.HalfLife)
+		if seq%f.sampleEvery == 0 {
+			vf.samples = append(vf.samples, sample{ev.EventID, append([]float32(nil), vec...)})
+		}
+	}
+	f.evs, f.seqs, f.docs = f.evs[:0], f.seqs[:0], f.docs[:0]
+	return nil
+}
+
+// points checks the event points by identity: every valid event's, and no other.
+func (vf *verifier) points(ctx context.Context) {
+	v, coll := &vf.v, vf.sc.Pipeline.Qdrant.EventsCollection
+	v.ExpectedPoints = int64(len(vf.expected))
+	stored, err := scrollIDs(ctx, vf.qc, coll)
 	if err != nil {
-		problem("scroll %s: %v", sc.Pipeline.Qdrant.EventsCollection, err)
+		vf.problem("scroll %s: %v", coll, err)
 	}
 	v.StoredPoints = int64(len(stored))
 	for id := range stored {
-		if _, ok := expected[id]; !ok {
+		if _, ok := vf.expected[id]; !ok {
 			v.Unexpected++
 		}
 	}
-	for id := range expected {
+	for id := range vf.expected {
 		if _, ok := stored[id]; !ok {
 			v.Lost++
 		}
 	}
 	if v.Lost > 0 {
-		problem("%d valid events missing from %s", v.Lost, sc.Pipeline.Qdrant.EventsCollection)
+		vf.problem("%d valid events missing from %s", v.Lost, coll)
 	}
 	if v.Unexpected > 0 {
-		problem("%d points in %s that no valid event produced", v.Unexpected, sc.Pipeline.Qdrant.EventsCollection)
+		vf.problem("%d points in %s that no valid event produced", v.Unexpected, coll)
 	}
+}
 
-	// Dead letters.
-	v.ExpectedDLQ = int64(len(malformed))
-	if err := checkDLQ(ctx, env, sc.Pipeline.Kafka.DLQTopic, malformed, &v); err != nil {
-		problem("read %s: %v", sc.Pipeline.Kafka.DLQTopic, err)
+// deadLetters checks the dead-letter topic: every malformed event, with its reason.
+func (vf *verifier) deadLetters(ctx context.Context) {
+	v, topic := &vf.v, vf.sc.Pipeline.Kafka.DLQTopic
+	v.ExpectedDLQ = int64(len(vf.malformed))
+	if err := checkDLQ(ctx, vf.env, topic, vf.malformed, v); err != nil {
+		vf.problem("read %s: %v", topic, err)
 	}
 	if v.DLQMissing > 0 || v.DLQWrong > 0 || v.DLQUnknown > 0 {
-		problem("dead letters: %d missing, %d with the wrong reason, %d unexpected", v.DLQMissing, v.DLQWrong, v.DLQUnknown)
+		vf.problem("dead letters: %d missing, %d with the wrong reason, %d unexpected", v.DLQMissing, v.DLQWrong, v.DLQUnknown)
 	}
+}
 
-	// Sampled vectors equal a fresh re-embedding.
-	if len(samples) > 0 {
-		ids := make([]*qdrant.PointId, len(samples))
-		for i, s := range samples {
-			ids[i] = qdrant.NewIDUUID(pipeline.EventPointID(s.id))
-		}
-		pts, err := qc.Get(ctx, &qdrant.GetPoints{CollectionName: sc.Pipeline.Qdrant.EventsCollection, Ids: ids,
-			WithVectors: qdrant.NewWithVectors(true), WithPayload: qdrant.NewWithPayload(false)})
-		if err != nil {
-			problem("get sampled vectors: %v", err)
-		}
-		got := map[string][]float32{}
-		for _, pt := range pts {
-			got[pt.GetId().GetUuid()] = pipeline.VectorOf(pt.GetVectors())
-		}
-		for _, s := range samples {
-			gv, ok := got[pipeline.EventPointID(s.id)]
-			if !ok {
-				continue // counted as lost above
-			}
-			v.VectorsChecked++
-			c := cosine(gv, s.vec)
-			v.MinVectorCos = math.Min(v.MinVectorCos, c)
-			if c < sc.Verify.MinCosine {
-				v.VectorsBad++
-			}
-		}
-		if v.VectorsBad > 0 {
-			problem("%d of %d sampled vectors differ from a fresh re-embedding (min cosine %.6f)", v.VectorsBad, v.VectorsChecked, v.MinVectorCos)
-		}
+// vectors checks that the sampled stored vectors equal a fresh re-embedding.
+func (vf *verifier) vectors(ctx context.Context) {
+	if len(vf.samples) == 0 {
+		return
 	}
-
-	// Profiles equal a recomputation from the produced events.
-	v.ExpectedProfiles = int64(len(profiles))
-	storedProfiles, err := scrollProfiles(ctx, qc, sc.Pipeline.Qdrant.ProfilesCollection)
+	v := &vf.v
+	ids := make([]*qdrant.PointId, len(vf.samples))
+	for i, s := range vf.samples {
+		ids[i] = qdrant.NewIDUUID(pipeline.EventPointID(s.id))
+	}
+	pts, err := vf.qc.Get(ctx, &qdrant.GetPoints{CollectionName: vf.sc.Pipeline.Qdrant.EventsCollection, Ids: ids,
+		WithVectors: qdrant.NewWithVectors(true), WithPayload: qdrant.NewWithPayload(false)})
 	if err != nil {
-		problem("scroll %s: %v", sc.Pipeline.Qdrant.ProfilesCollection, err)
+		vf.problem("get sampled vectors: %v", err)
 	}
-	v.StoredProfiles = int64(len(storedProfiles))
-	for _, u := range userOrder {
-		want := profiles[u]
-		got, ok := storedProfiles[u]
+	got := map[string][]float32{}
+	for _, pt := range pts {
+		got[pt.GetId().GetUuid()] = pipeline.VectorOf(pt.GetVectors())
+	}
+	for _, s := range vf.samples {
+		gv, ok := got[pipeline.EventPointID(s.id)]
+		if !ok {
+			continue // counted as lost by points
+		}
+		v.VectorsChecked++
+		c := cosine(gv, s.vec)
+		v.MinVectorCos = math.Min(v.MinVectorCos, c)
+		if c < vf.sc.Verify.MinCosine {
+			v.VectorsBad++
+		}
+	}
+	if v.VectorsBad > 0 {
+		vf.problem("%d of %d sampled vectors differ from a fresh re-embedding (min cosine %.6f)", v.VectorsBad, v.VectorsChecked, v.MinVectorCos)
+	}
+}
+
+// storedProfiles checks that every stored profile equals its recomputation from the
+// produced events.
+func (vf *verifier) storedProfiles(ctx context.Context) {
+	v, coll := &vf.v, vf.sc.Pipeline.Qdrant.ProfilesCollection
+	v.ExpectedProfiles = int64(len(vf.profiles))
+	stored, err := scrollProfiles(ctx, vf.qc, coll)
+	if err != nil {
+		vf.problem("scroll %s: %v", coll, err)
+	}
+	v.StoredProfiles = int64(len(stored))
+	for _, u := range vf.userOrder {
+		want := vf.profiles[u]
+		got, ok := stored[u]
 		if !ok {
 			v.ProfilesBad++
 			continue
@@ -206,26 +274,26 @@ func verify(ctx context.Context, sc *Scenario, env *infra.Env, qc *qdrant.Client
 			c = min(c, 0) // same direction, different weight: not the same profile
 		}
 		v.MinProfileCos = math.Min(v.MinProfileCos, c)
-		if c < sc.Verify.MinCosine || got.Events != want.Events || got.LastOffset != want.LastOffset {
+		if c < vf.sc.Verify.MinCosine || got.Events != want.Events || got.LastOffset != want.LastOffset {
 			v.ProfilesBad++
 		}
 	}
 	if v.ProfilesBad > 0 || v.StoredProfiles != v.ExpectedProfiles {
-		problem("profiles: %d of %d differ from a recomputation (min cosine %.6f), %d stored", v.ProfilesBad, v.ExpectedProfiles, v.MinProfileCos, v.StoredProfiles)
+		vf.problem("profiles: %d of %d differ from a recomputation (min cosine %.6f), %d stored", v.ProfilesBad, v.ExpectedProfiles, v.MinProfileCos, v.StoredProfiles)
 	}
-	// The backup spool: empty at the end, and everything spooled was replayed.
-	c := res.Pipeline.Counters
+}
+
+// spool checks the backup spool: empty at the end, and everything spooled replayed.
+func (vf *verifier) spool(c pipeline.Counters) {
+	v := &vf.v
 	v.Spooled, v.Replayed, v.SpoolPending = c.Spooled, c.Replayed, c.SpoolPending
 	v.SpooledBatches, v.ReplayedBatches = c.SpooledBatches, c.ReplayedBatches
 	if c.SpoolPending != 0 {
-		problem("spool: %d batches still wait for replay after the drain", c.SpoolPending)
+		vf.problem("spool: %d batches still wait for replay after the drain", c.SpoolPending)
 	}
 	if c.Replayed != c.Spooled || c.ReplayedBatches != c.SpooledBatches {
-		problem("spool: %d events in %d batches spooled, %d in %d replayed", c.Spooled, c.SpooledBatches, c.Replayed, c.ReplayedBatches)
+		vf.problem("spool: %d events in %d batches spooled, %d in %d replayed", c.Spooled, c.SpooledBatches, c.Replayed, c.ReplayedBatches)
 	}
-	v.RPO = v.Lost + v.DLQMissing
-	v.Passed = len(v.Problems) == 0
-	return v
 }
 
 func cosine(a, b []float32) float64 {
@@ -353,9 +421,8 @@ func checkDLQ(ctx context.Context, env *infra.Env, topic string, want map[string
 // recomputeInLogOrder rebuilds the profiles of the given users from their events in
 // Kafka's order (partition, offset), which is the order the pipeline applied them in.
 // It regenerates the stream once more and embeds only those users' events.
-func recomputeInLogOrder(sc *Scenario, lg *loadGen, gcfg workloads.GeneratorConfig, enc *embed.Encoder, dim int,
-	users map[string]bool, profiles map[string]*pipeline.Profile) error {
-	gen, err := workloads.NewGenerator(gcfg)
+func (vf *verifier) recomputeInLogOrder(users map[string]bool) error {
+	gen, err := workloads.NewGenerator(vf.rec.gcfg)
 	if err != nil {
 		return err
 	}
@@ -365,17 +432,16 @@ func recomputeInLogOrder(sc *Scenario, lg *loadGen, gcfg workloads.GeneratorConf
 		vec []float32
 	}
 	byUser := map[string][]logged{}
-	sent := lg.sent.Load()
-	for i := int64(0); i < sent; i++ {
-		rec := gen.Next(lg.start.Add(lg.sched.At(i)))
-		if rec.Malformed || lg.pos[i].partition < 0 || !users[rec.Event.UserID] {
+	for i := int64(0); i < vf.rec.sent; i++ {
+		rec := gen.Next(vf.rec.start.Add(vf.rec.sched.At(i)))
+		if rec.Malformed || vf.rec.pos[i].partition < 0 || !users[rec.Event.UserID] {
 			continue
 		}
-		vec := make([]float32, dim)
-		if err := enc.Encode([]embed.Doc{{Text: rec.Event.EmbedText(), Lang: rec.Event.Locale}}, vec); err != nil {
+		vec := make([]float32, vf.dim)
+		if err := vf.enc.Encode([]embed.Doc{{Text: rec.Event.EmbedText(), Lang: rec.Event.Locale}}, vec); err != nil {
 			return err
 		}
-		byUser[rec.Event.UserID] = append(byUser[rec.Event.UserID], logged{lg.pos[i], rec.Event, vec})
+		byUser[rec.Event.UserID] = append(byUser[rec.Event.UserID], logged{vf.rec.pos[i], rec.Event, vec})
 	}
 	for u, evs := range byUser {
 		sort.Slice(evs, func(a, b int) bool {
@@ -384,11 +450,11 @@ func recomputeInLogOrder(sc *Scenario, lg *loadGen, gcfg workloads.GeneratorConf
 			}
 			return evs[a].pos.offset < evs[b].pos.offset
 		})
-		pr := pipeline.NewProfile(u, dim)
+		pr := pipeline.NewProfile(u, vf.dim)
 		for _, e := range evs {
-			pr.Apply(e.vec, &e.ev, pipeline.Position{Partition: e.pos.partition, Offset: e.pos.offset}, sc.Pipeline.Profiles.HalfLife)
+			pr.Apply(e.vec, &e.ev, pipeline.Position{Partition: e.pos.partition, Offset: e.pos.offset}, vf.sc.Pipeline.Profiles.HalfLife)
 		}
-		profiles[u] = pr
+		vf.profiles[u] = pr
 	}
 	return nil
 }

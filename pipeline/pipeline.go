@@ -252,3 +252,28 @@ func (c *core) Stats() *Stats { return c.stats }
 
 // Config returns the configuration in force.
 func (c *core) Config() Config { return *c.cfg.Load() }
+
+// Wiring is what a production pipeline is built from: the cluster, a connected Qdrant
+// client, and the model on the backend embed.SelectBackend chose.
+type Wiring struct {
+	// KafkaOpts connect to the cluster (seed brokers, TLS, SASL).
+	KafkaOpts []kgo.Opt
+	Qdrant    *qdrant.Client
+	Model     *embed.Model
+	Backend   *embed.Backend
+}
+
+// Wire builds a pipeline over real Kafka and Qdrant with one encoder per worker on
+// w's backend (one call per batch on a GPU). It is the one wiring of a pipeline,
+// shared by `vectorstream pipeline` and the harness's in-process pipeline.
+func Wire(cfg Config, w Wiring, opts ...Opt) (*Pipeline, error) {
+	return New(cfg, Deps{
+		KafkaOpts: w.KafkaOpts,
+		Qdrant:    w.Qdrant,
+		Dim:       w.Model.Dim(),
+		NewEmbedder: func(onFallback func(error)) (Embedder, error) {
+			return embed.NewEncoder(w.Model, w.Backend.Backend, embed.OnFallback(onFallback)), nil
+		},
+		EmbedCalls: w.Backend.Calls(),
+	}, opts...)
+}

@@ -343,7 +343,7 @@ var cmpScenarioFields = []cmpField{
 	{"pipeline.workers", func(r *harness.Result) string { return strconv.Itoa(r.Scenario.Pipeline.Workers) }},
 	{"kafka.partitions", func(r *harness.Result) string { return strconv.Itoa(r.Scenario.Kafka.Partitions) }},
 	{"embedding.backend", func(r *harness.Result) string { return r.Scenario.Embedding.Backend }},
-	{"embedding.dimensions", func(r *harness.Result) string { return strconv.Itoa(r.Scenario.Embedding.Dimensions) }},
+	{"embedding.dimensions", func(r *harness.Result) string { return strconv.Itoa(r.Scenario.Embedding.Dim) }},
 	{"seed", func(r *harness.Result) string { return strconv.FormatInt(r.Scenario.Seed, 10) }},
 }
 

@@ -42,29 +42,12 @@ var runTemplate = template.Must(template.New("run.html.tmpl").Funcs(template.Fun
 	"pixels": func(l vg.Length) int { return int(l.Dots(DPI) + 0.5) },
 }).ParseFS(runTemplates, "templates/run.html.tmpl"))
 
-// Verdict is a run's outcome as the report states it: "INVALID" when the run did not
-// measure the system (validity failed), "FAILED" when a gate failed, else "PASSED",
-// with the reasons behind it.
+// Verdict is a run's outcome as the report states it (harness.Result.Verdict):
+// "INVALID" when the run did not measure the system (validity failed), "FAILED" when
+// a gate failed, else "PASSED", with the reasons behind it.
 func Verdict(res *harness.Result) (verdict string, reasons []string) {
-	for _, g := range res.Gates {
-		if !g.Passed {
-			reasons = append(reasons, fmt.Sprintf("gate %s failed: actual %s %s, limit %s", g.Name, gateNum(g.Actual), g.Unit, gateNum(g.Limit)))
-		}
-	}
-	switch {
-	case !res.Validity.Valid:
-		r := append([]string{}, res.Validity.Reasons...)
-		if len(r) == 0 {
-			r = append(r, "the result is marked invalid without a reason")
-		}
-		return "INVALID", append(r, reasons...)
-	case !res.Passed:
-		if len(reasons) == 0 {
-			reasons = append(reasons, "the result is marked failed")
-		}
-		return "FAILED", reasons
-	}
-	return "PASSED", []string{fmt.Sprintf("valid run; %d of %d gates passed; verification %s", len(res.Gates), len(res.Gates), passFail(res.Verification.Passed))}
+	v, reasons := res.Verdict()
+	return string(v), reasons
 }
 
 func passFail(ok bool) string {
@@ -235,7 +218,7 @@ func scenarioView(res *harness.Result) ([]kv, string) {
 		{"load", load},
 		{"warm-up + measured", fmt.Sprintf("%v + %v (drain timeout %v)", sc.Warmup, sc.Duration, sc.DrainTimeout)},
 		{"micro-batch", fmt.Sprintf("every %v or %d events", sc.Pipeline.Batch.Interval, sc.Pipeline.Batch.MaxSize)},
-		{"embedding", fmt.Sprintf("%d dimensions, backend %s", sc.Embedding.Dimensions, sc.Embedding.Backend)},
+		{"embedding", fmt.Sprintf("%d dimensions, backend %s", sc.Embedding.Dim, sc.Embedding.Backend)},
 		{"Kafka partitions", strconv.Itoa(sc.Kafka.Partitions)},
 		{"malformed fraction", strconv.FormatFloat(sc.Workload.MalformedFraction, 'g', -1, 64)},
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/vectorstream/vectorstream/internal/problem"
 )
 
 // Duration is a time.Duration written as a Go duration string ("30s",
@@ -108,10 +110,14 @@ type Step struct {
 // Validate reports every problem of p at once; each error starts with the
 // field it is about ("rate: must be > 0").
 func (p Profile) Validate() error {
-	var errs []error
-	bad := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf(field+": "+format, args...))
-	}
+	return errors.Join(problem.List(p.Problems()).Errors()...)
+}
+
+// Problems returns every problem of p at once, each with its field's path below the
+// profile ("rate", "steps[1].at").
+func (p Profile) Problems() []problem.Problem {
+	var ps problem.List
+	bad := ps.Add
 	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 	positive := func(field string, v float64) {
 		if !(v > 0) || !finite(v) {
@@ -191,5 +197,5 @@ func (p Profile) Validate() error {
 	default:
 		bad("kind", "unknown %q (want constant, ramp, step or spike)", p.Kind)
 	}
-	return errors.Join(errs...)
+	return ps
 }

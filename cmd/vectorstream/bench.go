@@ -7,13 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/vectorstream/vectorstream/harness"
@@ -91,27 +89,18 @@ func runBench(ctx context.Context, args []string) error {
 	// change live.
 	var live atomic.Pointer[pipeline.Pipeline]
 	opts.OnPipeline = live.Store
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	go func() {
-		for range hup {
-			p := live.Load()
-			if p == nil || sc.File == "" {
-				continue
-			}
+	if sc.File != "" {
+		defer reloadOnSIGHUP(ctx, log, live.Load, func() (pipeline.Config, error) {
 			next, err := harness.LoadScenario(sc.File, sets)
-			if err == nil {
-				if next.Infra.Mode == "external" {
-					harness.ScopeToRun(next, *runID) // the names the run is using
-				}
-				err = p.Reload(next.Pipeline)
-			}
 			if err != nil {
-				log.Error("SIGHUP reload refused", "err", err)
+				return pipeline.Config{}, err
 			}
-		}
-	}()
+			if next.Infra.Mode == "external" {
+				harness.ScopeToRun(next, *runID) // the names the run is using
+			}
+			return next.Pipeline, nil
+		})()
+	}
 
 	if *doPprof {
 		f, err := os.Create(filepath.Join(dir, "cpu.pprof"))

@@ -9,11 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/signal"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/vectorstream/vectorstream/embed"
@@ -78,18 +75,11 @@ func loadAppConfig(base string, overlays, sets []string) (pipeline.Config, error
 	return cfg, nil
 }
 
-// qdrantEndpoint splits a --qdrant address, refusing Qdrant's REST port.
+// qdrantEndpoint splits a --qdrant address (infra.ParseQdrantAddr).
 func qdrantEndpoint(addr string) (string, int, error) {
-	host, portS, err := net.SplitHostPort(addr)
+	host, port, err := infra.ParseQdrantAddr(addr)
 	if err != nil {
-		return "", 0, usageErr("--qdrant %q: %v", addr, err)
-	}
-	port, err := strconv.Atoi(portS)
-	if err != nil {
-		return "", 0, usageErr("--qdrant %q: port: %v", addr, err)
-	}
-	if port == 6333 {
-		return "", 0, usageErr("--qdrant %q: 6333 is Qdrant's REST port; VectorStream speaks gRPC, on 6334 by default", addr)
+		return "", 0, usageErr("--qdrant %v", err)
 	}
 	return host, port, nil
 }
@@ -139,12 +129,12 @@ func runPipeline(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%w: --model: %w", harness.ErrConfig, err)
 	}
-	be, sel, err := embed.SelectBackend(*backend)
+	be, err := embed.SelectBackend(*backend)
 	if err != nil {
 		return fmt.Errorf("%w: --backend: %w", harness.ErrConfig, err)
 	}
 	defer be.Close()
-	log.Info("embedding backend", "selection", sel.String())
+	log.Info("embedding backend", "selection", be.Selection.String())
 	host, port, err := qdrantEndpoint(*qdrantAddr)
 	if err != nil {
 		return err
@@ -167,33 +157,15 @@ func runPipeline(ctx context.Context, args []string) error {
 		return fmt.Errorf("%w: %w", harness.ErrConfig, err)
 	}
 	fault.Exit = os.Exit
-	p, err := pipeline.New(cfg, pipeline.Deps{
+	p, err := pipeline.Wire(cfg, pipeline.Wiring{
 		KafkaOpts: append([]kgo.Opt{kgo.SeedBrokers(env.KafkaBrokers...)}, env.KafkaOpts...),
-		Qdrant:    qc,
-		Dim:       model.Dim(),
-		NewEmbedder: func(onFallback func(error)) (pipeline.Embedder, error) {
-			return embed.NewEncoder(model, be, embed.OnFallback(onFallback)), nil
-		},
-		EmbedCalls: embed.Calls(sel),
+		Qdrant:    qc, Model: model, Backend: be,
 	}, pipeline.WithLogger(log, level), pipeline.WithFault(fault))
 	if err != nil {
 		return fmt.Errorf("%w: %w", harness.ErrConfig, err)
 	}
 
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	go func() {
-		for range hup {
-			next, err := acf.load()
-			if err == nil {
-				err = p.Reload(next)
-			}
-			if err != nil {
-				log.Error("SIGHUP reload refused", "err", err)
-			}
-		}
-	}()
+	defer reloadOnSIGHUP(ctx, log, func() *pipeline.Pipeline { return p }, acf.load)()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup

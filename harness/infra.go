@@ -1,0 +1,121 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/vectorstream/vectorstream/embed"
+	"github.com/vectorstream/vectorstream/event"
+	"github.com/vectorstream/vectorstream/infra"
+	"github.com/vectorstream/vectorstream/workloads"
+)
+
+// startInfra starts or connects to the scenario's Kafka and Qdrant.
+func startInfra(ctx context.Context, sc *Scenario, self string) (*infra.Env, error) {
+	emb := infra.EmbeddedConfig{Partitions: sc.Kafka.Partitions, Topics: []string{sc.Pipeline.Kafka.Topic, sc.Pipeline.Kafka.DLQTopic}}
+	var ext infra.External
+	switch {
+	case sc.Infra.Mode == infra.ModeExternal:
+		host, port, err := infra.ParseQdrantAddr(sc.Infra.QdrantAddr)
+		if err != nil {
+			return nil, fmt.Errorf("%w: infra.qdrant_addr %w", ErrConfig, err)
+		}
+		ext = infra.External{Brokers: sc.Infra.Brokers, QdrantHost: host, QdrantPort: port, Security: sc.Infra.Security, QdrantControl: sc.Infra.QdrantControl}
+	case sc.Infra.Process:
+		return serveChild(ctx, sc, self)
+	}
+	env, err := infra.Start(ctx, sc.Infra.Mode, emb, ext)
+	if err != nil {
+		return nil, fmt.Errorf("infra: %w", err)
+	}
+	if env.Mode == infra.ModeExternal {
+		// One clear error per service that does not answer, within the timeout.
+		if err := infra.Check(ctx, env, sc.Infra.Security.EffectiveTimeout()); err != nil {
+			env.Close()
+			return nil, fmt.Errorf("%w: %w", ErrUnreachable, err)
+		}
+	}
+	return env, nil
+}
+
+// serveChild runs the embedded services as `vectorstream infra serve` in a child
+// process and connects to them. Closing the Env stops the child.
+func serveChild(ctx context.Context, sc *Scenario, self string) (*infra.Env, error) {
+	if self == "" {
+		return nil, errors.New("infra.process: the harness was not told where the vectorstream binary is")
+	}
+	args := []string{"infra", "serve", "--kafka", "127.0.0.1:0", "--qdrant", "127.0.0.1:0",
+		"--partitions", strconv.Itoa(sc.Kafka.Partitions), "--topic", sc.Pipeline.Kafka.Topic, "--topic", sc.Pipeline.Kafka.DLQTopic}
+	cmd := exec.Command(self, args...)
+	cmd.Stderr = io.Discard
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, fmt.Errorf("infra serve: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("infra serve: %w", err)
+	}
+	stop := func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+	}
+	si, err := infra.ReadServeInfo(out)
+	if err != nil {
+		stop()
+		return nil, fmt.Errorf("infra serve: %w", err)
+	}
+	ext, err := si.External()
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	env := infra.Connect(ext)
+	env.Mode = infra.ModeEmbedded
+	for _, l := range []*string{&env.KafkaLabel, &env.QdrantLabel} {
+		*l = strings.Replace(*l, "in-process", "own process", 1)
+		*l = strings.TrimSuffix(*l, ")") + ", vectorstream infra serve)"
+	}
+	env.OnClose(stop)
+	return env, nil
+}
+
+// loadOrFit loads the scenario's model file or fits one on the catalog.
+func loadOrFit(ctx context.Context, sc *Scenario, gen *workloads.Generator, be *embed.Backend) (*embed.Model, error) {
+	if sc.Embedding.Model != "" {
+		m, err := embed.Load(sc.Embedding.Model)
+		if err != nil {
+			return nil, fmt.Errorf("%w: embedding.model: %w", ErrConfig, err)
+		}
+		if m.Dim() != sc.Embedding.Dim {
+			return nil, fmt.Errorf("%w: embedding.model %s has %d dimensions, embedding.dimensions is %d", ErrConfig, sc.Embedding.Model, m.Dim(), sc.Embedding.Dim)
+		}
+		return m, nil
+	}
+	m, err := embed.Fit(ctx, CatalogDocs(gen), sc.Embedding.Fit(sc.Seed), be.Backend)
+	if err != nil {
+		return nil, fmt.Errorf("fit model: %w", err)
+	}
+	return m, nil
+}
+
+// CatalogDocs returns the documents a model is fitted on: every product's embedding
+// text as the users of each configured locale see it, in that locale's language.
+func CatalogDocs(gen *workloads.Generator) []embed.Doc {
+	locales := slices.Sorted(maps.Keys(gen.Config().Locales))
+	var docs []embed.Doc
+	for _, loc := range locales {
+		cat := gen.CatalogFor(loc)
+		for i := range cat {
+			docs = append(docs, embed.Doc{Text: event.ProductText(&cat[i]), Lang: loc})
+		}
+	}
+	return docs
+}
