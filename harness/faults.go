@@ -13,7 +13,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/vectorstream/vectorstream/infra"
-	"github.com/vectorstream/vectorstream/infra/qdrantfake"
 	"github.com/vectorstream/vectorstream/workloads"
 )
 
@@ -208,11 +207,11 @@ func (fr *faultRunner) one(ctx context.Context, i int) {
 func (fr *faultRunner) begin(ctx context.Context, f FaultSpec) error {
 	switch f.Kind {
 	case FaultQdrantDown:
-		return fr.env.QdrantFaults.Inject(ctx, qdrantfake.Injection{Kind: qdrantfake.InjectDown})
+		return fr.env.QdrantFaults.Inject(ctx, infra.Injection{Kind: infra.InjectDown})
 	case FaultQdrantSlow:
-		return fr.env.QdrantFaults.Inject(ctx, qdrantfake.Injection{Kind: qdrantfake.InjectSlow, Latency: f.Latency})
+		return fr.env.QdrantFaults.Inject(ctx, infra.Injection{Kind: infra.InjectSlow, Latency: f.Latency})
 	case FaultQdrantErrors:
-		return fr.env.QdrantFaults.Inject(ctx, qdrantfake.Injection{Kind: qdrantfake.InjectErrors, Ratio: f.Ratio})
+		return fr.env.QdrantFaults.Inject(ctx, infra.Injection{Kind: infra.InjectErrors, Ratio: f.Ratio})
 	case FaultKafkaBrokerRestart:
 		return runCommand(ctx, f.StopCommand, []string{"bash", "deploy/kafka/down.sh"})
 	case FaultPipelineCrash:
