@@ -6,27 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"os/exec"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/vectorstream/vectorstream/infra"
-	"github.com/vectorstream/vectorstream/infra/qdrantfake"
-	"github.com/vectorstream/vectorstream/workloads"
 )
-
-// Fault kinds a scenario can inject (see FaultSpec).
-const (
-	FaultQdrantDown         = "qdrant_down"          // every Qdrant RPC fails with UNAVAILABLE
-	FaultQdrantSlow         = "qdrant_slow"          // every Qdrant RPC waits latency first
-	FaultQdrantErrors       = "qdrant_errors"        // a share ratio of Qdrant RPCs fail with UNAVAILABLE
-	FaultKafkaBrokerRestart = "kafka_broker_restart" // stop_command at the start, start_command at the end (external mode)
-	FaultPipelineCrash      = "pipeline_crash"       // kill -9 the pipeline process; a new one starts after duration
-	FaultMalformedBurst     = "malformed_burst"      // a share ratio of the events sent in the window is malformed
-)
-
-var faultKinds = []string{FaultQdrantDown, FaultQdrantSlow, FaultQdrantErrors, FaultKafkaBrokerRestart, FaultPipelineCrash, FaultMalformedBurst}
 
 // FaultSpec is one fault of a scenario's `faults:` list. At counts from the start of
 // the load (warm-up included), the time axis of the timeline and of every plot.
@@ -61,107 +45,49 @@ type FaultResult struct {
 	Error string `json:"error,omitempty"`
 }
 
-// validateFaults adds a problem for every fault that cannot run in this scenario.
-func (s *Scenario) validateFaults(bad func(path, format string, args ...any)) {
-	total := s.Warmup + s.Duration
-	for i, f := range s.Faults {
-		p := fmt.Sprintf("faults[%d]", i)
-		switch f.Kind {
-		case FaultQdrantDown:
-		case FaultQdrantSlow:
-			if f.Latency <= 0 || f.Latency > time.Minute {
-				bad(p+".latency", "qdrant_slow needs a latency in (0, 1m], got %v", f.Latency)
-			}
-		case FaultQdrantErrors, FaultMalformedBurst:
-			if !(f.Ratio > 0 && f.Ratio <= 1) {
-				bad(p+".ratio", "%s needs a ratio in (0, 1], got %v", f.Kind, f.Ratio)
-			}
-		case FaultKafkaBrokerRestart:
-			if s.Infra.Mode != infra.ModeExternal {
-				bad(p+".kind", "kafka_broker_restart needs infra.mode external (a real broker that stop_command and start_command control), got %q", s.Infra.Mode)
-			}
-		case FaultPipelineCrash:
-			if !s.Infra.PipelineProcess || s.Infra.PipelineProcesses > 1 {
-				bad(p+".kind", "pipeline_crash kills a pipeline process: it needs infra.pipeline_process: true and one process")
-			}
-		default:
-			bad(p+".kind", "unknown fault %q (want one of %s)", f.Kind, strings.Join(faultKinds, ", "))
-			continue
-		}
-		if strings.HasPrefix(f.Kind, "qdrant_") && s.Infra.Mode == infra.ModeExternal && s.Infra.QdrantControl == "" {
-			bad(p+".kind", "%s makes the Qdrant stand-in misbehave: in external mode it needs infra.qdrant_control (the control_url `vectorstream infra serve` prints)", f.Kind)
-		}
-		if f.Kind != FaultKafkaBrokerRestart && (len(f.StopCommand) > 0 || len(f.StartCommand) > 0) {
-			bad(p+".stop_command", "only kafka_broker_restart runs commands")
-		}
-		if f.At < 0 {
-			bad(p+".at", "must be >= 0, got %v", f.At)
-		}
-		if f.Duration < 0 || (f.Duration == 0 && f.Kind != FaultPipelineCrash) {
-			bad(p+".duration", "must be > 0 (pipeline_crash: >= 0, the time before the new process starts), got %v", f.Duration)
-		}
-		if f.At+f.Duration > total {
-			bad(p+".duration", "the fault must end before the load does: at %v + duration %v > warmup + duration = %v", f.At, f.Duration, total)
-		}
-	}
-}
-
-// applyBursts turns the scenario's malformed_burst faults into stream positions of
-// the generator, so that regenerating the stream for verification reproduces them.
-func (s *Scenario) applyBursts(cfg *workloads.GeneratorConfig) error {
-	var sched *workloads.Schedule
-	for _, f := range s.Faults {
-		if f.Kind != FaultMalformedBurst {
-			continue
-		}
-		if sched == nil {
-			var err error
-			if sched, err = workloadsSchedule(s); err != nil {
-				return err
-			}
-		}
-		cfg.MalformedBursts = append(cfg.MalformedBursts, workloads.MalformedBurst{
-			From: sched.CountBefore(f.At), To: sched.CountBefore(f.At + f.Duration), Fraction: f.Ratio,
-		})
-	}
-	return nil
-}
-
-// crasher kills the pipeline process and starts a new one (pipeline_crash).
-type crasher interface {
-	Kill(ctx context.Context) error
-	Restart(ctx context.Context) error
-}
-
 // faultRunner injects a scenario's faults at their times and records what happened.
+// It owns the window every kind shares: it waits for At, begins the fault, holds it
+// for Duration, ends it, and records the actual window and any error.
 type faultRunner struct {
-	specs []FaultSpec
-	env   *infra.Env
-	crash crasher
-	start time.Time
-	log   *slog.Logger
+	specs   []FaultSpec
+	faults  []Fault // nil where the kind is unknown (check reports it)
+	targets faultTargets
+	start   time.Time
+	log     *slog.Logger
 
 	mu      sync.Mutex
 	results []FaultResult
 	wg      sync.WaitGroup
 }
 
+// newFaultRunner prepares the faults of specs to act on env's endpoints and on
+// crash (nil unless the pipeline runs as a restartable process); start is the
+// start of the load, the origin of every At.
 func newFaultRunner(specs []FaultSpec, env *infra.Env, crash crasher, start time.Time, log *slog.Logger) *faultRunner {
-	fr := &faultRunner{specs: specs, env: env, crash: crash, start: start, log: log, results: make([]FaultResult, len(specs))}
-	for i, f := range specs {
-		fr.results[i] = FaultResult{FaultSpec: f, RTOSeconds: -1}
+	fr := &faultRunner{
+		specs:   specs,
+		faults:  make([]Fault, len(specs)),
+		targets: faultTargets{qdrant: env.QdrantFaults, qdrantLabel: env.QdrantLabel, pipeline: crash},
+		start:   start,
+		log:     log,
+		results: make([]FaultResult, len(specs)),
+	}
+	for i, spec := range specs {
+		fr.faults[i], _ = newFault(spec)
+		fr.results[i] = FaultResult{FaultSpec: spec, RTOSeconds: -1}
 	}
 	return fr
 }
 
-// check fails before any load when a fault cannot be injected into this Env.
+// check fails before any load when a fault cannot be injected into this run.
 func (fr *faultRunner) check() error {
-	for i, f := range fr.specs {
-		if strings.HasPrefix(f.Kind, "qdrant_") && fr.env.QdrantFaults == nil {
-			return fmt.Errorf("%w: faults[%d]: %s needs the Qdrant stand-in (embedded, or infra serve's control_url as infra.qdrant_control); %s cannot be told to misbehave", ErrConfig, i, f.Kind, fr.env.QdrantLabel)
+	for i, f := range fr.faults {
+		if f == nil {
+			_, bad := newFault(fr.specs[i])
+			return fmt.Errorf("%w: faults[%d].%w", ErrConfig, i, bad[0])
 		}
-		if f.Kind == FaultPipelineCrash && fr.crash == nil {
-			return fmt.Errorf("%w: faults[%d]: pipeline_crash needs the pipeline in a process of its own", ErrConfig, i)
+		if err := f.Ready(fr.targets); err != nil {
+			return fmt.Errorf("%w: faults[%d]: %w", ErrConfig, i, err)
 		}
 	}
 	return nil
@@ -175,26 +101,26 @@ func (fr *faultRunner) run(ctx context.Context) {
 }
 
 func (fr *faultRunner) one(ctx context.Context, i int) {
-	f := fr.specs[i]
-	if !sleepUntil(ctx, fr.start.Add(f.At)) {
+	spec, f := fr.specs[i], fr.faults[i]
+	if !sleepUntil(ctx, fr.start.Add(spec.At)) {
 		return
 	}
 	begin := time.Now()
-	fr.log.Info("fault begins", "kind", f.Kind, "at", f.At, "duration", f.Duration)
-	err := fr.begin(ctx, f)
+	fr.log.Info("fault begins", "kind", spec.Kind, "at", spec.At, "duration", spec.Duration)
+	err := f.Begin(ctx, fr.targets)
 	end := time.Now()
 	if err == nil {
-		sleepUntil(ctx, begin.Add(f.Duration))
+		sleepUntil(ctx, begin.Add(spec.Duration))
 		// A fault is always ended, even when the run is being cancelled. A crash ends
 		// when the new process is started: its start-up (model load, joining the
 		// group) is recovery. A broker restart ends when the broker answers again.
 		end = time.Now()
-		err = fr.end(context.WithoutCancel(ctx), f)
-		if f.Kind != FaultPipelineCrash {
+		err = f.End(context.WithoutCancel(ctx), fr.targets)
+		if _, early := f.(endsWhenEndCalled); !early {
 			end = time.Now()
 		}
 	}
-	fr.log.Info("fault ends", "kind", f.Kind, "err", err)
+	fr.log.Info("fault ends", "kind", spec.Kind, "err", err)
 	fr.mu.Lock()
 	defer fr.mu.Unlock()
 	r := &fr.results[i]
@@ -204,34 +130,6 @@ func (fr *faultRunner) one(ctx context.Context, i int) {
 	}
 }
 
-func (fr *faultRunner) begin(ctx context.Context, f FaultSpec) error {
-	switch f.Kind {
-	case FaultQdrantDown:
-		return fr.env.QdrantFaults.Inject(ctx, qdrantfake.Injection{Kind: qdrantfake.InjectDown})
-	case FaultQdrantSlow:
-		return fr.env.QdrantFaults.Inject(ctx, qdrantfake.Injection{Kind: qdrantfake.InjectSlow, Latency: f.Latency})
-	case FaultQdrantErrors:
-		return fr.env.QdrantFaults.Inject(ctx, qdrantfake.Injection{Kind: qdrantfake.InjectErrors, Ratio: f.Ratio})
-	case FaultKafkaBrokerRestart:
-		return runCommand(ctx, f.StopCommand, []string{"bash", "deploy/kafka/down.sh"})
-	case FaultPipelineCrash:
-		return fr.crash.Kill(ctx)
-	}
-	return nil // malformed_burst is in the stream itself
-}
-
-func (fr *faultRunner) end(ctx context.Context, f FaultSpec) error {
-	switch f.Kind {
-	case FaultQdrantDown, FaultQdrantSlow, FaultQdrantErrors:
-		return fr.env.QdrantFaults.Clear(ctx)
-	case FaultKafkaBrokerRestart:
-		return runCommand(ctx, f.StartCommand, []string{"bash", "deploy/kafka/up.sh"})
-	case FaultPipelineCrash:
-		return fr.crash.Restart(ctx)
-	}
-	return nil
-}
-
 // finish waits for every fault to have ended (cancel the context run was given first
 // to end them early) and returns the results.
 func (fr *faultRunner) finish() []FaultResult {
@@ -239,23 +137,6 @@ func (fr *faultRunner) finish() []FaultResult {
 	fr.mu.Lock()
 	defer fr.mu.Unlock()
 	return append([]FaultResult(nil), fr.results...)
-}
-
-func runCommand(ctx context.Context, argv, def []string) error {
-	if len(argv) == 0 {
-		argv = def
-	}
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("%s: %w: %s", strings.Join(argv, " "), err, strings.TrimSpace(lastLines(string(out), 5)))
-	}
-	return nil
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 // sleepUntil waits until t or ctx's end; it reports whether t was reached.
@@ -360,14 +241,4 @@ func faultProblems(faults []FaultResult) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// hasFault reports whether the scenario injects a fault of the kind.
-func (s *Scenario) hasFault(kind string) bool {
-	for _, f := range s.Faults {
-		if f.Kind == kind {
-			return true
-		}
-	}
-	return false
 }

@@ -276,14 +276,7 @@ func (s *Scenario) Problems() []problem.Problem {
 	ps.Under("verify", s.Verify.problems())
 	ps.Under("validity", s.Validity.problems())
 	ps.Under("gates", s.Gates.problems(len(s.Faults)))
-	ps.Under("", s.faultProblems())
-	return ps
-}
-
-// faultProblems returns the problems of the faults: list.
-func (s *Scenario) faultProblems() []problem.Problem {
-	var ps problem.List
-	s.validateFaults(ps.Add)
+	ps.Under("", s.checkFaults())
 	return ps
 }
 

@@ -14,11 +14,38 @@ import (
 	"github.com/vectorstream/vectorstream/infra/qdrantfake"
 )
 
-// QdrantFaults makes the Qdrant stand-in misbehave on command, for fault scenarios.
+// Kinds of misbehaviour of a Qdrant endpoint (Injection.Kind).
+const (
+	InjectDown   = "down"   // every RPC fails with UNAVAILABLE, as if the server were gone
+	InjectSlow   = "slow"   // every RPC waits Latency before it is served
+	InjectErrors = "errors" // a share Ratio of the RPCs fail with UNAVAILABLE
+)
+
+// Injection is a misbehaviour of the Qdrant endpoint, shown until it is cleared.
+// It is infra's own term, whatever sits behind the endpoint; as JSON it is what
+// the control endpoint of `vectorstream infra serve` accepts (ControlHandler).
+type Injection struct {
+	Kind    string        `json:"kind"`
+	Latency time.Duration `json:"latency,omitempty"`
+	Ratio   float64       `json:"ratio,omitempty"`
+}
+
+// fake translates the injection into the stand-in's terms; the stand-in rejects
+// a kind it does not know.
+func (in Injection) fake() qdrantfake.Injection {
+	return qdrantfake.Injection{Kind: in.Kind, Latency: in.Latency, Ratio: in.Ratio}
+}
+
+// injectionOf translates the stand-in's injection back into infra's terms.
+func injectionOf(in qdrantfake.Injection) Injection {
+	return Injection{Kind: in.Kind, Latency: in.Latency, Ratio: in.Ratio}
+}
+
+// QdrantFaults makes the Qdrant endpoint misbehave on command, for fault scenarios.
 // Env.QdrantFaults is nil where nothing can be told to misbehave (a real Qdrant).
 type QdrantFaults interface {
 	// Inject starts a misbehaviour, replacing any in force.
-	Inject(ctx context.Context, in qdrantfake.Injection) error
+	Inject(ctx context.Context, in Injection) error
 	// Clear ends the misbehaviour in force.
 	Clear(ctx context.Context) error
 }
@@ -26,8 +53,11 @@ type QdrantFaults interface {
 // localFaults drives an in-process stand-in.
 type localFaults struct{ srv *qdrantfake.Server }
 
-func (l localFaults) Inject(_ context.Context, in qdrantfake.Injection) error {
-	return l.srv.Inject(in)
+func (l localFaults) Inject(_ context.Context, in Injection) error {
+	if err := l.srv.Inject(in.fake()); err != nil {
+		return fmt.Errorf("infra: qdrant fault: %w", err)
+	}
+	return nil
 }
 func (l localFaults) Clear(context.Context) error { l.srv.Clear(); return nil }
 
@@ -39,7 +69,7 @@ type RemoteFaults struct {
 }
 
 // Inject implements QdrantFaults.
-func (r RemoteFaults) Inject(ctx context.Context, in qdrantfake.Injection) error {
+func (r RemoteFaults) Inject(ctx context.Context, in Injection) error {
 	body, err := json.Marshal(in)
 	if err != nil {
 		return fmt.Errorf("infra: encode injection: %w", err)
@@ -76,8 +106,8 @@ const faultPath = "/qdrant/fault"
 
 // FaultStatus is what GET on the control endpoint answers.
 type FaultStatus struct {
-	Active    bool                 `json:"active"`
-	Injection qdrantfake.Injection `json:"injection"`
+	Active    bool      `json:"active"`
+	Injection Injection `json:"injection"`
 	// Failed is how many RPCs injections have failed since the server started.
 	Failed uint64 `json:"failed"`
 }
@@ -91,12 +121,12 @@ func ControlHandler(srv *qdrantfake.Server) http.Handler {
 		case http.MethodPut, http.MethodPost:
 			dec := json.NewDecoder(io.LimitReader(r.Body, 1<<16))
 			dec.DisallowUnknownFields()
-			var in qdrantfake.Injection
+			var in Injection
 			if err := dec.Decode(&in); err != nil {
 				http.Error(w, "decode injection: "+err.Error(), http.StatusBadRequest)
 				return
 			}
-			if err := srv.Inject(in); err != nil {
+			if err := srv.Inject(in.fake()); err != nil {
 				http.Error(w, err.Error(), http.StatusBadRequest)
 				return
 			}
@@ -107,7 +137,7 @@ func ControlHandler(srv *qdrantfake.Server) http.Handler {
 		case http.MethodGet:
 			in, on, failed := srv.Injected()
 			w.Header().Set("Content-Type", "application/json")
-			_ = json.NewEncoder(w).Encode(FaultStatus{Active: on, Injection: in, Failed: failed})
+			_ = json.NewEncoder(w).Encode(FaultStatus{Active: on, Injection: injectionOf(in), Failed: failed})
 		default:
 			w.Header().Set("Allow", "GET, PUT, POST, DELETE")
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)

@@ -289,12 +289,12 @@ func TestServe(t *testing.T) {
 		qc.Close()
 		t.Fatalf("served env has no fault control: %+v", si)
 	}
-	if err := env.QdrantFaults.Inject(t.Context(), qdrantfake.Injection{Kind: qdrantfake.InjectDown}); err != nil {
+	if err := env.QdrantFaults.Inject(t.Context(), infra.Injection{Kind: infra.InjectDown}); err != nil {
 		qc.Close()
 		t.Fatal(err)
 	}
 	_, downErr := qc.CollectionExists(t.Context(), "ev")
-	badErr := env.QdrantFaults.Inject(t.Context(), qdrantfake.Injection{Kind: "sideways"})
+	badErr := env.QdrantFaults.Inject(t.Context(), infra.Injection{Kind: "sideways"})
 	clearErr := env.QdrantFaults.Clear(t.Context())
 	_, upErr := qc.CollectionExists(t.Context(), "ev")
 	qc.Close()
