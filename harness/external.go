@@ -66,51 +66,55 @@ func prepareExternal(ctx context.Context, sc *Scenario, env *infra.Env, qc *qdra
 	if err := cl.Ping(ctx); err != nil {
 		return fmt.Errorf("kafka at %s does not answer: %w", strings.Join(env.KafkaBrokers, ","), err)
 	}
-	if bm, err := adm.BrokerMetadata(ctx); err == nil {
-		version := "version unknown"
-		if vs, err := adm.ApiVersions(ctx); err == nil {
-			for _, v := range vs.Sorted() {
-				version = v.VersionGuess() // a guess from the API versions the broker speaks
-				break
-			}
-		}
-		env.KafkaLabel = fmt.Sprintf("Kafka %s (external, %d broker(s), cluster %s, at %s)", version, len(bm.Brokers), bm.Cluster, strings.Join(env.KafkaBrokers, ","))
-	}
+	labelKafka(ctx, adm, env)
 	topics := []string{sc.Pipeline.Kafka.Topic, sc.Pipeline.Kafka.DLQTopic}
 	if recreate {
 		if err := dropExisting(ctx, adm, qc, topics, sc); err != nil {
 			return err
 		}
 	}
+	if err := prepareTopics(ctx, adm, sc, topics); err != nil {
+		return err
+	}
+	return checkCollectionsEmpty(ctx, qc, sc)
+}
+
+// labelKafka names the external cluster in env's label: its version (a guess from the
+// API versions the broker speaks), brokers and cluster id.
+func labelKafka(ctx context.Context, adm *kadm.Client, env *infra.Env) {
+	bm, err := adm.BrokerMetadata(ctx)
+	if err != nil {
+		return
+	}
+	version := "version unknown"
+	if vs, err := adm.ApiVersions(ctx); err == nil {
+		for _, v := range vs.Sorted() {
+			version = v.VersionGuess()
+			break
+		}
+	}
+	env.KafkaLabel = fmt.Sprintf("Kafka %s (external, %d broker(s), cluster %s, at %s)", version, len(bm.Brokers), bm.Cluster, strings.Join(env.KafkaBrokers, ","))
+}
+
+// prepareTopics creates the topics that do not exist and refuses existing ones of
+// another partition count or that hold records.
+func prepareTopics(ctx context.Context, adm *kadm.Client, sc *Scenario, topics []string) error {
 	details, err := adm.ListTopics(ctx, topics...)
 	if err != nil {
 		return fmt.Errorf("kafka: list topics: %w", err)
 	}
-	starts, err := adm.ListStartOffsets(ctx, topics...)
+	held, err := recordsHeld(ctx, adm, topics)
 	if err != nil {
-		return fmt.Errorf("kafka: start offsets: %w", err)
-	}
-	ends, err := adm.ListEndOffsets(ctx, topics...)
-	if err != nil {
-		return fmt.Errorf("kafka: end offsets: %w", err)
+		return err
 	}
 	for _, t := range topics {
-		d, ok := details[t]
-		if ok && d.Err == nil {
+		if d, ok := details[t]; ok && d.Err == nil {
 			if n := len(d.Partitions); n != sc.Kafka.Partitions {
 				return fmt.Errorf("%w: kafka topic %s exists with %d partitions, the scenario asks for %d (kafka.partitions): use another topic, or --recreate to delete it", ErrConfig, t, n, sc.Kafka.Partitions)
 			}
-			var held int64
-			ends.Each(func(o kadm.ListedOffset) {
-				if o.Topic == t {
-					if so, ok := starts.Lookup(t, o.Partition); ok {
-						held += o.Offset - so.Offset
-					}
-				}
-			})
-			if held > 0 {
+			if held[t] > 0 {
 				// An earlier run's records would be consumed and verified as this run's.
-				return fmt.Errorf("%w: kafka topic %s already holds %d records; verification by identity needs an empty one: use another topic, or --recreate to delete it", ErrConfig, t, held)
+				return fmt.Errorf("%w: kafka topic %s already holds %d records; verification by identity needs an empty one: use another topic, or --recreate to delete it", ErrConfig, t, held[t])
 			}
 			continue
 		}
@@ -122,6 +126,31 @@ func prepareExternal(ctx context.Context, sc *Scenario, env *infra.Env, qc *qdra
 			return fmt.Errorf("kafka: create topic %s (%d partitions, replication %d): %w", t, sc.Kafka.Partitions, sc.Kafka.ReplicationFactor, err)
 		}
 	}
+	return nil
+}
+
+// recordsHeld returns how many records each topic holds (end − start offsets).
+func recordsHeld(ctx context.Context, adm *kadm.Client, topics []string) (map[string]int64, error) {
+	starts, err := adm.ListStartOffsets(ctx, topics...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: start offsets: %w", err)
+	}
+	ends, err := adm.ListEndOffsets(ctx, topics...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: end offsets: %w", err)
+	}
+	held := map[string]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if so, ok := starts.Lookup(o.Topic, o.Partition); ok {
+			held[o.Topic] += o.Offset - so.Offset
+		}
+	})
+	return held, nil
+}
+
+// checkCollectionsEmpty refuses collections that already hold points: verification by
+// identity needs empty ones.
+func checkCollectionsEmpty(ctx context.Context, qc *qdrant.Client, sc *Scenario) error {
 	for _, name := range []string{sc.Pipeline.Qdrant.EventsCollection, sc.Pipeline.Qdrant.ProfilesCollection} {
 		exists, err := qc.CollectionExists(ctx, name)
 		if err != nil {

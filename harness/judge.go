@@ -103,6 +103,18 @@ func commitRate(commits []pipeline.Commit, from, to time.Time) float64 {
 
 // judge decides validity and evaluates the gates.
 func judge(res *Result, sc *Scenario) {
+	judgeValidity(res, sc)
+	res.Gates = evaluateGates(res, sc.Gates)
+	res.Passed = res.Validity.Valid
+	for _, gr := range res.Gates {
+		res.Passed = res.Passed && gr.Passed
+	}
+}
+
+// judgeValidity decides whether the run measured the system (Validity): the harness
+// kept up with the schedule, throughput held at constant load, everything was
+// produced, the faults ran as asked and verification passed.
+func judgeValidity(res *Result, sc *Scenario) {
 	v := &res.Validity
 	v.Reasons = nil
 	// A fault that stops the pipeline makes throughput uneven on purpose, and a broker
@@ -137,11 +149,13 @@ func judge(res *Result, sc *Scenario) {
 		v.Reasons = append(v.Reasons, "verification failed: "+fmt.Sprint(res.Verification.Problems))
 	}
 	v.Valid = len(v.Reasons) == 0
+}
 
-	g := sc.Gates
-	res.Gates = nil
+// evaluateGates returns the result of every gate g sets.
+func evaluateGates(res *Result, g Gates) []GateResult {
+	var out []GateResult
 	add := func(name string, limit, actual float64, unit string, pass bool) {
-		res.Gates = append(res.Gates, GateResult{Name: name, Limit: limit, Actual: actual, Unit: unit, Passed: pass})
+		out = append(out, GateResult{Name: name, Limit: limit, Actual: actual, Unit: unit, Passed: pass})
 	}
 	if g.MinThroughputEPS > 0 {
 		add("min_throughput_eps", g.MinThroughputEPS, res.Throughput.AchievedEPS, "events/s", res.Throughput.AchievedEPS >= g.MinThroughputEPS)
@@ -171,10 +185,7 @@ func judge(res *Result, sc *Scenario) {
 		}
 		add("max_rto", g.MaxRTO.Seconds(), worst, "s", all && worst <= g.MaxRTO.Seconds())
 	}
-	res.Passed = v.Valid
-	for _, gr := range res.Gates {
-		res.Passed = res.Passed && gr.Passed
-	}
+	return out
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

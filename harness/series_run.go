@@ -10,13 +10,24 @@ import (
 	"strings"
 )
 
+// SeriesOptions tune a series beyond its scenario.
+type SeriesOptions struct {
+	// Options are every run's.
+	Options
+	// Sets are the --set overrides the scenario was loaded with; each sweep point is
+	// loaded again with them.
+	Sets []string
+	// AfterRun is called after every run with the run's result and folder (for
+	// summaries and reports).
+	AfterRun func(res *Result, runDir string) error
+}
+
 // RunSeries runs a scenario's sweep points and repeats, each run in its own folder
-// under dir, and writes dir/series.json. done is called after every run with the run's
-// result and folder (for summaries and reports). It returns the series even when runs
-// failed; err wraps ErrGate when no sweep point (or not every repeat) passed, and
-// ErrInvalid when a repeat was invalid.
-func RunSeries(ctx context.Context, sc *Scenario, sets []string, dir string, o Options,
-	done func(res *Result, runDir string) error) (*Series, error) {
+// under dir, and writes dir/series.json. It returns the series even when runs failed;
+// err wraps ErrGate when no sweep point (or not every repeat) passed, and ErrInvalid
+// when a repeat was invalid.
+func RunSeries(ctx context.Context, sc *Scenario, dir string, so SeriesOptions) (*Series, error) {
+	o, sets, done := so.Options, so.Sets, so.AfterRun
 	values := []string{""}
 	param := ""
 	if sc.Sweep != nil {

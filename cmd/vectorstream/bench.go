@@ -149,10 +149,11 @@ func finishRun(res *harness.Result, dir string) error {
 }
 
 func benchSeries(ctx context.Context, sc *harness.Scenario, sets []string, dir string, opts harness.Options) error {
-	s, err := harness.RunSeries(ctx, sc, sets, dir, opts, func(res *harness.Result, runDir string) error {
-		harness.PrintSummary(os.Stdout, res)
-		return writeReport(runDir, res)
-	})
+	s, err := harness.RunSeries(ctx, sc, dir, harness.SeriesOptions{Options: opts, Sets: sets,
+		AfterRun: func(res *harness.Result, runDir string) error {
+			harness.PrintSummary(os.Stdout, res)
+			return writeReport(runDir, res)
+		}})
 	if len(s.Points) > 0 {
 		if rerr := writeSeriesReport(dir); rerr != nil {
 			return errors.Join(err, rerr)
