@@ -279,7 +279,7 @@ func (r *Result) missing() []string {
 	check(!r.Finished.IsZero(), "finished")
 	check(r.Environment.GoVersion != "", "environment.go_version")
 	check(r.Environment.InfraMode != "", "environment.infra_mode")
-	for _, name := range []string{"e2e", "send_delay", "kafka_transit", "batch_wait", "validate", "embed", "upsert"} {
+	for _, name := range append([]string{StageE2E}, BreakdownStages...) {
 		_, ok := r.Latency[name]
 		check(ok, "latency."+name)
 		check(r.Histograms[name] != "", "histograms."+name)
@@ -368,4 +368,26 @@ func (r *Result) Err() error {
 		return fmt.Errorf("%w: %v", ErrGate, reasons)
 	}
 	return nil
+}
+
+// Stage names as result.json keys latency, histograms and stage_breakdown by: the
+// pipeline's (pipeline.Stage), which are their one definition.
+var (
+	// BreakdownStages are the stages that add up to an event's end-to-end latency, in
+	// pipeline order.
+	BreakdownStages = stageNames(pipeline.BreakdownStages())
+	// StageE2E is the end-to-end latency: intended send time to Qdrant's ack.
+	StageE2E = pipeline.StageE2E.String()
+	// StageCommit is the offset commit after Qdrant's ack (not part of e2e).
+	StageCommit = pipeline.StageCommit.String()
+	// StageDLQ is a dead letter's latency: intended send time to the broker's ack.
+	StageDLQ = pipeline.StageDLQ.String()
+)
+
+func stageNames(stages []pipeline.Stage) []string {
+	out := make([]string, len(stages))
+	for i, st := range stages {
+		out[i] = st.String()
+	}
+	return out
 }

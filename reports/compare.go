@@ -105,7 +105,7 @@ type cmpMetric struct {
 }
 
 // cmpStages are the stages whose p99 the comparison lists.
-var cmpStages = []string{"send_delay", "kafka_transit", "batch_wait", "validate", "embed", "upsert"}
+var cmpStages = harness.BreakdownStages
 
 func cmpLatency(stage string, pick func(harness.Percentiles) float64) func(*harness.Result) (float64, bool) {
 	return func(r *harness.Result) (float64, bool) {
@@ -121,10 +121,10 @@ func cmpMetrics() []cmpMetric {
 	ms := []cmpMetric{
 		{name: "achieved", unit: "events/s", better: Higher, value: func(r *harness.Result) (float64, bool) { return r.Throughput.AchievedEPS, true }},
 		{name: "offered", unit: "events/s", value: func(r *harness.Result) (float64, bool) { return r.Throughput.OfferedEPS, true }},
-		{name: "e2e p50", unit: "ms", better: Lower, value: cmpLatency("e2e", func(p harness.Percentiles) float64 { return p.P50 })},
-		{name: "e2e p99", unit: "ms", better: Lower, value: cmpLatency("e2e", func(p harness.Percentiles) float64 { return p.P99 })},
-		{name: "e2e p99.9", unit: "ms", better: Lower, value: cmpLatency("e2e", func(p harness.Percentiles) float64 { return p.P999 })},
-		{name: "e2e max", unit: "ms", better: Lower, value: cmpLatency("e2e", func(p harness.Percentiles) float64 { return p.Max })},
+		{name: "e2e p50", unit: "ms", better: Lower, value: cmpLatency(harness.StageE2E, func(p harness.Percentiles) float64 { return p.P50 })},
+		{name: "e2e p99", unit: "ms", better: Lower, value: cmpLatency(harness.StageE2E, func(p harness.Percentiles) float64 { return p.P99 })},
+		{name: "e2e p99.9", unit: "ms", better: Lower, value: cmpLatency(harness.StageE2E, func(p harness.Percentiles) float64 { return p.P999 })},
+		{name: "e2e max", unit: "ms", better: Lower, value: cmpLatency(harness.StageE2E, func(p harness.Percentiles) float64 { return p.Max })},
 	}
 	for _, st := range cmpStages {
 		ms = append(ms, cmpMetric{name: st + " p99", unit: "ms", better: Lower,

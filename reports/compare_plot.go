@@ -105,7 +105,7 @@ func cmpE2EP99Plot(runs []Run) (*plot.Plot, error) {
 func cmpMergedE2E(run Run) (*hdrhistogram.Histogram, error) {
 	var merged *hdrhistogram.Histogram
 	for k, r := range run.Results {
-		enc := r.Histograms["e2e"]
+		enc := r.Histograms[harness.StageE2E]
 		if enc == "" {
 			continue
 		}

@@ -22,13 +22,6 @@ import (
 // histograms or breakdown it needs.
 var ErrNoData = errors.New("no data to plot")
 
-// BreakdownStages are the stages that add up to an event's end-to-end latency, in
-// pipeline order, as named in result.json's histograms and stage_breakdown.
-var BreakdownStages = []string{"send_delay", "kafka_transit", "batch_wait", "validate", "embed", "upsert"}
-
-// StageE2E is the end-to-end latency's name in result.json.
-const StageE2E = "e2e"
-
 // StageLabel is the human name of a stage for legends and tables.
 func StageLabel(stage string) string {
 	switch stage {
@@ -40,9 +33,9 @@ func StageLabel(stage string) string {
 		return "batch wait"
 	case "load_send_delay":
 		return "send delay (load generator)"
-	case "e2e":
+	case harness.StageE2E:
 		return "end to end"
-	case "dlq":
+	case harness.StageDLQ:
 		return "dead-letter (e2e)"
 	}
 	return stage
@@ -50,7 +43,7 @@ func StageLabel(stage string) string {
 
 // StageColor is the colour a stage has in every plot; e2e is black.
 func StageColor(stage string) color.Color {
-	for i, s := range BreakdownStages {
+	for i, s := range harness.BreakdownStages {
 		if s == stage {
 			return Color(i)
 		}
@@ -303,14 +296,14 @@ func LatencyPercentilesPlot(res *harness.Result) (*plot.Plot, error) {
 		"percentile (log scale of 1/(1−p))", "latency (ms, log scale)")
 	var legend []LegendEntry
 	lo, hi, maxX := math.Inf(1), 0.0, 0.0
-	for _, st := range append([]string{StageE2E}, BreakdownStages...) {
+	for _, st := range append([]string{harness.StageE2E}, harness.BreakdownStages...) {
 		h := hs[st]
 		if h == nil || h.TotalCount() == 0 {
 			continue
 		}
 		xys := PercentileCurve(h)
 		width := 1.8
-		if st == StageE2E {
+		if st == harness.StageE2E {
 			width = 3
 		}
 		l, err := line(xys, StageColor(st), width)
@@ -357,7 +350,7 @@ func StageBreakdownPlot(res *harness.Result) (*plot.Plot, error) {
 	for _, k := range []string{"p50", "p99"} {
 		if b, ok := res.Stages[k]; ok && len(b) > 0 {
 			keys = append(keys, k)
-			names = append(names, fmt.Sprintf("events near e2e %s\n(mean e2e %s ms)", k, FormatMS(b[StageE2E])))
+			names = append(names, fmt.Sprintf("events near e2e %s\n(mean e2e %s ms)", k, FormatMS(b[harness.StageE2E])))
 		}
 	}
 	if len(keys) == 0 {
@@ -368,7 +361,7 @@ func StageBreakdownPlot(res *harness.Result) (*plot.Plot, error) {
 	var below *plotter.BarChart
 	var legend []LegendEntry
 	total := make([]float64, len(keys))
-	for _, st := range BreakdownStages {
+	for _, st := range harness.BreakdownStages {
 		vs := make(plotter.Values, len(keys))
 		for i, k := range keys {
 			vs[i] = math.Max(res.Stages[k][st], 0)

@@ -290,7 +290,7 @@ func throughputView(res *harness.Result) []kv {
 }
 
 func latencyView(res *harness.Result) []latencyRow {
-	order := append(append([]string{StageE2E}, BreakdownStages...), "commit", "dlq", "load_send_delay")
+	order := append(append([]string{harness.StageE2E}, harness.BreakdownStages...), harness.StageCommit, harness.StageDLQ, "load_send_delay")
 	seen := map[string]bool{}
 	var rows []latencyRow
 	add := func(n string) {
@@ -299,7 +299,7 @@ func latencyView(res *harness.Result) []latencyRow {
 			return
 		}
 		seen[n] = true
-		rows = append(rows, latencyRow{Name: n, Label: StageLabel(n), E2E: n == StageE2E, P: p})
+		rows = append(rows, latencyRow{Name: n, Label: StageLabel(n), E2E: n == harness.StageE2E, P: p})
 	}
 	for _, n := range order {
 		add(n)

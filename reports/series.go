@@ -97,7 +97,7 @@ func seriesPoints(s *harness.Series, runs [][]*harness.Result) ([]seriesPoint, s
 		p.Achieved = seriesStatOf(rs, func(r *harness.Result) float64 { return r.Throughput.AchievedEPS })
 		lat := func(pick func(harness.Percentiles) float64) func(*harness.Result) float64 {
 			return func(r *harness.Result) float64 {
-				if l, ok := r.Latency["e2e"]; ok {
+				if l, ok := r.Latency[harness.StageE2E]; ok {
 					return pick(l)
 				}
 				return math.NaN()
