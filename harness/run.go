@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/vectorstream/vectorstream/event"
+	"github.com/vectorstream/vectorstream/internal/childproc"
 
 	"github.com/qdrant/go-client/qdrant"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -157,7 +158,7 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 	var crash crasher
 	if sc.Infra.PipelineProcess && sc.hasFault(FaultPipelineCrash) {
 		r, err := newRestartable(ctx, func(ctx context.Context) (*childProcess, error) {
-			return startChild(ctx, o.Self, sc, pcfg(0), env, model, be.Name())
+			return startChild(ctx, childSpec{self: o.Self, sc: sc, cfg: pcfg(0), env: env, model: model, backend: be.Name()})
 		})
 		if err != nil {
 			return nil, err
@@ -168,7 +169,7 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 		n := max(1, sc.Infra.PipelineProcesses)
 		var members []pipelineHandle
 		for range n {
-			child, err := startChild(ctx, o.Self, sc, pcfg(len(members)), env, model, be.Name())
+			child, err := startChild(ctx, childSpec{self: o.Self, sc: sc, cfg: pcfg(len(members)), env: env, model: model, backend: be.Name()})
 			if err != nil {
 				for _, m := range members {
 					m.Stop()
@@ -402,9 +403,9 @@ func serveChild(ctx context.Context, sc *Scenario, self string) (*infra.Env, err
 	if self == "" {
 		return nil, errors.New("infra.process: the harness was not told where the vectorstream binary is")
 	}
-	args := []string{"infra", "serve", "--kafka", "127.0.0.1:0", "--qdrant", "127.0.0.1:0",
-		"--partitions", strconv.Itoa(sc.Kafka.Partitions), "--topic", sc.Pipeline.Kafka.Topic, "--topic", sc.Pipeline.Kafka.DLQTopic}
-	cmd := exec.Command(self, args...)
+	args := childproc.InfraServeArgs{Kafka: "127.0.0.1:0", Qdrant: "127.0.0.1:0",
+		Partitions: sc.Kafka.Partitions, Topics: []string{sc.Pipeline.Kafka.Topic, sc.Pipeline.Kafka.DLQTopic}}
+	cmd := exec.Command(self, args.Argv()...)
 	cmd.Stderr = io.Discard
 	out, err := cmd.StdoutPipe()
 	if err != nil {
