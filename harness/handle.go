@@ -1,27 +1,21 @@
 package harness
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
-
-	"github.com/vectorstream/vectorstream/internal/measure"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/vectorstream/vectorstream/embed"
 	"github.com/vectorstream/vectorstream/infra"
+	"github.com/vectorstream/vectorstream/internal/childproc"
+	"github.com/vectorstream/vectorstream/internal/measure"
 	"github.com/vectorstream/vectorstream/pipeline"
 	"gopkg.in/yaml.v3"
 )
@@ -39,7 +33,7 @@ type pipelineHandle interface {
 	// resource use of the process the pipeline runs in.
 	Interval(ctx context.Context) (pipeline.Counters, *hdrhistogram.Histogram, measure.ProcessSample, error)
 	// Final returns the histograms, counters and batch commits.
-	Final(ctx context.Context) (pipeline.RemoteStats, error)
+	Final(ctx context.Context) (childproc.RemoteStats, error)
 	// Done is closed when the pipeline has stopped.
 	Done() <-chan struct{}
 	// Stop stops the pipeline, waits for it and returns why it stopped, if not asked to.
@@ -76,9 +70,9 @@ func (h *inProcess) Counters(context.Context) (pipeline.Counters, error) {
 func (h *inProcess) Interval(context.Context) (pipeline.Counters, *hdrhistogram.Histogram, measure.ProcessSample, error) {
 	return h.stats.Counters(), h.stats.TakeInterval(), measure.SampleProcess(), nil
 }
-func (h *inProcess) Final(context.Context) (pipeline.RemoteStats, error) {
+func (h *inProcess) Final(context.Context) (childproc.RemoteStats, error) {
 	snap, err := h.stats.Snapshot()
-	return pipeline.RemoteStats{Snapshot: snap, Commits: h.stats.Commits()}, err
+	return childproc.RemoteStats{Snapshot: snap, Commits: h.stats.Commits()}, err
 }
 func (h *inProcess) Done() <-chan struct{} { return h.done }
 func (h *inProcess) Stop() error {
@@ -88,131 +82,127 @@ func (h *inProcess) Stop() error {
 }
 
 // childProcess runs `vectorstream pipeline` as its own process and talks to it over
-// its health address.
+// its health address (childproc.Client).
 type childProcess struct {
-	cmd  *exec.Cmd
-	base string
-	http *http.Client
-	done chan struct{}
-	err  error
-	dir  string
-	mu   sync.Mutex
+	cmd    *exec.Cmd
+	client *childproc.Client
+	done   chan struct{}
+	err    error
+	dir    string
+	mu     sync.Mutex
+}
+
+// childSpec is what a pipeline process is started with.
+type childSpec struct {
+	self    string          // the vectorstream binary
+	sc      *Scenario       // its infra section: the mode and, external, the security settings
+	cfg     pipeline.Config // the pipeline's configuration; its health address becomes a free port
+	env     *infra.Env      // the Kafka and Qdrant it connects to
+	model   *embed.Model
+	backend string // the embedding backend: cpu, cuda or auto
 }
 
 // startChild writes the model and the pipeline configuration into a temporary folder
-// and starts `self pipeline` on them, connected to env.
-func startChild(ctx context.Context, self string, sc *Scenario, pcfg pipeline.Config, env *infra.Env, model *embed.Model, backend string) (*childProcess, error) {
-	if self == "" {
+// and starts `spec.self pipeline` on them, connected to spec.env. It returns once the
+// process announced its health address, or ctx ended.
+func startChild(ctx context.Context, spec childSpec) (*childProcess, error) {
+	if spec.self == "" {
 		return nil, errors.New("infra.pipeline_process: the harness was not told where the vectorstream binary is")
 	}
 	dir, err := os.MkdirTemp("", "vectorstream-pipeline-")
 	if err != nil {
 		return nil, fmt.Errorf("pipeline process: %w", err)
 	}
-	modelPath, cfgPath := filepath.Join(dir, "model.vsm"), filepath.Join(dir, "app_config.yaml")
-	if err := model.Save(modelPath); err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("pipeline process: %w", err)
-	}
-	cfg := pcfg
-	cfg.HealthAddr = "127.0.0.1:0"
-	b, err := yaml.Marshal(cfg)
-	if err == nil {
-		err = os.WriteFile(cfgPath, b, 0o644)
-	}
+	args, err := writeChildFiles(dir, spec)
 	if err != nil {
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("pipeline process: config: %w", err)
+		return nil, err
 	}
-	args := []string{"pipeline", "--config", cfgPath, "--model", modelPath, "--backend", backend,
-		"--brokers", strings.Join(env.KafkaBrokers, ","), "--qdrant", env.QdrantAddr(), "--announce"}
-	if sc.Infra.Mode == infra.ModeExternal {
-		secPath := filepath.Join(dir, "security.yaml")
-		b, err := yaml.Marshal(sc.Infra.Security)
-		if err == nil {
-			err = os.WriteFile(secPath, b, 0o600)
-		}
-		if err != nil {
-			os.RemoveAll(dir)
-			return nil, fmt.Errorf("pipeline process: security: %w", err)
-		}
-		args = append(args, "--security", secPath)
-	}
-	cmd := exec.Command(self, args...)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("pipeline process: %w", err)
-	}
-	if err := cmd.Start(); err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("pipeline process: %w", err)
-	}
-	h := &childProcess{cmd: cmd, http: &http.Client{Timeout: 10 * time.Second}, done: make(chan struct{}), dir: dir}
-	line, err := bufio.NewReader(out).ReadBytes('\n')
-	var ann struct {
-		HealthAddr string `json:"health_addr"`
-	}
-	if err == nil {
-		err = json.Unmarshal(line, &ann)
-	}
-	go func() {
-		defer close(h.done)
-		_, _ = io.Copy(io.Discard, out)
-		h.err = cmd.Wait()
-	}()
-	if err != nil || ann.HealthAddr == "" {
-		h.Stop()
-		return nil, fmt.Errorf("pipeline process: no address announced (%q): %v", line, err)
-	}
-	h.base = "http://" + ann.HealthAddr
-	return h, nil
+	return launchChild(ctx, spec.self, args.Argv(), dir)
 }
 
-func (h *childProcess) do(ctx context.Context, method, path string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, h.base+path, nil)
+// writeChildFiles writes what the process reads (model, configuration and, in external
+// mode, the security settings) into dir and returns the process's arguments.
+func writeChildFiles(dir string, spec childSpec) (childproc.PipelineArgs, error) {
+	args := childproc.PipelineArgs{Config: filepath.Join(dir, "app_config.yaml"), Model: filepath.Join(dir, "model.vsm"),
+		Backend: spec.backend, Brokers: spec.env.KafkaBrokers, Qdrant: spec.env.QdrantAddr()}
+	if err := spec.model.Save(args.Model); err != nil {
+		return args, fmt.Errorf("pipeline process: %w", err)
+	}
+	cfg := spec.cfg
+	cfg.HealthAddr = "127.0.0.1:0"
+	if err := writeYAML(args.Config, cfg, 0o644); err != nil {
+		return args, fmt.Errorf("pipeline process: config: %w", err)
+	}
+	if spec.sc.Infra.Mode == infra.ModeExternal {
+		args.Security = filepath.Join(dir, "security.yaml")
+		if err := writeYAML(args.Security, spec.sc.Infra.Security, 0o600); err != nil {
+			return args, fmt.Errorf("pipeline process: security: %w", err)
+		}
+	}
+	return args, nil
+}
+
+func writeYAML(path string, v any, perm os.FileMode) error {
+	b, err := yaml.Marshal(v)
 	if err != nil {
 		return err
 	}
-	resp, err := h.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("pipeline process: %w", err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("pipeline process: %s %s: %s: %s", method, path, resp.Status, bytes.TrimSpace(body))
-	}
-	if out == nil {
-		return nil
-	}
-	return json.Unmarshal(body, out)
+	return os.WriteFile(path, b, perm)
 }
 
-func (h *childProcess) Ready(ctx context.Context) bool {
-	return h.do(ctx, http.MethodGet, "/health/ready", nil) == nil
+// launchChild starts self with argv and waits for its announcement; the process owns
+// dir from then on (Stop removes it), and dir is removed when it does not start.
+func launchChild(ctx context.Context, self string, argv []string, dir string) (*childProcess, error) {
+	cmd := exec.Command(self, argv...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err == nil {
+		err = cmd.Start()
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("pipeline process: %w", err)
+	}
+	h := &childProcess{cmd: cmd, done: make(chan struct{}), dir: dir}
+	type announced struct {
+		addr string
+		err  error
+	}
+	annc := make(chan announced, 1)
+	go func() {
+		defer close(h.done)
+		addr, err := childproc.ReadAnnouncement(out)
+		annc <- announced{addr, err}
+		_, _ = io.Copy(io.Discard, out)
+		h.err = cmd.Wait()
+	}()
+	select {
+	case a := <-annc:
+		if a.err != nil {
+			_ = h.Stop()
+			return nil, fmt.Errorf("pipeline process: %w", a.err)
+		}
+		h.client = childproc.NewClient(a.addr)
+		return h, nil
+	case <-ctx.Done():
+		_ = h.Stop()
+		return nil, fmt.Errorf("pipeline process: waiting for its health address: %w", ctx.Err())
+	}
 }
+
+func (h *childProcess) Ready(ctx context.Context) bool { return h.client.Ready(ctx) }
 func (h *childProcess) MeasureFrom(ctx context.Context, t time.Time) error {
-	return h.do(ctx, http.MethodPost, "/debug/vectorstream/measure?from="+strconv.FormatInt(t.UnixNano(), 10), nil)
+	return h.client.MeasureFrom(ctx, t)
 }
 func (h *childProcess) Counters(ctx context.Context) (pipeline.Counters, error) {
-	var c pipeline.Counters
-	err := h.do(ctx, http.MethodGet, "/debug/vectorstream/counters", &c)
-	return c, err
+	return h.client.Counters(ctx)
 }
 func (h *childProcess) Interval(ctx context.Context) (pipeline.Counters, *hdrhistogram.Histogram, measure.ProcessSample, error) {
-	var iv pipeline.RemoteInterval
-	if err := h.do(ctx, http.MethodPost, "/debug/vectorstream/interval", &iv); err != nil {
-		return pipeline.Counters{}, nil, measure.ProcessSample{}, err
-	}
-	hist, err := hdrhistogram.Decode([]byte(iv.E2E))
-	return iv.Counters, hist, iv.Process, err
+	return h.client.Interval(ctx)
 }
-func (h *childProcess) Final(ctx context.Context) (pipeline.RemoteStats, error) {
-	var st pipeline.RemoteStats
-	err := h.do(ctx, http.MethodGet, "/debug/vectorstream/stats", &st)
-	return st, err
+func (h *childProcess) Final(ctx context.Context) (childproc.RemoteStats, error) {
+	return h.client.Final(ctx)
 }
 func (h *childProcess) Done() <-chan struct{} { return h.done }
 
@@ -311,12 +301,12 @@ func (g *group) Interval(ctx context.Context) (pipeline.Counters, *hdrhistogram.
 }
 
 // Final merges the members' statistics (see mergeStats).
-func (g *group) Final(ctx context.Context) (pipeline.RemoteStats, error) {
-	all := make([]pipeline.RemoteStats, 0, len(g.members))
+func (g *group) Final(ctx context.Context) (childproc.RemoteStats, error) {
+	all := make([]childproc.RemoteStats, 0, len(g.members))
 	for _, h := range g.members {
 		st, err := h.Final(ctx)
 		if err != nil {
-			return pipeline.RemoteStats{}, err
+			return childproc.RemoteStats{}, err
 		}
 		all = append(all, st)
 	}

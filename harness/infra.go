@@ -9,12 +9,12 @@ import (
 	"os"
 	"os/exec"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/vectorstream/vectorstream/embed"
 	"github.com/vectorstream/vectorstream/event"
 	"github.com/vectorstream/vectorstream/infra"
+	"github.com/vectorstream/vectorstream/internal/childproc"
 	"github.com/vectorstream/vectorstream/workloads"
 )
 
@@ -52,9 +52,9 @@ func serveChild(ctx context.Context, sc *Scenario, self string) (*infra.Env, err
 	if self == "" {
 		return nil, errors.New("infra.process: the harness was not told where the vectorstream binary is")
 	}
-	args := []string{"infra", "serve", "--kafka", "127.0.0.1:0", "--qdrant", "127.0.0.1:0",
-		"--partitions", strconv.Itoa(sc.Kafka.Partitions), "--topic", sc.Pipeline.Kafka.Topic, "--topic", sc.Pipeline.Kafka.DLQTopic}
-	cmd := exec.Command(self, args...)
+	args := childproc.InfraServeArgs{Kafka: "127.0.0.1:0", Qdrant: "127.0.0.1:0",
+		Partitions: sc.Kafka.Partitions, Topics: []string{sc.Pipeline.Kafka.Topic, sc.Pipeline.Kafka.DLQTopic}}
+	cmd := exec.Command(self, args.Argv()...)
 	cmd.Stderr = io.Discard
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/vectorstream/vectorstream/internal/childproc"
 	"github.com/vectorstream/vectorstream/internal/measure"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
@@ -13,7 +14,7 @@ import (
 )
 
 // summarise fills counts, throughput, latency and validity inputs from the run.
-func summarise(res *Result, sc *Scenario, lg *loadGen, final pipeline.RemoteStats) {
+func summarise(res *Result, sc *Scenario, lg *loadGen, final childproc.RemoteStats) {
 	snap := final.Snapshot
 	c := snap.Counters
 	acked := lg.acked.Load()

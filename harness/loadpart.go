@@ -9,8 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -18,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/vectorstream/vectorstream/infra"
+	"github.com/vectorstream/vectorstream/internal/childproc"
 	"gopkg.in/yaml.v3"
 )
 
@@ -150,9 +149,9 @@ func runLoadProcesses(ctx context.Context, self string, sc *Scenario, env *infra
 	}
 	cmds := make([]*exec.Cmd, parts)
 	for k := range parts {
-		cmd := exec.CommandContext(ctx, self, "load", "--part", fmt.Sprintf("%d/%d", k, parts),
-			"--start", strconv.FormatInt(lg.start.UnixNano(), 10), "--brokers", strings.Join(env.KafkaBrokers, ","),
-			"--out", filepath.Join(dir, fmt.Sprintf("part-%d.gob", k)), scenPath)
+		args := childproc.LoadPartArgs{Part: k, Parts: parts, Start: lg.start, Brokers: env.KafkaBrokers,
+			Out: filepath.Join(dir, fmt.Sprintf("part-%d.gob", k)), Scenario: scenPath}
+		cmd := exec.CommandContext(ctx, self, args.Argv()...)
 		cmd.Stderr = os.Stderr
 		if err := cmd.Start(); err != nil {
 			for _, started := range cmds[:k] {

@@ -39,7 +39,7 @@ func newPipelines(ctx context.Context, r *run) (*pipelines, error) {
 	switch {
 	case sc.Infra.PipelineProcess && sc.hasFault(FaultPipelineCrash):
 		rs, err := newRestartable(ctx, func(ctx context.Context) (*childProcess, error) {
-			return startChild(ctx, r.o.Self, sc, config(0), r.env, r.model, r.backend.Name())
+			return startChild(ctx, childSpec{self: r.o.Self, sc: sc, cfg: config(0), env: r.env, model: r.model, backend: r.backend.Name()})
 		})
 		if err != nil {
 			return nil, err
@@ -83,7 +83,7 @@ func startChildren(ctx context.Context, r *run, config func(int) pipeline.Config
 	n := max(1, r.sc.Infra.PipelineProcesses)
 	var members []pipelineHandle
 	for range n {
-		child, err := startChild(ctx, r.o.Self, r.sc, config(len(members)), r.env, r.model, r.backend.Name())
+		child, err := startChild(ctx, childSpec{self: r.o.Self, sc: r.sc, cfg: config(len(members)), env: r.env, model: r.model, backend: r.backend.Name()})
 		if err != nil {
 			for _, m := range members {
 				m.Stop()

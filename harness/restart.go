@@ -8,9 +8,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vectorstream/vectorstream/internal/measure"
-
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/vectorstream/vectorstream/internal/childproc"
+	"github.com/vectorstream/vectorstream/internal/measure"
 	"github.com/vectorstream/vectorstream/pipeline"
 )
 
@@ -24,7 +24,7 @@ type restartable struct {
 
 	mu     sync.Mutex
 	cur    *childProcess // nil between a kill and the restart
-	past   []pipeline.RemoteStats
+	past   []childproc.RemoteStats
 	pastC  pipeline.Counters
 	from   time.Time
 	killed *childProcess // the incarnation Kill is killing: its end is expected
@@ -160,10 +160,10 @@ func (r *restartable) Interval(ctx context.Context) (pipeline.Counters, *hdrhist
 
 // Final merges the statistics of every incarnation; with none running (a restart
 // that failed) it is those of the killed ones.
-func (r *restartable) Final(ctx context.Context) (pipeline.RemoteStats, error) {
+func (r *restartable) Final(ctx context.Context) (childproc.RemoteStats, error) {
 	c, _ := r.current()
 	r.mu.Lock()
-	all := append([]pipeline.RemoteStats(nil), r.past...)
+	all := append([]childproc.RemoteStats(nil), r.past...)
 	r.mu.Unlock()
 	if c != nil {
 		st, err := c.Final(ctx)
@@ -188,8 +188,8 @@ func (r *restartable) Stop() error {
 // mergeStats merges the statistics of several pipelines (group members, or the
 // incarnations of one): histograms and counters are merged, and batch commits are put
 // in time order and re-accumulated, so throughput is measured over all of them.
-func mergeStats(all []pipeline.RemoteStats) (pipeline.RemoteStats, error) {
-	var out pipeline.RemoteStats
+func mergeStats(all []childproc.RemoteStats) (childproc.RemoteStats, error) {
+	var out childproc.RemoteStats
 	type delta struct {
 		at time.Time
 		n  int64

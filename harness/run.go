@@ -13,6 +13,7 @@ import (
 	"github.com/qdrant/go-client/qdrant"
 	"github.com/vectorstream/vectorstream/embed"
 	"github.com/vectorstream/vectorstream/infra"
+	"github.com/vectorstream/vectorstream/internal/childproc"
 	"github.com/vectorstream/vectorstream/pipeline"
 	"github.com/vectorstream/vectorstream/workloads"
 )
@@ -91,7 +92,7 @@ type run struct {
 	loadErr    error              // offer: why the load stopped early, reported after the drain
 	stopFaults context.CancelFunc // offer
 	drainErr   error              // drain: a drain that did not finish, noted
-	final      pipeline.RemoteStats
+	final      childproc.RemoteStats
 }
 
 func newRun(ctx context.Context, sc *Scenario, o Options) *run {

@@ -104,7 +104,6 @@ func TestHealthAndMetricsEndpoints(t *testing.T) {
 		{"/health", 503, `"components"`},
 		{"/metrics", 200, "vectorstream_pipeline_events_written_total 0"},
 		{"/metrics", 200, `vectorstream_pipeline_stage_latency_seconds_count{stage="e2e"} 0`},
-		{"/debug/vectorstream/stats", 200, `"histograms"`},
 	} {
 		code, body := get(tc.path)
 		if code != tc.code || !strings.Contains(body, tc.has) {

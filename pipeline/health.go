@@ -2,10 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"strconv"
-
-	"github.com/vectorstream/vectorstream/internal/measure"
-
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,22 +10,25 @@ import (
 	"runtime"
 	"time"
 
-	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
-
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/vectorstream/vectorstream/internal/measure"
 	"github.com/vectorstream/vectorstream/pipeline/breaker"
 )
 
 // Handler serves the health endpoints (/health, /health/live, /health/ready,
-// /health/kafka, /health/qdrant, /health/system, all JSON), the pipeline's Prometheus
-// metrics at /metrics, and the encoded Stats snapshot at /debug/vectorstream/stats
-// for a harness that runs the pipeline as a child process.
+// /health/kafka, /health/qdrant, /health/system, all JSON) and the pipeline's
+// Prometheus metrics at /metrics.
 func (p *Pipeline) Handler() http.Handler {
 	mux := http.NewServeMux()
+	p.Register(mux)
+	return mux
+}
+
+// Register adds Handler's routes to mux, so that a process can serve them beside
+// routes of its own on one address.
+func (p *Pipeline) Register(mux *http.ServeMux) {
 	p.healthRoutes(mux)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(p.o.registry, promhttp.HandlerOpts{}))
-	p.debugRoutes(mux)
-	return mux
 }
 
 // check asks one dependency ("kafka" or "qdrant") whether it answers.
@@ -100,57 +99,6 @@ func (p *Pipeline) healthRoutes(mux *http.ServeMux) {
 	})
 }
 
-// debugRoutes serve what a harness needs of a pipeline in another process.
-func (p *Pipeline) debugRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /debug/vectorstream/stats", func(w http.ResponseWriter, r *http.Request) {
-		snap, err := p.stats.Snapshot()
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		writeJSON(w, RemoteStats{Snapshot: snap, Commits: p.stats.Commits()})
-	})
-	mux.HandleFunc("GET /debug/vectorstream/counters", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, p.stats.Counters())
-	})
-	mux.HandleFunc("POST /debug/vectorstream/interval", func(w http.ResponseWriter, r *http.Request) {
-		enc, err := p.stats.TakeInterval().Encode(hdrhistogram.V2CompressedEncodingCookieBase)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		writeJSON(w, RemoteInterval{Counters: p.stats.Counters(), E2E: string(enc), Process: measure.SampleProcess()})
-	})
-	mux.HandleFunc("POST /debug/vectorstream/measure", func(w http.ResponseWriter, r *http.Request) {
-		ns, err := strconv.ParseInt(r.URL.Query().Get("from"), 10, 64)
-		if err != nil {
-			http.Error(w, "from: want Unix nanoseconds", http.StatusBadRequest)
-			return
-		}
-		p.stats.MeasureFrom(time.Unix(0, ns))
-		w.WriteHeader(http.StatusNoContent)
-	})
-}
-
-// RemoteStats is the body of GET /debug/vectorstream/stats.
-type RemoteStats struct {
-	Snapshot Snapshot `json:"snapshot"`
-	Commits  []Commit `json:"commits"`
-}
-
-// RemoteInterval is the body of POST /debug/vectorstream/interval: the running totals
-// and the e2e histogram of the events acknowledged since the previous call.
-type RemoteInterval struct {
-	Counters Counters              `json:"counters"`
-	E2E      string                `json:"e2e"`
-	Process  measure.ProcessSample `json:"process"`
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(v)
-}
-
 func systemInfo() map[string]any {
 	ps := measure.SampleProcess()
 	return map[string]any{
@@ -168,6 +116,12 @@ func systemInfo() map[string]any {
 // Serve listens on addr and serves Handler until ctx ends. It reports the address it
 // listens on (useful with port 0) through bound before serving.
 func (p *Pipeline) Serve(ctx context.Context, addr string, bound func(net.Addr)) error {
+	return ListenAndServe(ctx, addr, p.Handler(), bound)
+}
+
+// ListenAndServe listens on addr and serves h until ctx ends, as Serve does with
+// Handler.
+func ListenAndServe(ctx context.Context, addr string, h http.Handler, bound func(net.Addr)) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("health: listen %s: %w", addr, err)
@@ -175,7 +129,7 @@ func (p *Pipeline) Serve(ctx context.Context, addr string, bound func(net.Addr))
 	if bound != nil {
 		bound(ln.Addr())
 	}
-	srv := &http.Server{Handler: p.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vectorstream/vectorstream/event"
+	"github.com/vectorstream/vectorstream/internal/childproc"
 
 	"github.com/qdrant/go-client/qdrant"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -100,8 +98,9 @@ func newProcRig(t *testing.T, n, batch int) *procRig {
 // pipeline returns a `vectorstream pipeline` command; with announce its stdout carries
 // the health address.
 func (r *procRig) pipeline(ctx context.Context, fault string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, r.self, "pipeline", "--config", r.cfgPath, "--model", r.modelPath,
-		"--brokers", r.env.KafkaBrokers[0], "--qdrant", r.env.QdrantAddr(), "--announce")
+	args := childproc.PipelineArgs{Config: r.cfgPath, Model: r.modelPath, Backend: "cpu",
+		Brokers: r.env.KafkaBrokers[:1], Qdrant: r.env.QdrantAddr()}
+	cmd := exec.CommandContext(ctx, r.self, args.Argv()...)
 	cmd.Env = append(os.Environ(), "VECTORSTREAM_TEST_MAIN=1", "VECTORSTREAM_FAULT="+fault)
 	cmd.Stderr = os.Stderr
 	return cmd
@@ -177,17 +176,11 @@ func (r *procRig) checkExactlyOnce(t *testing.T) {
 // announced reads the health address a pipeline process prints with --announce.
 func announced(t *testing.T, out io.Reader) string {
 	t.Helper()
-	line, err := bufio.NewReader(out).ReadBytes('\n')
-	var ann struct {
-		HealthAddr string `json:"health_addr"`
+	addr, err := childproc.ReadAnnouncement(out)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err == nil {
-		err = json.Unmarshal(line, &ann)
-	}
-	if err != nil || ann.HealthAddr == "" {
-		t.Fatalf("no health address announced: %q %v", line, err)
-	}
-	return ann.HealthAddr
+	return addr
 }
 
 // TestPipelineProcessCrashAfterUpsertThenRestart kills a real pipeline process with
@@ -239,7 +232,8 @@ func TestPipelineProcessesRebalance(t *testing.T) {
 	}
 	bAddr := announced(t, bout)
 	// Wait until B has committed work of its own, then make it leave.
-	var st pipeline.RemoteStats
+	client := childproc.NewClient(bAddr)
+	var st childproc.RemoteStats
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	deadline := time.After(30 * time.Second)
@@ -252,13 +246,7 @@ func TestPipelineProcessesRebalance(t *testing.T) {
 			t.Fatal("B committed nothing within 30 s")
 		case <-tick.C:
 		}
-		resp, err := http.Get("http://" + bAddr + "/debug/vectorstream/stats")
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = json.NewDecoder(resp.Body).Decode(&st)
-		resp.Body.Close()
-		if err != nil {
+		if st, err = client.Final(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}

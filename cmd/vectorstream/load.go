@@ -5,49 +5,63 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/vectorstream/vectorstream/harness"
+	"github.com/vectorstream/vectorstream/internal/childproc"
 )
 
-func runLoad(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("load", flag.ContinueOnError)
-	calibrate := fs.Bool("calibrate", false, "measure the generator and the producer alone, at full speed")
-	seconds := fs.Duration("for", 5*time.Second, "how long each calibration phase runs")
-	part := fs.String("part", "", "k/M: send the events whose sequence number is k modulo M (one of M load generators)")
-	startNS := fs.Int64("start", 0, "with --part: the schedule's start, Unix nanoseconds (shared by all parts)")
-	brokers := fs.String("brokers", "", "with --part: Kafka bootstrap brokers, comma-separated")
-	out := fs.String("out", "", "with --part: where to write the part's report (positions, send delays)")
-	var sets stringsFlag
-	fs.Var(&sets, "set", "override a scenario field (repeatable)")
+// loadFlags are the flags of `vectorstream load`; the harness builds the argv of a
+// load part with childproc.LoadPartArgs.
+type loadFlags struct {
+	calibrate          *bool
+	seconds            *time.Duration
+	part, brokers, out *string
+	startNS            *int64
+	sets               stringsFlag
+}
+
+func newLoadFlags() (*flag.FlagSet, *loadFlags) {
+	fs := flag.NewFlagSet(childproc.CmdLoad, flag.ContinueOnError)
+	f := &loadFlags{
+		calibrate: fs.Bool("calibrate", false, "measure the generator and the producer alone, at full speed"),
+		seconds:   fs.Duration("for", 5*time.Second, "how long each calibration phase runs"),
+		part:      fs.String(childproc.FlagPart, "", "k/M: send the events whose sequence number is k modulo M (one of M load generators)"),
+		startNS:   fs.Int64(childproc.FlagStart, 0, "with --part: the schedule's start, Unix nanoseconds (shared by all parts)"),
+		brokers:   fs.String(childproc.FlagBrokers, "", "with --part: Kafka bootstrap brokers, comma-separated"),
+		out:       fs.String(childproc.FlagOut, "", "with --part: where to write the part's report (positions, send delays)"),
+	}
+	fs.Var(&f.sets, "set", "override a scenario field (repeatable)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: vectorstream load --calibrate scenario.yaml\n       vectorstream load --part k/M --start NS --brokers host:port --out file scenario.yaml   (started by bench for infra.load_processes)")
 		fs.PrintDefaults()
 	}
+	return fs, f
+}
+
+func runLoad(ctx context.Context, args []string) error {
+	fs, f := newLoadFlags()
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
-	if fs.NArg() != 1 || *calibrate == (*part != "") {
+	if fs.NArg() != 1 || *f.calibrate == (*f.part != "") {
 		fs.Usage()
 		return usageErr("load takes one scenario file and either --calibrate or --part")
 	}
-	sc, err := harness.LoadScenario(fs.Arg(0), sets)
+	sc, err := harness.LoadScenario(fs.Arg(0), f.sets)
 	if err != nil {
 		return err
 	}
-	if *part != "" {
-		ks, ms, ok := strings.Cut(*part, "/")
-		k, err1 := strconv.ParseInt(ks, 10, 64)
-		m, err2 := strconv.ParseInt(ms, 10, 64)
-		if !ok || err1 != nil || err2 != nil || *startNS == 0 || *brokers == "" || *out == "" {
+	if *f.part != "" {
+		k, m, err := childproc.ParsePart(*f.part)
+		if err != nil || *f.startNS == 0 || *f.brokers == "" || *f.out == "" {
 			return usageErr("--part k/M needs integers k and M, --start, --brokers and --out")
 		}
-		return harness.RunLoadPart(ctx, sc, strings.Split(*brokers, ","), k, m, time.Unix(0, *startNS), *out)
+		return harness.RunLoadPart(ctx, sc, strings.Split(*f.brokers, ","), int64(k), int64(m), time.Unix(0, *f.startNS), *f.out)
 	}
 	self, _ := os.Executable()
-	c, err := harness.Calibrate(ctx, sc, self, *seconds)
+	c, err := harness.Calibrate(ctx, sc, self, *f.seconds)
 	if err != nil {
 		return err
 	}

@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -16,6 +16,7 @@ import (
 	"github.com/vectorstream/vectorstream/embed"
 	"github.com/vectorstream/vectorstream/harness"
 	"github.com/vectorstream/vectorstream/infra"
+	"github.com/vectorstream/vectorstream/internal/childproc"
 	"github.com/vectorstream/vectorstream/internal/yamlconf"
 	"github.com/vectorstream/vectorstream/pipeline"
 )
@@ -30,7 +31,7 @@ type appConfigFlags struct {
 // addAppConfigFlags registers the flags on fs; configUse and setExample describe them
 // for the command at hand.
 func addAppConfigFlags(fs *flag.FlagSet, configUse, setExample string) *appConfigFlags {
-	a := &appConfigFlags{config: fs.String("config", "configs/app_config.yaml", configUse)}
+	a := &appConfigFlags{config: fs.String(childproc.FlagConfig, "configs/app_config.yaml", configUse)}
 	fs.Var(&a.overlays, "overlay", "configuration applied over --config, e.g. configs/production.yaml (repeatable)")
 	fs.Var(&a.sets, "set", "override a field, e.g. --set "+setExample+" (repeatable)")
 	return a
@@ -104,46 +105,60 @@ func loadSecurity(path string) (infra.Security, error) {
 	return sec, nil
 }
 
+// pipelineFlags are the flags of `vectorstream pipeline`; the harness builds its argv
+// with childproc.PipelineArgs.
+type pipelineFlags struct {
+	acf                                               *appConfigFlags
+	brokers, qdrantAddr, modelPath, backend, security *string
+	announce                                          *bool
+}
+
+func newPipelineFlags() (*flag.FlagSet, *pipelineFlags) {
+	fs := flag.NewFlagSet(childproc.CmdPipeline, flag.ContinueOnError)
+	return fs, &pipelineFlags{
+		acf:        addAppConfigFlags(fs, "pipeline configuration", "batch.max_size=500"),
+		brokers:    fs.String(childproc.FlagBrokers, "127.0.0.1:9092", "Kafka bootstrap brokers, comma-separated"),
+		qdrantAddr: fs.String(childproc.FlagQdrant, "127.0.0.1:6334", "Qdrant gRPC address (port 6334; 6333 is the REST port)"),
+		modelPath:  fs.String(childproc.FlagModel, "", "embedding model file from `vectorstream fit` (required)"),
+		backend:    fs.String(childproc.FlagBackend, "cpu", "embedding backend: cpu, cuda or auto"),
+		security:   fs.String(childproc.FlagSecurity, "", "YAML file with TLS, SASL and Qdrant API key settings (the keys of a scenario's infra: section: kafka_tls, kafka_sasl, qdrant_tls, qdrant_api_key_env, qdrant_api_key_file, timeout)"),
+		announce:   fs.Bool(childproc.FlagAnnounce, false, `print {"health_addr": "host:port"} on stdout once the health server listens (for a harness that started this process)`),
+	}
+}
+
 func runPipeline(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("pipeline", flag.ContinueOnError)
-	acf := addAppConfigFlags(fs, "pipeline configuration", "batch.max_size=500")
-	brokers := fs.String("brokers", "127.0.0.1:9092", "Kafka bootstrap brokers, comma-separated")
-	qdrantAddr := fs.String("qdrant", "127.0.0.1:6334", "Qdrant gRPC address (port 6334; 6333 is the REST port)")
-	modelPath := fs.String("model", "", "embedding model file from `vectorstream fit` (required)")
-	backend := fs.String("backend", "cpu", "embedding backend: cpu, cuda or auto")
-	securityPath := fs.String("security", "", "YAML file with TLS, SASL and Qdrant API key settings (the keys of a scenario's infra: section: kafka_tls, kafka_sasl, qdrant_tls, qdrant_api_key_env, qdrant_api_key_file, timeout)")
-	announce := fs.Bool("announce", false, `print {"health_addr": "host:port"} on stdout once the health server listens (for a harness that started this process)`)
+	fs, f := newPipelineFlags()
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
-	if *modelPath == "" {
+	if *f.modelPath == "" {
 		return usageErr("pipeline needs --model (make one with `vectorstream fit scenario.yaml -o model.vsm`)")
 	}
-	cfg, err := acf.load()
+	cfg, err := f.acf.load()
 	if err != nil {
 		return err
 	}
 	level := new(slog.LevelVar)
 	log := newLogger(level)
-	model, err := embed.Load(*modelPath)
+	model, err := embed.Load(*f.modelPath)
 	if err != nil {
 		return fmt.Errorf("%w: --model: %w", harness.ErrConfig, err)
 	}
-	be, err := embed.SelectBackend(*backend)
+	be, err := embed.SelectBackend(*f.backend)
 	if err != nil {
 		return fmt.Errorf("%w: --backend: %w", harness.ErrConfig, err)
 	}
 	defer be.Close()
 	log.Info("embedding backend", "selection", be.Selection.String())
-	host, port, err := qdrantEndpoint(*qdrantAddr)
+	host, port, err := qdrantEndpoint(*f.qdrantAddr)
 	if err != nil {
 		return err
 	}
-	sec, err := loadSecurity(*securityPath)
+	sec, err := loadSecurity(*f.security)
 	if err != nil {
 		return err
 	}
-	env := infra.Connect(infra.External{Brokers: strings.Split(*brokers, ","), QdrantHost: host, QdrantPort: port, Security: sec})
+	env := infra.Connect(infra.External{Brokers: strings.Split(*f.brokers, ","), QdrantHost: host, QdrantPort: port, Security: sec})
 	if err := infra.Check(ctx, env, sec.EffectiveTimeout()); err != nil {
 		return fmt.Errorf("%w: %w", harness.ErrUnreachable, err)
 	}
@@ -165,23 +180,24 @@ func runPipeline(ctx context.Context, args []string) error {
 		return fmt.Errorf("%w: %w", harness.ErrConfig, err)
 	}
 
-	defer reloadOnSIGHUP(ctx, log, func() *pipeline.Pipeline { return p }, acf.load)()
+	defer reloadOnSIGHUP(ctx, log, func() *pipeline.Pipeline { return p }, f.acf.load)()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	if *announce && cfg.HealthAddr == "" {
+	if *f.announce && cfg.HealthAddr == "" {
 		return usageErr("--announce needs health_addr")
 	}
 	if cfg.HealthAddr != "" {
 		bound := make(chan struct{})
 		wg.Go(func() {
-			err := p.Serve(ctx, cfg.HealthAddr, func(a net.Addr) {
+			err := serveHealth(ctx, p, cfg.HealthAddr, func(a net.Addr) {
+				defer close(bound)
 				log.Info("health and metrics", "addr", "http://"+a.String()+"/health")
-				if *announce {
-					b, _ := json.Marshal(map[string]string{"health_addr": a.String()})
-					fmt.Fprintf(os.Stdout, "%s\n", b)
+				if *f.announce {
+					if err := childproc.Announce(os.Stdout, a.String()); err != nil {
+						log.Error("announce the health address", "err", err)
+					}
 				}
-				close(bound)
 			})
 			if err != nil {
 				log.Error("health server", "err", err)
@@ -197,4 +213,14 @@ func runPipeline(ctx context.Context, args []string) error {
 	cancel()
 	wg.Wait()
 	return err
+}
+
+// serveHealth serves the pipeline's health routes and metrics and, for a harness that
+// started this process, the child-process protocol (childproc) on addr until ctx ends;
+// bound is told the address once it listens.
+func serveHealth(ctx context.Context, p *pipeline.Pipeline, addr string, bound func(net.Addr)) error {
+	mux := http.NewServeMux()
+	p.Register(mux)
+	childproc.Register(mux, p)
+	return pipeline.ListenAndServe(ctx, addr, mux, bound)
 }
