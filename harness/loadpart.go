@@ -38,10 +38,25 @@ type LoadPart struct {
 	Offsets    []int64
 }
 
-// RunLoadPart offers part k of parts of the scenario's load to the raw topic on
-// brokers, starting at start (shared by all parts, so their schedules line up), and
-// writes its LoadPart to out. It is `vectorstream load --part k/M`.
-func RunLoadPart(ctx context.Context, sc *Scenario, brokers []string, part, parts int64, start time.Time, out string) error {
+// LoadPartSpec says which part of a scenario's load one load process sends, where to,
+// and where it reports (see RunLoadPart).
+type LoadPartSpec struct {
+	// Brokers are the raw topic's cluster.
+	Brokers []string
+	// Part and Parts: this process sends the events whose sequence number is Part
+	// modulo Parts.
+	Part, Parts int64
+	// Start is the load's start, shared by all parts so that their schedules line up.
+	Start time.Time
+	// Out is the file the LoadPart report is written to.
+	Out string
+}
+
+// RunLoadPart offers part p.Part of p.Parts of the scenario's load to the raw topic on
+// p.Brokers, starting at p.Start, and writes its LoadPart to p.Out. It is
+// `vectorstream load --part k/M`.
+func RunLoadPart(ctx context.Context, sc *Scenario, p LoadPartSpec) error {
+	brokers, part, parts, start, out := p.Brokers, p.Part, p.Parts, p.Start, p.Out
 	if parts < 1 || part < 0 || part >= parts {
 		return fmt.Errorf("%w: --part %d/%d: want k/M with 0 ≤ k < M", ErrConfig, part, parts)
 	}
@@ -128,9 +143,11 @@ func (l *loadGen) countFromEndOffsets(ctx context.Context, env *infra.Env, topic
 	return cl.Close, nil
 }
 
-// runLoadProcesses starts parts `vectorstream load --part k/M` processes against env,
-// waits for them, and merges what they report into lg, as if lg had sent it all.
-func runLoadProcesses(ctx context.Context, self string, sc *Scenario, env *infra.Env, lg *loadGen, parts int) error {
+// runLoadProcesses starts parts `vectorstream load --part k/M` processes against the
+// run's Kafka, waits for them, and merges what they report into the run's load
+// generator, as if it had sent it all.
+func (r *run) runLoadProcesses(ctx context.Context, parts int) error {
+	self, sc, env, lg := r.o.Self, r.sc, r.env, r.lg
 	if self == "" {
 		return errors.New("infra.load_processes: the harness was not told where the vectorstream binary is")
 	}

@@ -56,7 +56,7 @@ func (r *run) offer(ctx context.Context) error {
 	r.onClose(r.smp.stop)
 	r.log.Info("load started", "events", sched.Count(), "profile", sc.Load.Kind, "warmup", sc.Warmup, "duration", sc.Duration)
 	if loadProcs > 1 {
-		r.loadErr = runLoadProcesses(ctx, r.o.Self, sc, r.env, r.lg, loadProcs)
+		r.loadErr = r.runLoadProcesses(ctx, loadProcs)
 		r.note("the load came from %d load generator processes, each sending one event in %d of the one seeded stream", loadProcs, loadProcs)
 	} else {
 		r.loadErr = r.lg.run(ctx)
