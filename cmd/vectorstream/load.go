@@ -59,7 +59,7 @@ func runLoad(ctx context.Context, args []string) error {
 			return usageErr("--part k/M needs integers k and M, --start, --brokers and --out")
 		}
 		return harness.RunLoadPart(ctx, sc, harness.LoadPartSpec{Brokers: strings.Split(*f.brokers, ","), Part: int64(k), Parts: int64(m),
-		Start: time.Unix(0, *f.startNS), Out: *f.out})
+			Start: time.Unix(0, *f.startNS), Out: *f.out})
 	}
 	self, _ := os.Executable()
 	c, err := harness.Calibrate(ctx, sc, self, *f.seconds)
