@@ -22,7 +22,7 @@ type Config struct {
 	Retry     RetryConfig           `yaml:"retry" json:"retry"`
 	// Breaker guards the Qdrant calls, and the Kafka writes (dead-letter produce, offset
 	// commits).
-	Breaker BreakerConfig `yaml:"breaker" json:"breaker"`
+	Breaker breaker.Config `yaml:"breaker" json:"breaker"`
 	// Spool keeps batches that Qdrant would not take, so their offsets can be
 	// committed; without it such a batch is held in memory until Qdrant answers.
 	Spool SpoolConfig `yaml:"spool" json:"spool"`
@@ -110,20 +110,11 @@ func (r RetryConfig) Policies() (qdrantP, kafkaP retry.Policy, err error) {
 	return
 }
 
-// BreakerConfig is when a circuit breaker opens and how it recovers (package breaker).
-type BreakerConfig struct {
-	FailureThreshold int           `yaml:"failure_threshold" json:"failure_threshold"`
-	FailureRatio     float64       `yaml:"failure_ratio" json:"failure_ratio"`
-	MinRequests      int           `yaml:"min_requests" json:"min_requests"`
-	Window           time.Duration `yaml:"window" json:"window"`
-	CoolDown         time.Duration `yaml:"cool_down" json:"cool_down"`
-	HalfOpenProbes   int           `yaml:"half_open_probes" json:"half_open_probes"`
-}
-
-// For returns the breaker configuration of the named breaker.
-func (b BreakerConfig) For(name string) breaker.Config {
-	return breaker.Config{Name: name, FailureThreshold: b.FailureThreshold, FailureRatio: b.FailureRatio,
-		MinRequests: b.MinRequests, Window: b.Window, CoolDown: b.CoolDown, HalfOpenProbes: b.HalfOpenProbes}
+// BreakerFor returns the breaker section as the named breaker's configuration.
+func (c Config) BreakerFor(name string) breaker.Config {
+	b := c.Breaker
+	b.Name = name
+	return b
 }
 
 // SpoolConfig is the local backup spool (package spool).
@@ -139,14 +130,13 @@ type SpoolConfig struct {
 // DefaultConfig returns the defaults every file and override is applied over.
 func DefaultConfig() Config {
 	return Config{
-		Kafka:     KafkaConfig{Topic: "raw_data", DLQTopic: "raw_data.dlq", Group: "vectorstream-pipeline", SessionTimeout: 45 * time.Second},
-		Batch:     BatchConfig{Interval: time.Second, MaxSize: 2000},
-		Qdrant:    QdrantConfig{EventsCollection: "ecommerce_events", ProfilesCollection: "user_profiles", UpsertBatch: 500},
-		Profiles:  ProfileConfig{HalfLife: time.Hour},
-		Validator: event.DefaultValidatorConfig(),
-		Retry:     RetryConfig{Policy: "DEFAULT", KafkaPolicy: "NETWORK", AttemptTimeout: 30 * time.Second},
-		Breaker: BreakerConfig{FailureThreshold: 5, FailureRatio: 0.5, MinRequests: 20, Window: 30 * time.Second,
-			CoolDown: 5 * time.Second, HalfOpenProbes: 1},
+		Kafka:      KafkaConfig{Topic: "raw_data", DLQTopic: "raw_data.dlq", Group: "vectorstream-pipeline", SessionTimeout: 45 * time.Second},
+		Batch:      BatchConfig{Interval: time.Second, MaxSize: 2000},
+		Qdrant:     QdrantConfig{EventsCollection: "ecommerce_events", ProfilesCollection: "user_profiles", UpsertBatch: 500},
+		Profiles:   ProfileConfig{HalfLife: time.Hour},
+		Validator:  event.DefaultValidatorConfig(),
+		Retry:      RetryConfig{Policy: "DEFAULT", KafkaPolicy: "NETWORK", AttemptTimeout: 30 * time.Second},
+		Breaker:    breaker.DefaultConfig(""),
 		Spool:      SpoolConfig{Dir: "spool"},
 		Workers:    2,
 		HealthAddr: "127.0.0.1:8088",
@@ -238,7 +228,7 @@ func (c Config) resilienceProblems(ps *problem.List) {
 	if c.Retry.AttemptTimeout <= 0 {
 		ps.Add("retry.attempt_timeout", "must be > 0, got %v", c.Retry.AttemptTimeout)
 	}
-	if err := c.Breaker.For("qdrant").Validate(); err != nil {
+	if err := c.BreakerFor(BreakerQdrant).Validate(); err != nil {
 		ps.Add("breaker", "%v", err)
 	}
 	if c.Spool.Enabled && c.Spool.Dir == "" {

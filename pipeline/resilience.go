@@ -54,7 +54,7 @@ func newGuard(cfg Config, log *slog.Logger, stats *Stats, m *metrics) (*guard, e
 		}
 	})
 	for name, d := range map[string]*dependency{BreakerQdrant: &g.qdrant, BreakerKafka: &g.kafka} {
-		if d.b, err = breaker.New(cfg.Breaker.For(name), failure, onChange, breaker.WithMetrics(m.breakers)); err != nil {
+		if d.b, err = breaker.New(cfg.BreakerFor(name), failure, onChange, breaker.WithMetrics(m.breakers)); err != nil {
 			return nil, fmt.Errorf("pipeline config: breaker: %w", err)
 		}
 	}

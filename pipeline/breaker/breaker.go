@@ -78,29 +78,29 @@ var ErrOpen = errors.New("circuit breaker open")
 type Config struct {
 	// Name identifies the breaker in errors, hooks and the breaker metric label,
 	// e.g. "qdrant" or "dlq".
-	Name string
+	Name string `yaml:"-" json:"-"`
 	// FailureThreshold trips the breaker after this many consecutive failures;
 	// 0 disables the rule.
-	FailureThreshold int
+	FailureThreshold int `yaml:"failure_threshold" json:"failure_threshold"`
 	// FailureRatio trips the breaker when failures/(failures+successes) in the
 	// current window reaches it, in (0, 1]; 0 disables the rule.
-	FailureRatio float64
+	FailureRatio float64 `yaml:"failure_ratio" json:"failure_ratio"`
 	// MinRequests is the number of finished calls in the window below which
 	// FailureRatio is not applied; at least 1 when FailureRatio is set.
-	MinRequests int
+	MinRequests int `yaml:"min_requests" json:"min_requests"`
 	// Window is the length of the CLOSED counting window; 0 means counts reset only
 	// when the state changes.
-	Window time.Duration
+	Window time.Duration `yaml:"window" json:"window"`
 	// CoolDown is how long the breaker stays OPEN before it lets probes through.
-	CoolDown time.Duration
+	CoolDown time.Duration `yaml:"cool_down" json:"cool_down"`
 	// HalfOpenProbes is how many probe calls HALF_OPEN lets through, and how many
 	// consecutive successes close the breaker; at least 1.
-	HalfOpenProbes int
+	HalfOpenProbes int `yaml:"half_open_probes" json:"half_open_probes"`
 }
 
-// DefaultConfig returns the configuration the pipeline starts from: trip after 5
-// consecutive failures or when half of at least 20 calls in a 30 s window failed,
-// probe with 1 call after 10 s.
+// DefaultConfig returns the configuration the pipeline starts from (its `breaker:`
+// section, for both of its breakers): trip after 5 consecutive failures or when half
+// of at least 20 calls in a 30 s window failed, probe with 1 call after 5 s.
 func DefaultConfig(name string) Config {
 	return Config{
 		Name:             name,
@@ -108,7 +108,7 @@ func DefaultConfig(name string) Config {
 		FailureRatio:     0.5,
 		MinRequests:      20,
 		Window:           30 * time.Second,
-		CoolDown:         10 * time.Second,
+		CoolDown:         5 * time.Second,
 		HalfOpenProbes:   1,
 	}
 }
