@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/vectorstream/vectorstream/infra"
+	"github.com/vectorstream/vectorstream/internal/exitcode"
 	"github.com/vectorstream/vectorstream/pipeline"
 )
 
@@ -98,7 +99,7 @@ func prepareExternal(ctx context.Context, sc *Scenario, env *infra.Env, qc *qdra
 		d, ok := details[t]
 		if ok && d.Err == nil {
 			if n := len(d.Partitions); n != sc.Kafka.Partitions {
-				return fmt.Errorf("%w: kafka topic %s exists with %d partitions, the scenario asks for %d (kafka.partitions): use another topic, or --recreate to delete it", ErrConfig, t, n, sc.Kafka.Partitions)
+				return fmt.Errorf("%w: kafka topic %s exists with %d partitions, the scenario asks for %d (kafka.partitions): use another topic, or --recreate to delete it", exitcode.ErrConfig, t, n, sc.Kafka.Partitions)
 			}
 			var held int64
 			ends.Each(func(o kadm.ListedOffset) {
@@ -110,7 +111,7 @@ func prepareExternal(ctx context.Context, sc *Scenario, env *infra.Env, qc *qdra
 			})
 			if held > 0 {
 				// An earlier run's records would be consumed and verified as this run's.
-				return fmt.Errorf("%w: kafka topic %s already holds %d records; verification by identity needs an empty one: use another topic, or --recreate to delete it", ErrConfig, t, held)
+				return fmt.Errorf("%w: kafka topic %s already holds %d records; verification by identity needs an empty one: use another topic, or --recreate to delete it", exitcode.ErrConfig, t, held)
 			}
 			continue
 		}
@@ -135,7 +136,7 @@ func prepareExternal(ctx context.Context, sc *Scenario, env *infra.Env, qc *qdra
 			return fmt.Errorf("qdrant: count %s: %w", name, err)
 		}
 		if n > 0 {
-			return fmt.Errorf("%w: qdrant collection %s already holds %d points; verification by identity needs an empty one: pick other names, or --recreate to delete it", ErrConfig, name, n)
+			return fmt.Errorf("%w: qdrant collection %s already holds %d points; verification by identity needs an empty one: pick other names, or --recreate to delete it", exitcode.ErrConfig, name, n)
 		}
 	}
 	return nil

@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/vectorstream/vectorstream/infra"
 	"github.com/vectorstream/vectorstream/infra/qdrantfake"
+	"github.com/vectorstream/vectorstream/internal/exitcode"
 	"github.com/vectorstream/vectorstream/workloads"
 )
 
@@ -159,10 +160,10 @@ func newFaultRunner(specs []FaultSpec, env *infra.Env, crash crasher, start time
 func (fr *faultRunner) check() error {
 	for i, f := range fr.specs {
 		if strings.HasPrefix(f.Kind, "qdrant_") && fr.env.QdrantFaults == nil {
-			return fmt.Errorf("%w: faults[%d]: %s needs the Qdrant stand-in (embedded, or infra serve's control_url as infra.qdrant_control); %s cannot be told to misbehave", ErrConfig, i, f.Kind, fr.env.QdrantLabel)
+			return fmt.Errorf("%w: faults[%d]: %s needs the Qdrant stand-in (embedded, or infra serve's control_url as infra.qdrant_control); %s cannot be told to misbehave", exitcode.ErrConfig, i, f.Kind, fr.env.QdrantLabel)
 		}
 		if f.Kind == FaultPipelineCrash && fr.crash == nil {
-			return fmt.Errorf("%w: faults[%d]: pipeline_crash needs the pipeline in a process of its own", ErrConfig, i)
+			return fmt.Errorf("%w: faults[%d]: pipeline_crash needs the pipeline in a process of its own", exitcode.ErrConfig, i)
 		}
 	}
 	return nil

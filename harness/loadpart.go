@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/vectorstream/vectorstream/infra"
+	"github.com/vectorstream/vectorstream/internal/exitcode"
 	"gopkg.in/yaml.v3"
 )
 
@@ -44,7 +45,7 @@ type LoadPart struct {
 // writes its LoadPart to out. It is `vectorstream load --part k/M`.
 func RunLoadPart(ctx context.Context, sc *Scenario, brokers []string, part, parts int64, start time.Time, out string) error {
 	if parts < 1 || part < 0 || part >= parts {
-		return fmt.Errorf("%w: --part %d/%d: want k/M with 0 ≤ k < M", ErrConfig, part, parts)
+		return fmt.Errorf("%w: --part %d/%d: want k/M with 0 ≤ k < M", exitcode.ErrConfig, part, parts)
 	}
 	gen, _, err := sc.NewGenerator()
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/vectorstream/vectorstream/event"
+	"github.com/vectorstream/vectorstream/internal/exitcode"
 
 	"github.com/qdrant/go-client/qdrant"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -53,18 +54,9 @@ type Options struct {
 	OnPipeline func(*pipeline.Pipeline)
 }
 
-// ErrInvalid marks a run whose measurement cannot be trusted (exit code 4).
-var ErrInvalid = errors.New("run invalid")
-
-// ErrUnreachable marks a service that did not answer, or refused us (exit code 3).
-var ErrUnreachable = errors.New("service unreachable")
-
-// ErrGate marks a valid run that failed a gate (exit code 99).
-var ErrGate = errors.New("gate failed")
-
 // Run executes one scenario end to end: infra → model → pipeline → open-loop load →
 // drain → verify → gates. It returns the result even when the run is invalid or a
-// gate failed; err then wraps ErrInvalid or ErrGate. Other errors mean no result.
+// gate failed; err then wraps exitcode.ErrInvalid or exitcode.ErrGate. Other errors mean no result.
 func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 	log := o.Log
 	if log == nil {
@@ -198,7 +190,7 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 		popts := append([]pipeline.Opt{pipeline.WithStats(stats), pipeline.WithLogger(log.With("component", "pipeline"), new(slog.LevelVar))}, o.PipelineOpts...)
 		p, err := pipeline.New(pcfg(0), deps, popts...)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+			return nil, fmt.Errorf("%w: %w", exitcode.ErrConfig, err)
 		}
 		if o.OnPipeline != nil {
 			o.OnPipeline(p)
@@ -345,10 +337,10 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 	return res, res.Err()
 }
 
-// Err returns nil for a passed run, an ErrInvalid or ErrGate error otherwise.
+// Err returns nil for a passed run, an exitcode.ErrInvalid or exitcode.ErrGate error otherwise.
 func (r *Result) Err() error {
 	if !r.Validity.Valid {
-		return fmt.Errorf("%w: %v", ErrInvalid, r.Validity.Reasons)
+		return fmt.Errorf("%w: %v", exitcode.ErrInvalid, r.Validity.Reasons)
 	}
 	var failed []string
 	for _, g := range r.Gates {
@@ -357,7 +349,7 @@ func (r *Result) Err() error {
 		}
 	}
 	if len(failed) > 0 {
-		return fmt.Errorf("%w: %v", ErrGate, failed)
+		return fmt.Errorf("%w: %v", exitcode.ErrGate, failed)
 	}
 	return nil
 }
@@ -369,14 +361,14 @@ func startInfra(ctx context.Context, sc *Scenario, self string) (*infra.Env, err
 	case sc.Infra.Mode == infra.ModeExternal:
 		host, portS, err := net.SplitHostPort(sc.Infra.QdrantAddr)
 		if err != nil {
-			return nil, fmt.Errorf("%w: infra.qdrant_addr: %w", ErrConfig, err)
+			return nil, fmt.Errorf("%w: infra.qdrant_addr: %w", exitcode.ErrConfig, err)
 		}
 		port, err := strconv.Atoi(portS)
 		if err != nil {
-			return nil, fmt.Errorf("%w: infra.qdrant_addr: port: %w", ErrConfig, err)
+			return nil, fmt.Errorf("%w: infra.qdrant_addr: port: %w", exitcode.ErrConfig, err)
 		}
 		if port == 6333 {
-			return nil, fmt.Errorf("%w: infra.qdrant_addr %s: 6333 is Qdrant's REST port; VectorStream speaks gRPC, on 6334 by default", ErrConfig, sc.Infra.QdrantAddr)
+			return nil, fmt.Errorf("%w: infra.qdrant_addr %s: 6333 is Qdrant's REST port; VectorStream speaks gRPC, on 6334 by default", exitcode.ErrConfig, sc.Infra.QdrantAddr)
 		}
 		ext = infra.External{Brokers: sc.Infra.Brokers, QdrantHost: host, QdrantPort: port, Security: sc.Infra.Security, QdrantControl: sc.Infra.QdrantControl}
 	case sc.Infra.Process:
@@ -390,7 +382,7 @@ func startInfra(ctx context.Context, sc *Scenario, self string) (*infra.Env, err
 		// One clear error per service that does not answer, within the timeout.
 		if err := infra.Check(ctx, env, sc.Infra.Security.EffectiveTimeout()); err != nil {
 			env.Close()
-			return nil, fmt.Errorf("%w: %w", ErrUnreachable, err)
+			return nil, fmt.Errorf("%w: %w", exitcode.ErrUnreachable, err)
 		}
 	}
 	return env, nil
@@ -442,10 +434,10 @@ func loadOrFit(ctx context.Context, sc *Scenario, gen *workloads.Generator, be k
 	if sc.Embedding.Model != "" {
 		m, err := embed.Load(sc.Embedding.Model)
 		if err != nil {
-			return nil, fmt.Errorf("%w: embedding.model: %w", ErrConfig, err)
+			return nil, fmt.Errorf("%w: embedding.model: %w", exitcode.ErrConfig, err)
 		}
 		if m.Dim() != sc.Embedding.Dimensions {
-			return nil, fmt.Errorf("%w: embedding.model %s has %d dimensions, embedding.dimensions is %d", ErrConfig, sc.Embedding.Model, m.Dim(), sc.Embedding.Dimensions)
+			return nil, fmt.Errorf("%w: embedding.model %s has %d dimensions, embedding.dimensions is %d", exitcode.ErrConfig, sc.Embedding.Model, m.Dim(), sc.Embedding.Dimensions)
 		}
 		return m, nil
 	}
@@ -539,7 +531,7 @@ func FitModel(ctx context.Context, sc *Scenario) (*embed.Model, error) {
 func workloadsSchedule(sc *Scenario) (*workloads.Schedule, error) {
 	sched, err := workloads.NewSchedule(sc.Load, sc.Warmup+sc.Duration)
 	if err != nil {
-		return nil, fmt.Errorf("%w: load: %w", ErrConfig, err)
+		return nil, fmt.Errorf("%w: load: %w", exitcode.ErrConfig, err)
 	}
 	return sched, nil
 }

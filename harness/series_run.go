@@ -8,13 +8,15 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/vectorstream/vectorstream/internal/exitcode"
 )
 
 // RunSeries runs a scenario's sweep points and repeats, each run in its own folder
 // under dir, and writes dir/series.json. done is called after every run with the run's
 // result and folder (for summaries and reports). It returns the series even when runs
-// failed; err wraps ErrGate when no sweep point (or not every repeat) passed, and
-// ErrInvalid when a repeat was invalid.
+// failed; err wraps exitcode.ErrGate when no sweep point (or not every repeat) passed, and
+// exitcode.ErrInvalid when a repeat was invalid.
 func RunSeries(ctx context.Context, sc *Scenario, sets []string, dir string, o Options,
 	done func(res *Result, runDir string) error) (*Series, error) {
 	values := []string{""}
@@ -53,7 +55,7 @@ func RunSeries(ctx context.Context, sc *Scenario, sets []string, dir string, o O
 			}
 			sp.Runs = append(sp.Runs, rel)
 			sp.Passed = sp.Passed && res.Passed
-			if runErr != nil && (worst == nil || errors.Is(runErr, ErrInvalid)) {
+			if runErr != nil && (worst == nil || errors.Is(runErr, exitcode.ErrInvalid)) {
 				worst = runErr
 			}
 		}
@@ -70,7 +72,7 @@ func RunSeries(ctx context.Context, sc *Scenario, sets []string, dir string, o O
 	}
 	if param != "" {
 		if s.Sustainable < 0 {
-			return s, fmt.Errorf("%w: no value of %s met the gates", ErrGate, param)
+			return s, fmt.Errorf("%w: no value of %s met the gates", exitcode.ErrGate, param)
 		}
 		return s, nil // failing the higher points is what a sweep is for
 	}

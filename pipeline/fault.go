@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/vectorstream/vectorstream/internal/exitcode"
 )
 
 // Fault points at which the pipeline can be made to stop, for crash tests that need no
@@ -26,9 +28,6 @@ type Fault struct {
 	Batch int
 	Exit  func(code int)
 }
-
-// ExitCodeFault is the exit status of a process stopped by an injected fault.
-const ExitCodeFault = 75
 
 // ParseFault parses the value of VECTORSTREAM_FAULT; "" is no fault.
 func ParseFault(s string) (Fault, error) {
@@ -57,7 +56,7 @@ func (f Fault) hit(point string, batch int) error {
 		return nil
 	}
 	if f.Exit != nil {
-		f.Exit(ExitCodeFault)
+		f.Exit(exitcode.Fault)
 	}
 	return fmt.Errorf("%w: %s in batch %d", ErrFault, point, batch)
 }

@@ -21,7 +21,7 @@ func runInfra(ctx context.Context, args []string) error {
 	var topics stringsFlag
 	fs.Var(&topics, "topic", "topic to create (repeatable; default raw_data and raw_data.dlq)")
 	if err := fs.Parse(args[1:]); err != nil {
-		return fmt.Errorf("%w: %w", errUsage, err)
+		return flagErr(err)
 	}
 	if len(topics) == 0 {
 		topics = stringsFlag{"raw_data", "raw_data.dlq"}

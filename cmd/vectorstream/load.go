@@ -27,7 +27,7 @@ func runLoad(ctx context.Context, args []string) error {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %w", errUsage, err)
+		return flagErr(err)
 	}
 	if fs.NArg() != 1 || *calibrate == (*part != "") {
 		fs.Usage()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vectorstream/vectorstream/harness"
+	"github.com/vectorstream/vectorstream/internal/exitcode"
 )
 
 // TestMain lets the test binary stand in for vectorstream: a child started with
@@ -29,7 +30,7 @@ func TestBenchWithPipelineAndInfraInTheirOwnProcesses(t *testing.T) {
 	results := t.TempDir()
 	code := Execute([]string{"bench", "--quiet", "--results", results, "--run-id", "r1",
 		"--set", "infra.process=true", "--set", "infra.pipeline_process=true", "--set", "infra.pipeline_processes=2", "--set", "infra.load_processes=2", "testdata/tiny.yaml"})
-	if code != exitOK {
+	if code != exitcode.OK {
 		t.Fatalf("exit %d", code)
 	}
 	res, err := harness.ReadRunDir(filepath.Join(results, "tiny", "r1"))
@@ -62,17 +63,17 @@ func TestExitCodes(t *testing.T) {
 		args []string
 		want int
 	}{
-		{[]string{"bench", bad}, exitConfig},
-		{[]string{"bench", neg}, exitConfig},
-		{[]string{"bench", "--set", "load.rate=-1", "../../scenarios/smoke.yaml"}, exitConfig},
-		{[]string{"bench"}, exitConfig},
-		{[]string{"nonsense"}, exitConfig},
+		{[]string{"bench", bad}, exitcode.Config},
+		{[]string{"bench", neg}, exitcode.Config},
+		{[]string{"bench", "--set", "load.rate=-1", "../../scenarios/smoke.yaml"}, exitcode.Config},
+		{[]string{"bench"}, exitcode.Config},
+		{[]string{"nonsense"}, exitcode.Config},
 		{[]string{"bench", "--quiet", "--results", dir, "--set", "infra.mode=external", "--set", "infra.brokers=[127.0.0.1:1]",
-			"--set", "infra.qdrant_addr=127.0.0.1:2", "--set", "infra.timeout=1s", "testdata/tiny.yaml"}, exitUnreachable},
-		{[]string{"validate", "../../scenarios/smoke.yaml", "../../scenarios/ci-gate.yaml"}, exitOK},
-		{[]string{"validate", bad}, exitConfig},
-		{[]string{"pipeline", "--model", filepath.Join(dir, "missing.vsm"), "--config", "../../configs/app_config.yaml"}, exitConfig},
-		{[]string{"pipeline", "--model", "x", "--qdrant", "127.0.0.1:6333", "--config", "../../configs/app_config.yaml"}, exitConfig},
+			"--set", "infra.qdrant_addr=127.0.0.1:2", "--set", "infra.timeout=1s", "testdata/tiny.yaml"}, exitcode.Unreachable},
+		{[]string{"validate", "../../scenarios/smoke.yaml", "../../scenarios/ci-gate.yaml"}, exitcode.OK},
+		{[]string{"validate", bad}, exitcode.Config},
+		{[]string{"pipeline", "--model", filepath.Join(dir, "missing.vsm"), "--config", "../../configs/app_config.yaml"}, exitcode.Config},
+		{[]string{"pipeline", "--model", "x", "--qdrant", "127.0.0.1:6333", "--config", "../../configs/app_config.yaml"}, exitcode.Config},
 	} {
 		if got := Execute(tc.args); got != tc.want {
 			t.Errorf("vectorstream %v: exit %d, want %d", tc.args, got, tc.want)
@@ -85,12 +86,12 @@ func TestExitCodeMapping(t *testing.T) {
 		err  error
 		want int
 	}{
-		{nil, exitOK},
-		{fmt.Errorf("x: %w", harness.ErrGate), exitGateFailed},
-		{fmt.Errorf("x: %w", harness.ErrInvalid), exitInvalid},
-		{fmt.Errorf("x: %w", harness.ErrConfig), exitConfig},
-		{errors.New("dial tcp 127.0.0.1:9: connect: connection refused"), exitUnreachable},
-		{errors.New("boom"), exitRunError},
+		{nil, exitcode.OK},
+		{fmt.Errorf("x: %w", exitcode.ErrGate), exitcode.GateFailed},
+		{fmt.Errorf("x: %w", exitcode.ErrInvalid), exitcode.Invalid},
+		{fmt.Errorf("x: %w", exitcode.ErrConfig), exitcode.Config},
+		{errors.New("dial tcp 127.0.0.1:9: connect: connection refused"), exitcode.RunError}, // the class comes with the error, never from its text,
+		{errors.New("boom"), exitcode.RunError},
 	} {
 		if got := exitCode(tc.err); got != tc.want {
 			t.Errorf("exitCode(%v) = %d, want %d", tc.err, got, tc.want)
@@ -117,7 +118,7 @@ func TestAppConfigOverlaysAndEnv(t *testing.T) {
 func TestBenchSweepWithRepeats(t *testing.T) {
 	results := t.TempDir()
 	code := Execute([]string{"bench", "--quiet", "--results", results, "--run-id", "s1", "testdata/tiny-sweep.yaml"})
-	if code != exitOK {
+	if code != exitcode.OK {
 		t.Fatalf("exit %d", code)
 	}
 	s, runs, err := harness.ReadSeries(filepath.Join(results, "tiny-sweep", "s1"))
@@ -136,7 +137,7 @@ func TestBenchSweepWithRepeats(t *testing.T) {
 
 	// A recorded run repeats exactly.
 	code = Execute([]string{"bench", "--quiet", "--results", results, "--run-id", "again", "--rerun", filepath.Join(results, "tiny-sweep", "s1", s.Points[0].Runs[0], "result.json")})
-	if code != exitOK {
+	if code != exitcode.OK {
 		t.Fatalf("rerun: exit %d", code)
 	}
 	again, err := harness.ReadRunDir(filepath.Join(results, "tiny-sweep", "again"))
@@ -159,7 +160,7 @@ func TestBenchFaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("exit %d: %v", code, err)
 	}
-	if code != exitOK {
+	if code != exitcode.OK {
 		t.Fatalf("exit %d: validity %+v verification %+v gates %+v faults %+v", code, res.Validity, res.Verification, res.Gates, res.Faults)
 	}
 	v := res.Verification
