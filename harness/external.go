@@ -50,7 +50,7 @@ func prepareExternal(ctx context.Context, sc *Scenario, env *infra.Env, qc *qdra
 	defer cancel()
 	hc, err := qc.HealthCheck(ctx)
 	if err != nil {
-		return fmt.Errorf("qdrant at %s does not answer: %w", env.QdrantAddr(), err)
+		return exitcode.WithIfNone(fmt.Errorf("qdrant at %s does not answer: %w", env.QdrantAddr(), err), exitcode.Unreachable)
 	}
 	if strings.Contains(hc.GetTitle(), "stand-in") {
 		// A `vectorstream infra serve` process: say so wherever its numbers appear.
@@ -65,7 +65,7 @@ func prepareExternal(ctx context.Context, sc *Scenario, env *infra.Env, qc *qdra
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
 	if err := cl.Ping(ctx); err != nil {
-		return fmt.Errorf("kafka at %s does not answer: %w", strings.Join(env.KafkaBrokers, ","), err)
+		return exitcode.WithIfNone(fmt.Errorf("kafka at %s does not answer: %w", strings.Join(env.KafkaBrokers, ","), err), exitcode.Unreachable)
 	}
 	if bm, err := adm.BrokerMetadata(ctx); err == nil {
 		version := "version unknown"
