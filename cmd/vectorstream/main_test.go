@@ -2,7 +2,9 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,10 +61,28 @@ func TestExitCodes(t *testing.T) {
 	if err := os.WriteFile(neg, []byte("load:\n  kind: constant\n  rate: -100\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// Unreachable services within a second: a security file with timeout 1s, a model
+	// for the pipeline, a port that is taken.
+	sec := filepath.Join(dir, "security.yaml")
+	if err := os.WriteFile(sec, []byte("timeout: 1s\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	model := filepath.Join(dir, "tiny.vsm")
+	if code := Execute([]string{"fit", "-o", model, "testdata/tiny.yaml"}); code != exitcode.OK {
+		t.Fatalf("fit: exit %d", code)
+	}
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
 	for _, tc := range []struct {
 		args []string
 		want int
 	}{
+		{[]string{"bench", "-h"}, exitcode.OK},
+		{[]string{"pipeline", "--no-such-flag"}, exitcode.Config},
+		{[]string{"report", filepath.Join(dir, "no-such-run")}, exitcode.RunError},
 		{[]string{"bench", bad}, exitcode.Config},
 		{[]string{"bench", neg}, exitcode.Config},
 		{[]string{"bench", "--set", "load.rate=-1", "../../scenarios/smoke.yaml"}, exitcode.Config},
@@ -74,9 +94,33 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"validate", bad}, exitcode.Config},
 		{[]string{"pipeline", "--model", filepath.Join(dir, "missing.vsm"), "--config", "../../configs/app_config.yaml"}, exitcode.Config},
 		{[]string{"pipeline", "--model", "x", "--qdrant", "127.0.0.1:6333", "--config", "../../configs/app_config.yaml"}, exitcode.Config},
+		{[]string{"pipeline", "--model", model, "--brokers", "127.0.0.1:1", "--qdrant", "127.0.0.1:2", "--security", sec, "--config", "../../configs/app_config.yaml"}, exitcode.Unreachable},
+		{[]string{"dlq", "inspect", "--brokers", "127.0.0.1:1", "--security", sec}, exitcode.Unreachable},
+		{[]string{"backup", "replay", "--config", "../../configs/app_config.yaml", "--dim", "16", "--qdrant", "127.0.0.1:2", "--spool-dir", filepath.Join(dir, "spool")}, exitcode.Unreachable},
+		{[]string{"infra", "serve", "--kafka", taken.Addr().String(), "--qdrant", "127.0.0.1:0"}, exitcode.Unreachable},
 	} {
 		if got := Execute(tc.args); got != tc.want {
 			t.Errorf("vectorstream %v: exit %d, want %d", tc.args, got, tc.want)
+		}
+	}
+}
+
+// A valid run whose measurement cannot be trusted exits 4; a valid run that fails a
+// gate exits 99.
+func TestBenchExitCodesInvalidAndGate(t *testing.T) {
+	for _, tc := range []struct {
+		sets []string
+		want int
+	}{
+		{[]string{"validity.late_threshold=1ns", "validity.max_late_fraction=0", "validity.max_send_delay_p99=1ns"}, exitcode.Invalid},
+		{[]string{"gates.max_e2e_p99=1us"}, exitcode.GateFailed},
+	} {
+		args := []string{"bench", "--quiet", "--results", t.TempDir()}
+		for _, s := range tc.sets {
+			args = append(args, "--set", s)
+		}
+		if got := Execute(append(args, "testdata/tiny.yaml")); got != tc.want {
+			t.Errorf("vectorstream %v: exit %d, want %d", args, got, tc.want)
 		}
 	}
 }
@@ -90,7 +134,13 @@ func TestExitCodeMapping(t *testing.T) {
 		{fmt.Errorf("x: %w", exitcode.ErrGate), exitcode.GateFailed},
 		{fmt.Errorf("x: %w", exitcode.ErrInvalid), exitcode.Invalid},
 		{fmt.Errorf("x: %w", exitcode.ErrConfig), exitcode.Config},
-		{errors.New("dial tcp 127.0.0.1:9: connect: connection refused"), exitcode.RunError}, // the class comes with the error, never from its text,
+		{fmt.Errorf("x: %w", exitcode.ErrUnreachable), exitcode.Unreachable},
+		{exitcode.With(errors.New("kafka: no broker answers"), exitcode.Unreachable), exitcode.Unreachable},
+		{usageErr("--x"), exitcode.Config},
+		{flagErr(errors.New("flag provided but not defined: -x")), exitcode.Config},
+		{flagErr(flag.ErrHelp), exitcode.OK},
+		// The class comes with the error, never from its text.
+		{errors.New("dial tcp 127.0.0.1:9: connect: connection refused"), exitcode.RunError},
 		{errors.New("boom"), exitcode.RunError},
 	} {
 		if got := exitCode(tc.err); got != tc.want {
