@@ -21,8 +21,9 @@ const (
 var ErrFault = errors.New("injected fault")
 
 // Fault stops the pipeline at Point in batch Batch. The zero Fault never fires. When
-// Exit is set it is called instead of returning ErrFault (the binary passes os.Exit, so
-// the process dies on the spot, with nothing flushed or committed).
+// Exit is set it is called with exitcode.Fault (75) instead of returning ErrFault (the
+// binary passes os.Exit, so the process dies on the spot, with nothing flushed or
+// committed).
 type Fault struct {
 	Point string
 	Batch int
