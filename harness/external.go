@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/vectorstream/vectorstream/infra"
+	"github.com/vectorstream/vectorstream/internal/exitcode"
 	"github.com/vectorstream/vectorstream/pipeline"
 )
 
@@ -49,7 +50,7 @@ func prepareExternal(ctx context.Context, sc *Scenario, env *infra.Env, qc *qdra
 	defer cancel()
 	hc, err := qc.HealthCheck(ctx)
 	if err != nil {
-		return fmt.Errorf("qdrant at %s does not answer: %w", env.QdrantAddr(), err)
+		return exitcode.WithIfNone(fmt.Errorf("qdrant at %s does not answer: %w", env.QdrantAddr(), err), exitcode.Unreachable)
 	}
 	if strings.Contains(hc.GetTitle(), "stand-in") {
 		// A `vectorstream infra serve` process: say so wherever its numbers appear.
@@ -64,7 +65,7 @@ func prepareExternal(ctx context.Context, sc *Scenario, env *infra.Env, qc *qdra
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
 	if err := cl.Ping(ctx); err != nil {
-		return fmt.Errorf("kafka at %s does not answer: %w", strings.Join(env.KafkaBrokers, ","), err)
+		return exitcode.WithIfNone(fmt.Errorf("kafka at %s does not answer: %w", strings.Join(env.KafkaBrokers, ","), err), exitcode.Unreachable)
 	}
 	labelKafka(ctx, adm, env)
 	topics := []string{sc.Pipeline.Kafka.Topic, sc.Pipeline.Kafka.DLQTopic}
@@ -110,11 +111,11 @@ func prepareTopics(ctx context.Context, adm *kadm.Client, sc *Scenario, topics [
 	for _, t := range topics {
 		if d, ok := details[t]; ok && d.Err == nil {
 			if n := len(d.Partitions); n != sc.Kafka.Partitions {
-				return fmt.Errorf("%w: kafka topic %s exists with %d partitions, the scenario asks for %d (kafka.partitions): use another topic, or --recreate to delete it", ErrConfig, t, n, sc.Kafka.Partitions)
+				return fmt.Errorf("%w: kafka topic %s exists with %d partitions, the scenario asks for %d (kafka.partitions): use another topic, or --recreate to delete it", exitcode.ErrConfig, t, n, sc.Kafka.Partitions)
 			}
 			if held[t] > 0 {
 				// An earlier run's records would be consumed and verified as this run's.
-				return fmt.Errorf("%w: kafka topic %s already holds %d records; verification by identity needs an empty one: use another topic, or --recreate to delete it", ErrConfig, t, held[t])
+				return fmt.Errorf("%w: kafka topic %s already holds %d records; verification by identity needs an empty one: use another topic, or --recreate to delete it", exitcode.ErrConfig, t, held[t])
 			}
 			continue
 		}
@@ -164,7 +165,7 @@ func checkCollectionsEmpty(ctx context.Context, qc *qdrant.Client, sc *Scenario)
 			return fmt.Errorf("qdrant: count %s: %w", name, err)
 		}
 		if n > 0 {
-			return fmt.Errorf("%w: qdrant collection %s already holds %d points; verification by identity needs an empty one: pick other names, or --recreate to delete it", ErrConfig, name, n)
+			return fmt.Errorf("%w: qdrant collection %s already holds %d points; verification by identity needs an empty one: pick other names, or --recreate to delete it", exitcode.ErrConfig, name, n)
 		}
 	}
 	return nil

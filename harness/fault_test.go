@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vectorstream/vectorstream/infra"
+	"github.com/vectorstream/vectorstream/internal/exitcode"
 	"github.com/vectorstream/vectorstream/internal/problem"
 )
 
@@ -198,8 +199,8 @@ func TestFaultRunnerErrors(t *testing.T) {
 	} {
 		fr := newFaultRunner([]FaultSpec{tc.spec}, &infra.Env{QdrantLabel: "real Qdrant"}, nil, time.Now(), discard)
 		err := fr.check()
-		if !errors.Is(err, ErrConfig) || !strings.HasPrefix(err.Error(), tc.want) {
-			t.Errorf("%s: check = %v, want ErrConfig starting %q", tc.spec.Kind, err, tc.want)
+		if !errors.Is(err, exitcode.ErrConfig) || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%s: check = %v, want exitcode.ErrConfig starting %q", tc.spec.Kind, err, tc.want)
 		}
 	}
 	// A fault that cannot begin records its error and is not ended.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vectorstream/vectorstream/infra"
+	"github.com/vectorstream/vectorstream/internal/exitcode"
 )
 
 // FaultSpec is one fault of a scenario's `faults:` list. At counts from the start of
@@ -84,10 +85,10 @@ func (fr *faultRunner) check() error {
 	for i, f := range fr.faults {
 		if f == nil {
 			_, bad := newFault(fr.specs[i])
-			return fmt.Errorf("%w: faults[%d].%w", ErrConfig, i, bad[0])
+			return fmt.Errorf("%w: faults[%d].%w", exitcode.ErrConfig, i, bad[0])
 		}
 		if err := f.Ready(fr.targets); err != nil {
-			return fmt.Errorf("%w: faults[%d]: %w", ErrConfig, i, err)
+			return fmt.Errorf("%w: faults[%d]: %w", exitcode.ErrConfig, i, err)
 		}
 	}
 	return nil

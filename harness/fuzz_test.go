@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vectorstream/vectorstream/internal/exitcode"
 	"gopkg.in/yaml.v3"
 )
 
@@ -16,7 +17,7 @@ import (
 // Invariants:
 //   - it never panics;
 //   - it returns a scenario or an error, never both or neither;
-//   - an error is ErrConfig and names the file it was read from;
+//   - an error is exitcode.ErrConfig and names the file it was read from;
 //   - an accepted scenario validates again, and its YAML encoding loads back to a
 //     scenario with the same encoding (the encoding is a fixed point after one round).
 //
@@ -49,8 +50,8 @@ func FuzzParseScenario(f *testing.F) {
 			if sc != nil {
 				t.Fatalf("both a scenario and an error: %v", err)
 			}
-			if !errors.Is(err, ErrConfig) {
-				t.Fatalf("error is not ErrConfig: %v", err)
+			if !errors.Is(err, exitcode.ErrConfig) {
+				t.Fatalf("error is not exitcode.ErrConfig: %v", err)
 			}
 			if !strings.Contains(err.Error(), path) {
 				t.Fatalf("error does not name the file %s: %v", path, err)

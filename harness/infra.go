@@ -15,6 +15,7 @@ import (
 	"github.com/vectorstream/vectorstream/event"
 	"github.com/vectorstream/vectorstream/infra"
 	"github.com/vectorstream/vectorstream/internal/childproc"
+	"github.com/vectorstream/vectorstream/internal/exitcode"
 	"github.com/vectorstream/vectorstream/workloads"
 )
 
@@ -26,7 +27,7 @@ func startInfra(ctx context.Context, sc *Scenario, self string) (*infra.Env, err
 	case sc.Infra.Mode == infra.ModeExternal:
 		host, port, err := infra.ParseQdrantAddr(sc.Infra.QdrantAddr)
 		if err != nil {
-			return nil, fmt.Errorf("%w: infra.qdrant_addr %w", ErrConfig, err)
+			return nil, fmt.Errorf("%w: infra.qdrant_addr %w", exitcode.ErrConfig, err)
 		}
 		ext = infra.External{Brokers: sc.Infra.Brokers, QdrantHost: host, QdrantPort: port, Security: sc.Infra.Security, QdrantControl: sc.Infra.QdrantControl}
 	case sc.Infra.Process:
@@ -40,7 +41,7 @@ func startInfra(ctx context.Context, sc *Scenario, self string) (*infra.Env, err
 		// One clear error per service that does not answer, within the timeout.
 		if err := infra.Check(ctx, env, sc.Infra.Security.EffectiveTimeout()); err != nil {
 			env.Close()
-			return nil, fmt.Errorf("%w: %w", ErrUnreachable, err)
+			return nil, fmt.Errorf("%w: %w", exitcode.ErrUnreachable, err)
 		}
 	}
 	return env, nil
@@ -92,10 +93,10 @@ func loadOrFit(ctx context.Context, sc *Scenario, gen *workloads.Generator, be *
 	if sc.Embedding.Model != "" {
 		m, err := embed.Load(sc.Embedding.Model)
 		if err != nil {
-			return nil, fmt.Errorf("%w: embedding.model: %w", ErrConfig, err)
+			return nil, fmt.Errorf("%w: embedding.model: %w", exitcode.ErrConfig, err)
 		}
 		if m.Dim() != sc.Embedding.Dim {
-			return nil, fmt.Errorf("%w: embedding.model %s has %d dimensions, embedding.dimensions is %d", ErrConfig, sc.Embedding.Model, m.Dim(), sc.Embedding.Dim)
+			return nil, fmt.Errorf("%w: embedding.model %s has %d dimensions, embedding.dimensions is %d", exitcode.ErrConfig, sc.Embedding.Model, m.Dim(), sc.Embedding.Dim)
 		}
 		return m, nil
 	}

@@ -2,12 +2,14 @@ package harness
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
 	"sync/atomic"
 	"time"
 
+	"github.com/vectorstream/vectorstream/internal/exitcode"
 	"github.com/vectorstream/vectorstream/internal/measure"
 
 	"github.com/vectorstream/vectorstream/event"
@@ -154,7 +156,12 @@ func (l *loadGen) flush(ctx context.Context) error {
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if err := l.cl.Flush(fctx); err != nil {
-		return fmt.Errorf("load: flush producer: %w", err)
+		err = fmt.Errorf("load: flush producer: %w", err)
+		if errors.Is(err, context.DeadlineExceeded) {
+			// Kafka did not acknowledge what was sent within the flush timeout.
+			err = exitcode.With(err, exitcode.Unreachable)
+		}
+		return err
 	}
 	if ep := l.firstErr.Load(); ep != nil {
 		return fmt.Errorf("load: %d records not produced, first: %w", l.failed.Load(), *ep)

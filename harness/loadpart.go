@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/vectorstream/vectorstream/infra"
 	"github.com/vectorstream/vectorstream/internal/childproc"
+	"github.com/vectorstream/vectorstream/internal/exitcode"
 	"gopkg.in/yaml.v3"
 )
 
@@ -58,7 +59,7 @@ type LoadPartSpec struct {
 func RunLoadPart(ctx context.Context, sc *Scenario, p LoadPartSpec) error {
 	brokers, part, parts, start, out := p.Brokers, p.Part, p.Parts, p.Start, p.Out
 	if parts < 1 || part < 0 || part >= parts {
-		return fmt.Errorf("%w: --part %d/%d: want k/M with 0 ≤ k < M", ErrConfig, part, parts)
+		return fmt.Errorf("%w: --part %d/%d: want k/M with 0 ≤ k < M", exitcode.ErrConfig, part, parts)
 	}
 	gen, _, err := sc.NewGenerator()
 	if err != nil {

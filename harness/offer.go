@@ -7,6 +7,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/vectorstream/vectorstream/infra"
+	"github.com/vectorstream/vectorstream/internal/exitcode"
 	"github.com/vectorstream/vectorstream/workloads"
 )
 
@@ -91,7 +92,7 @@ type window struct {
 func workloadsSchedule(sc *Scenario) (*workloads.Schedule, error) {
 	sched, err := workloads.NewSchedule(sc.Load, sc.Warmup+sc.Duration)
 	if err != nil {
-		return nil, fmt.Errorf("%w: load: %w", ErrConfig, err)
+		return nil, fmt.Errorf("%w: load: %w", exitcode.ErrConfig, err)
 	}
 	return sched, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/vectorstream/vectorstream/infra"
+	"github.com/vectorstream/vectorstream/internal/exitcode"
 	"github.com/vectorstream/vectorstream/pipeline"
 )
 
@@ -113,7 +114,7 @@ func startInProcessPipeline(ctx context.Context, r *run, cfg pipeline.Config) (p
 		Qdrant:    r.qc, Model: r.model, Backend: r.backend,
 	}, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+		return nil, fmt.Errorf("%w: %w", exitcode.ErrConfig, err)
 	}
 	if r.o.OnPipeline != nil {
 		r.o.OnPipeline(p)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/vectorstream/vectorstream/internal/exitcode"
 	"github.com/vectorstream/vectorstream/pipeline"
 )
 
@@ -359,13 +360,13 @@ func (r *Result) Verdict() (Verdict, []string) {
 	return Passed, []string{fmt.Sprintf("valid run; %d of %d gates passed; verification %s", len(r.Gates), len(r.Gates), passFail(r.Verification.Passed))}
 }
 
-// Err returns nil for a passed run, an error wrapping ErrInvalid or ErrGate otherwise.
+// Err returns nil for a passed run, an error wrapping exitcode.ErrInvalid or exitcode.ErrGate otherwise.
 func (r *Result) Err() error {
 	switch v, reasons := r.Verdict(); v {
 	case Invalid:
-		return fmt.Errorf("%w: %v", ErrInvalid, reasons)
+		return fmt.Errorf("%w: %v", exitcode.ErrInvalid, reasons)
 	case Failed:
-		return fmt.Errorf("%w: %v", ErrGate, reasons)
+		return fmt.Errorf("%w: %v", exitcode.ErrGate, reasons)
 	}
 	return nil
 }

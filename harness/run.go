@@ -43,18 +43,9 @@ type Options struct {
 	OnPipeline func(*pipeline.Pipeline)
 }
 
-// ErrInvalid marks a run whose measurement cannot be trusted (exit code 4).
-var ErrInvalid = errors.New("run invalid")
-
-// ErrUnreachable marks a service that did not answer, or refused us (exit code 3).
-var ErrUnreachable = errors.New("service unreachable")
-
-// ErrGate marks a valid run that failed a gate (exit code 99).
-var ErrGate = errors.New("gate failed")
-
 // Run executes one scenario end to end, one phase after the other: infra → model →
 // pipeline → offer → drain → collect → verify → judge. It returns the result even
-// when the run is invalid or a gate failed; err then wraps ErrInvalid or ErrGate.
+// when the run is invalid or a gate failed; err then wraps exitcode.ErrInvalid or exitcode.ErrGate.
 // Other errors mean no result.
 func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 	r := newRun(ctx, sc, o)

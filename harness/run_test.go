@@ -11,6 +11,7 @@ import (
 
 	"github.com/qdrant/go-client/qdrant"
 	"github.com/vectorstream/vectorstream/infra"
+	"github.com/vectorstream/vectorstream/internal/exitcode"
 	"github.com/vectorstream/vectorstream/pipeline"
 )
 
@@ -99,7 +100,7 @@ func TestDroppedWritesMakeTheRunInvalid(t *testing.T) {
 			return err
 		},
 	})
-	if !errors.Is(err, ErrInvalid) {
+	if !errors.Is(err, exitcode.ErrInvalid) {
 		t.Fatalf("got %v, want an invalid run", err)
 	}
 	if res == nil || res.Verification.Passed || res.Verification.Lost != 10 || res.Validity.Valid || res.Passed {
@@ -112,7 +113,7 @@ func TestGateFailureIsReported(t *testing.T) {
 	sc := smallScenario()
 	sc.Gates.MaxE2EP99 = time.Microsecond // no pipeline acknowledges in a microsecond
 	res, err := Run(t.Context(), sc, Options{RunID: "t3"})
-	if !errors.Is(err, ErrGate) {
+	if !errors.Is(err, exitcode.ErrGate) {
 		t.Fatalf("got %v, want a failed gate", err)
 	}
 	if !res.Validity.Valid || res.Passed {
@@ -191,7 +192,7 @@ func TestExternalRunsAreScopedAndCheckTopics(t *testing.T) {
 	// A pinned topic with another partition count is refused before any load.
 	sc.Pipeline.Kafka.Topic, sc.Pipeline.Kafka.DLQTopic = "pinned", "pinned.dlq"
 	_, err = Run(t.Context(), sc, Options{RunID: "ext2"})
-	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "pinned exists with 1 partitions") {
+	if !errors.Is(err, exitcode.ErrConfig) || !strings.Contains(err.Error(), "pinned exists with 1 partitions") {
 		t.Errorf("got %v, want the partition mismatch reported", err)
 	}
 	// --recreate drops it and runs on fresh topics of the same names.
@@ -204,7 +205,7 @@ func TestExternalRunsAreScopedAndCheckTopics(t *testing.T) {
 	}
 	// The pinned topic now holds that run's records: a new run must not verify them as its own.
 	_, err = Run(t.Context(), sc, Options{RunID: "ext4"})
-	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "pinned already holds") {
+	if !errors.Is(err, exitcode.ErrConfig) || !strings.Contains(err.Error(), "pinned already holds") {
 		t.Errorf("got %v, want the non-empty topic refused", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/vectorstream/vectorstream/event"
 
 	"github.com/vectorstream/vectorstream/infra"
+	"github.com/vectorstream/vectorstream/internal/exitcode"
 	"github.com/vectorstream/vectorstream/internal/problem"
 	"github.com/vectorstream/vectorstream/internal/yamlconf"
 	"github.com/vectorstream/vectorstream/pipeline"
@@ -167,11 +168,8 @@ func DefaultScenario() Scenario {
 	}
 }
 
-// ErrConfig marks a configuration problem (exit code 2).
-var ErrConfig = errors.New("bad configuration")
-
 // LoadScenario reads a scenario file, applies environment and flag overrides, and
-// validates it. Every problem comes back at once, wrapped in ErrConfig.
+// validates it. Every problem comes back at once, wrapped in exitcode.ErrConfig.
 func LoadScenario(path string, sets []string) (*Scenario, error) {
 	return loadScenario(path, sets, true)
 }
@@ -190,11 +188,11 @@ func loadScenario(path string, sets []string, withSweep bool) (*Scenario, error)
 		ovs = append(ovs, o)
 	}
 	if len(errs) > 0 {
-		return nil, fmt.Errorf("%w: %w", ErrConfig, errors.Join(errs...))
+		return nil, fmt.Errorf("%w: %w", exitcode.ErrConfig, errors.Join(errs...))
 	}
 	doc, err := yamlconf.LoadFile(path, &sc, ovs)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+		return nil, fmt.Errorf("%w: %w", exitcode.ErrConfig, err)
 	}
 	sc.File, sc.doc = path, doc
 	if !withSweep {
@@ -205,7 +203,7 @@ func loadScenario(path string, sets []string, withSweep bool) (*Scenario, error)
 		sc.Name = strings.TrimSuffix(strings.TrimSuffix(base, ".yaml"), ".yml")
 	}
 	if err := sc.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+		return nil, fmt.Errorf("%w: %w", exitcode.ErrConfig, err)
 	}
 	if sc.Sweep != nil {
 		// Every point must be a valid scenario before any load is offered.
@@ -216,7 +214,7 @@ func loadScenario(path string, sets []string, withSweep bool) (*Scenario, error)
 			}
 		}
 		if len(errs) > 0 {
-			return nil, fmt.Errorf("%w: %w", ErrConfig, errors.Join(errs...))
+			return nil, fmt.Errorf("%w: %w", exitcode.ErrConfig, errors.Join(errs...))
 		}
 	}
 	return &sc, nil
@@ -474,11 +472,11 @@ func (s *Scenario) GeneratorConfig() (workloads.GeneratorConfig, error) {
 func (s *Scenario) NewGenerator() (*workloads.Generator, workloads.GeneratorConfig, error) {
 	gcfg, err := s.GeneratorConfig()
 	if err != nil {
-		return nil, gcfg, fmt.Errorf("%w: workload: %w", ErrConfig, err)
+		return nil, gcfg, fmt.Errorf("%w: workload: %w", exitcode.ErrConfig, err)
 	}
 	gen, err := workloads.NewGenerator(gcfg)
 	if err != nil {
-		return nil, gcfg, fmt.Errorf("%w: workload: %w", ErrConfig, err)
+		return nil, gcfg, fmt.Errorf("%w: workload: %w", exitcode.ErrConfig, err)
 	}
 	return gen, gcfg, nil
 }
@@ -488,7 +486,7 @@ func (s *Scenario) NewGenerator() (*workloads.Generator, workloads.GeneratorConf
 func (s *Scenario) NewBackend() (*embed.Backend, error) {
 	be, err := embed.SelectBackend(s.Embedding.Backend)
 	if err != nil {
-		return nil, fmt.Errorf("%w: embedding.backend: %w", ErrConfig, err)
+		return nil, fmt.Errorf("%w: embedding.backend: %w", exitcode.ErrConfig, err)
 	}
 	return be, nil
 }

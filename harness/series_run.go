@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/vectorstream/vectorstream/internal/exitcode"
 )
 
 // SeriesOptions tune a series beyond its scenario.
@@ -24,7 +26,7 @@ type SeriesOptions struct {
 
 // RunSeries runs a scenario's sweep points and repeats, each run in its own folder
 // under dir, and writes dir/series.json. It returns the series even when runs failed;
-// err wraps ErrGate when no sweep point (or not every repeat) passed, and ErrInvalid
+// err wraps exitcode.ErrGate when no sweep point (or not every repeat) passed, and exitcode.ErrInvalid
 // when a repeat was invalid.
 func RunSeries(ctx context.Context, sc *Scenario, dir string, so SeriesOptions) (*Series, error) {
 	o, sets, done := so.Options, so.Sets, so.AfterRun
@@ -64,7 +66,7 @@ func RunSeries(ctx context.Context, sc *Scenario, dir string, so SeriesOptions) 
 			}
 			sp.Runs = append(sp.Runs, rel)
 			sp.Passed = sp.Passed && res.Passed
-			if runErr != nil && (worst == nil || errors.Is(runErr, ErrInvalid)) {
+			if runErr != nil && (worst == nil || errors.Is(runErr, exitcode.ErrInvalid)) {
 				worst = runErr
 			}
 		}
@@ -81,7 +83,7 @@ func RunSeries(ctx context.Context, sc *Scenario, dir string, so SeriesOptions) 
 	}
 	if param != "" {
 		if s.Sustainable < 0 {
-			return s, fmt.Errorf("%w: no value of %s met the gates", ErrGate, param)
+			return s, fmt.Errorf("%w: no value of %s met the gates", exitcode.ErrGate, param)
 		}
 		return s, nil // failing the higher points is what a sweep is for
 	}

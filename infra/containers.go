@@ -188,7 +188,8 @@ func oneLine(err error) string {
 // ports mapped on the Docker host. Env.Close terminates both containers;
 // testcontainers' reaper (Ryuk) removes them if the process dies first.
 // It fails when no Docker daemon answers, and when cfg.Timeout (or ctx) ends
-// before both services are ready; its errors name the container that failed.
+// before both services are ready; its errors name the container that failed,
+// and those of a deadline carry exitcode.Unreachable.
 func StartContainers(ctx context.Context, cfg ContainersConfig) (*Env, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -207,7 +208,7 @@ func StartContainers(ctx context.Context, cfg ContainersConfig) (*Env, error) {
 	env := &Env{Mode: ModeContainers}
 	fail := func(err error) (*Env, error) {
 		env.Close()
-		return nil, err
+		return nil, notReadyErr(err)
 	}
 
 	kafkaCtr, brokers, err := runKafka(ctx, cfg, logger)

@@ -151,7 +151,7 @@ func ControlHandler(srv *qdrantfake.Server) http.Handler {
 func serveControl(ctx context.Context, addr string, srv *qdrantfake.Server) (string, func(), error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return "", nil, fmt.Errorf("infra: control endpoint: listen on %s: %w", addr, err)
+		return "", nil, listenErr(fmt.Errorf("infra: control endpoint: listen on %s: %w", addr, err))
 	}
 	hs := &http.Server{Handler: ControlHandler(srv), ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan struct{})

@@ -17,6 +17,10 @@
 // against the embedded stand-ins must be reported with those labels and never
 // as Kafka's or Qdrant's.
 //
+// Errors of a service that cannot be reached carry exitcode.Unreachable
+// (internal/exitcode, exit 3), set here where infra dials and listens (see
+// unreachable.go); callers need not, and main must not, guess it from the text.
+//
 // infra must not import pipeline, harness or cmd, must not read scenario
 // files, and must not log: it returns errors and lets its callers decide.
 package infra

@@ -142,7 +142,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Env, error) {
 	opts = append(opts, cfg.KafkaOpts...)
 	cluster, err := kfake.NewCluster(opts...)
 	if err != nil {
-		return nil, fmt.Errorf("infra: start kfake on %s: %w", kafkaAddr, err)
+		return nil, listenErr(fmt.Errorf("infra: start kfake on %s: %w", kafkaAddr, err))
 	}
 	if cfg.TopicConfigs != nil {
 		for _, t := range cfg.Topics {
@@ -155,7 +155,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Env, error) {
 	srv, err := qdrantfake.Listen(cfg.QdrantAddr, cfg.QdrantOpts...)
 	if err != nil {
 		cluster.Close()
-		return nil, fmt.Errorf("infra: start qdrantfake: %w", err)
+		return nil, listenErr(fmt.Errorf("infra: start qdrantfake: %w", err))
 	}
 	host, portStr, err := net.SplitHostPort(srv.Addr())
 	if err != nil {

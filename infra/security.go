@@ -21,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
+	"github.com/vectorstream/vectorstream/internal/exitcode"
 	"github.com/vectorstream/vectorstream/internal/problem"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -376,7 +377,8 @@ func failQdrant(err error) grpc.DialOption {
 // address and, where it can tell, what to fix: no broker answering, a
 // refused SASL login, a certificate the client does not trust, a TLS version
 // the server does not speak, a refused API key, Qdrant's REST port.
-// Services that are still starting are retried until the timeout.
+// Services that are still starting are retried until the timeout. Its error
+// carries exitcode.Unreachable (exit 3).
 func Check(ctx context.Context, env *Env, timeout time.Duration) error {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -388,7 +390,7 @@ func Check(ctx context.Context, env *Env, timeout time.Duration) error {
 	wg.Go(func() { kafkaErr = checkKafka(ctx, env, timeout) })
 	wg.Go(func() { qdrantErr = checkQdrant(ctx, env, timeout) })
 	wg.Wait()
-	return errors.Join(kafkaErr, qdrantErr)
+	return exitcode.With(errors.Join(kafkaErr, qdrantErr), exitcode.Unreachable)
 }
 
 // retryEvery is how often Check asks a service that does not answer yet.
@@ -561,7 +563,7 @@ func newQdrantClient(env *Env, skipCompat bool, pool uint) (*qdrant.Client, erro
 	opts := []grpc.DialOption{grpc.WithDefaultCallOptions(
 		grpc.MaxCallRecvMsgSize(MaxQdrantMessageSize),
 		grpc.MaxCallSendMsgSize(MaxQdrantMessageSize),
-	)}
+	), grpc.WithChainUnaryInterceptor(classUnreachableRPC)}
 	c, err := qdrant.NewClient(&qdrant.Config{
 		Host:                   env.QdrantHost,
 		Port:                   env.QdrantPort,

@@ -25,6 +25,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/vectorstream/vectorstream/infra"
 	"github.com/vectorstream/vectorstream/infra/qdrantfake"
+	"github.com/vectorstream/vectorstream/internal/exitcode"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"gopkg.in/yaml.v3"
@@ -172,7 +173,7 @@ func external(t *testing.T, broker, qdrantAddr string, sec infra.Security) infra
 }
 
 // check runs infra.Check on ext and fails the test if it takes longer than
-// the timeout plus slack.
+// the timeout plus slack, or if its error does not carry exit code 3.
 func check(t *testing.T, ext infra.External) error {
 	t.Helper()
 	env := infra.Connect(ext)
@@ -180,6 +181,9 @@ func check(t *testing.T, ext infra.External) error {
 	err := infra.Check(t.Context(), env, checkTimeout)
 	if d := time.Since(start); d > checkTimeout+time.Second {
 		t.Errorf("Check took %s with a timeout of %s", d, checkTimeout)
+	}
+	if err != nil && exitcode.Of(err) != exitcode.Unreachable {
+		t.Errorf("Check: %v carries exit code %d, want %d", err, exitcode.Of(err), exitcode.Unreachable)
 	}
 	return err
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/vectorstream/vectorstream/internal/exitcode"
 )
 
 // Fault points at which the pipeline can be made to stop, for crash tests that need no
@@ -19,16 +21,14 @@ const (
 var ErrFault = errors.New("injected fault")
 
 // Fault stops the pipeline at Point in batch Batch. The zero Fault never fires. When
-// Exit is set it is called instead of returning ErrFault (the binary passes os.Exit, so
-// the process dies on the spot, with nothing flushed or committed).
+// Exit is set it is called with exitcode.Fault (75) instead of returning ErrFault (the
+// binary passes os.Exit, so the process dies on the spot, with nothing flushed or
+// committed).
 type Fault struct {
 	Point string
 	Batch int
 	Exit  func(code int)
 }
-
-// ExitCodeFault is the exit status of a process stopped by an injected fault.
-const ExitCodeFault = 75
 
 // ParseFault parses the value of VECTORSTREAM_FAULT; "" is no fault.
 func ParseFault(s string) (Fault, error) {
@@ -57,7 +57,7 @@ func (f Fault) hit(point string, batch int) error {
 		return nil
 	}
 	if f.Exit != nil {
-		f.Exit(ExitCodeFault)
+		f.Exit(exitcode.Fault)
 	}
 	return fmt.Errorf("%w: %s in batch %d", ErrFault, point, batch)
 }

@@ -9,8 +9,8 @@ import (
 	"os"
 
 	"github.com/vectorstream/vectorstream/embed"
-	"github.com/vectorstream/vectorstream/harness"
 	"github.com/vectorstream/vectorstream/infra"
+	"github.com/vectorstream/vectorstream/internal/exitcode"
 	"github.com/vectorstream/vectorstream/pipeline"
 )
 
@@ -27,7 +27,7 @@ func runBackup(ctx context.Context, args []string) error {
 	dim := fs.Int("dim", 0, "embedding dimension of the spooled vectors (or give --model)")
 	asJSON := fs.Bool("json", false, "print the outcome as JSON")
 	if err := fs.Parse(args[1:]); err != nil {
-		return fmt.Errorf("%w: %w", errUsage, err)
+		return flagErr(err)
 	}
 	cfg, err := acf.load()
 	if err != nil {
@@ -40,7 +40,7 @@ func runBackup(ctx context.Context, args []string) error {
 	if *modelPath != "" {
 		m, err := embed.Load(*modelPath)
 		if err != nil {
-			return fmt.Errorf("%w: --model: %w", harness.ErrConfig, err)
+			return fmt.Errorf("%w: --model: %w", exitcode.ErrConfig, err)
 		}
 		*dim = m.Dim()
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vectorstream/vectorstream/harness"
+	"github.com/vectorstream/vectorstream/internal/exitcode"
 	"github.com/vectorstream/vectorstream/pipeline"
 )
 
@@ -34,7 +35,7 @@ func runBench(ctx context.Context, args []string) error {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %w", errUsage, err)
+		return flagErr(err)
 	}
 	var sc *harness.Scenario
 	switch {
@@ -79,7 +80,7 @@ func runBench(ctx context.Context, args []string) error {
 		}
 	}
 	if f, err := pipeline.ParseFault(os.Getenv("VECTORSTREAM_FAULT")); err != nil {
-		return fmt.Errorf("%w: %w", harness.ErrConfig, err)
+		return fmt.Errorf("%w: %w", exitcode.ErrConfig, err)
 	} else if f.Point != "" {
 		f.Exit = os.Exit
 		opts.PipelineOpts = append(opts.PipelineOpts, pipeline.WithFault(f))
@@ -179,13 +180,13 @@ func rerunScenario(path string) (*harness.Scenario, error) {
 	}
 	res, err := harness.ReadRunDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("%w: --rerun: %w", harness.ErrConfig, err)
+		return nil, fmt.Errorf("%w: --rerun: %w", exitcode.ErrConfig, err)
 	}
 	sc := res.Scenario
 	sc.File = ""
 	sc.Repeat, sc.Sweep = 0, nil // a recorded run is one run, even if it was one of a series
 	if err := sc.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: --rerun %s: the recorded scenario: %w", harness.ErrConfig, path, err)
+		return nil, fmt.Errorf("%w: --rerun %s: the recorded scenario: %w", exitcode.ErrConfig, path, err)
 	}
 	return &sc, nil
 }

@@ -18,7 +18,7 @@ func runCompare(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	out := fs.String("out", "", "folder for compare.html and its plots (default results/compare/<timestamp>)")
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %w", errUsage, err)
+		return flagErr(err)
 	}
 	if fs.NArg() == 0 {
 		return usageErr("compare takes one or more run folders, result.json files or series folders; the first is the baseline")

@@ -16,6 +16,7 @@ import (
 
 	"github.com/vectorstream/vectorstream/event"
 	"github.com/vectorstream/vectorstream/internal/childproc"
+	"github.com/vectorstream/vectorstream/internal/exitcode"
 
 	"github.com/qdrant/go-client/qdrant"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -194,8 +195,8 @@ func TestPipelineProcessCrashAfterUpsertThenRestart(t *testing.T) {
 	// First run: dies in batch 2, after the upsert, before the commit.
 	err := r.pipeline(ctx, pipeline.FaultAfterUpsert+":2").Run()
 	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.ExitCode() != pipeline.ExitCodeFault {
-		t.Fatalf("first run: %v, want exit code %d", err, pipeline.ExitCodeFault)
+	if !errors.As(err, &exit) || exit.ExitCode() != exitcode.Fault {
+		t.Fatalf("first run: %v, want exit code %d", err, exitcode.Fault)
 	}
 	if n := r.committed(ctx); n != 100 {
 		t.Fatalf("after the crash %d records are committed, want batch 1's 100", n)

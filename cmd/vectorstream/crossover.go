@@ -30,7 +30,7 @@ func crossover(ctx context.Context, args []string, stdin io.Reader, stdout io.Wr
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %w", errUsage, err)
+		return flagErr(err)
 	}
 	if fs.NArg() == 0 {
 		return usageErr("crossover takes one or more files of encode benchmark output (- for stdin)")

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vectorstream/vectorstream/internal/exitcode"
 	"github.com/vectorstream/vectorstream/reports"
 )
 
@@ -39,10 +40,10 @@ func TestCrossoverCommandStdinAndExitCodes(t *testing.T) {
 	if !strings.HasPrefix(out.String(), "dim 8: GPU never wins in the measured range (best x0.5 at 256)\n") {
 		t.Errorf("output %q", out.String())
 	}
-	if code := Execute([]string{"crossover"}); code != exitConfig {
-		t.Errorf("no files: exit %d, want %d", code, exitConfig)
+	if code := Execute([]string{"crossover"}); code != exitcode.Config {
+		t.Errorf("no files: exit %d, want %d", code, exitcode.Config)
 	}
-	if code := Execute([]string{"crossover", "-o", dir, filepath.Join(dir, "missing.txt")}); code != exitConfig {
-		t.Errorf("missing file: exit %d, want %d", code, exitConfig)
+	if code := Execute([]string{"crossover", "-o", dir, filepath.Join(dir, "missing.txt")}); code != exitcode.Config {
+		t.Errorf("missing file: exit %d, want %d", code, exitcode.Config)
 	}
 }

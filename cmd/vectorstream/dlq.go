@@ -18,8 +18,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/vectorstream/vectorstream/harness"
 	"github.com/vectorstream/vectorstream/infra"
+	"github.com/vectorstream/vectorstream/internal/exitcode"
 	"github.com/vectorstream/vectorstream/pipeline"
 )
 
@@ -63,13 +63,13 @@ func (k kafkaFlags) connect(ctx context.Context) ([]kgo.Opt, error) {
 	opts := append([]kgo.Opt{kgo.SeedBrokers(env.KafkaBrokers...)}, env.KafkaOpts...)
 	cl, err := kgo.NewClient(append(slices.Clone(opts), kgo.DialTimeout(sec.EffectiveTimeout()))...)
 	if err != nil {
-		return nil, fmt.Errorf("%w: --brokers %q: %w", harness.ErrConfig, *k.brokers, err)
+		return nil, fmt.Errorf("%w: --brokers %q: %w", exitcode.ErrConfig, *k.brokers, err)
 	}
 	defer cl.Close()
 	pctx, cancel := context.WithTimeout(ctx, sec.EffectiveTimeout())
 	defer cancel()
 	if err := cl.Ping(pctx); err != nil {
-		return nil, fmt.Errorf("%w: kafka %s: no broker answers within %s: %w", harness.ErrUnreachable, *k.brokers, sec.EffectiveTimeout(), err)
+		return nil, fmt.Errorf("%w: kafka %s: no broker answers within %s: %w", exitcode.ErrUnreachable, *k.brokers, sec.EffectiveTimeout(), err)
 	}
 	return opts, nil
 }
@@ -81,7 +81,7 @@ func runDLQInspect(ctx context.Context, args []string) error {
 	samples := fs.Int("samples", 3, "sample records to show per reason")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %w", errUsage, err)
+		return flagErr(err)
 	}
 	if fs.NArg() > 0 {
 		return usageErr("dlq inspect takes no arguments, got %q", fs.Args())
@@ -117,7 +117,7 @@ func runDLQReplay(ctx context.Context, args []string) error {
 	limit := fs.Int("limit", 0, "read at most this many dead letters (0: all up to the end)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %w", errUsage, err)
+		return flagErr(err)
 	}
 	if fs.NArg() > 0 {
 		return usageErr("dlq replay takes no arguments, got %q", fs.Args())

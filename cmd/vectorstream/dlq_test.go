@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vectorstream/vectorstream/event"
+	"github.com/vectorstream/vectorstream/internal/exitcode"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/vectorstream/vectorstream/infra"
@@ -92,7 +93,7 @@ func TestDLQInspectAndReplayEndToEnd(t *testing.T) {
 
 	out, code := vectorstream(t, "dlq", "inspect", "--brokers", brokers, "--samples", "1", "--json")
 	var rep pipeline.DLQReport
-	if code != exitOK || json.Unmarshal([]byte(out), &rep) != nil {
+	if code != exitcode.OK || json.Unmarshal([]byte(out), &rep) != nil {
 		t.Fatalf("dlq inspect: exit %d, output %q", code, out)
 	}
 	stale, broken := string(event.ReasonTimestampOutOfRange), string(event.ReasonTruncatedJSON)
@@ -100,7 +101,7 @@ func TestDLQInspectAndReplayEndToEnd(t *testing.T) {
 		t.Errorf("dlq inspect: %+v", rep)
 	}
 	out, code = vectorstream(t, "dlq", "inspect", "--brokers", brokers)
-	if code != exitOK || !strings.Contains(out, stale) || !strings.Contains(out, "4 records") {
+	if code != exitcode.OK || !strings.Contains(out, stale) || !strings.Contains(out, "4 records") {
 		t.Errorf("dlq inspect (table): exit %d, output\n%s", code, out)
 	}
 	t.Logf("dlq inspect:\n%s", out)
@@ -108,7 +109,7 @@ func TestDLQInspectAndReplayEndToEnd(t *testing.T) {
 	replay := []string{"dlq", "replay", "--brokers", brokers, "--config", "../../configs/app_config.yaml", "--set", "validator.max_past=72h", "--json"}
 	out, code = vectorstream(t, replay...)
 	var rr pipeline.ReplayReport
-	if code != exitOK || json.Unmarshal([]byte(out), &rr) != nil {
+	if code != exitcode.OK || json.Unmarshal([]byte(out), &rr) != nil {
 		t.Fatalf("dlq replay: exit %d, output %q", code, out)
 	}
 	if rr.Read != 4 || rr.Reinjected != 3 || rr.ReinjectedByTopic["raw_data"] != 3 || rr.StillInvalidByReason[broken] != 1 {
@@ -137,7 +138,7 @@ func TestDLQInspectAndReplayEndToEnd(t *testing.T) {
 
 	out, code = vectorstream(t, replay...)
 	rr = pipeline.ReplayReport{}
-	if code != exitOK || json.Unmarshal([]byte(out), &rr) != nil || rr.Read != 0 {
+	if code != exitcode.OK || json.Unmarshal([]byte(out), &rr) != nil || rr.Read != 0 {
 		t.Errorf("second dlq replay: exit %d, output %q", code, out)
 	}
 
@@ -145,12 +146,12 @@ func TestDLQInspectAndReplayEndToEnd(t *testing.T) {
 		args []string
 		want int
 	}{
-		{[]string{"dlq"}, exitConfig},
-		{[]string{"dlq", "purge"}, exitConfig},
-		{[]string{"dlq", "inspect", "--samples", "-1"}, exitConfig},
-		{[]string{"dlq", "replay", "--brokers", brokers, "--config", "../../configs/app_config.yaml", "--set", "validator.max_past=0s"}, exitConfig},
-		{[]string{"dlq", "replay", "--brokers", brokers, "--config", "missing.yaml"}, exitConfig},
-		{[]string{"dlq", "inspect", "--brokers", brokers, "--topic", "no-such-topic"}, exitRunError},
+		{[]string{"dlq"}, exitcode.Config},
+		{[]string{"dlq", "purge"}, exitcode.Config},
+		{[]string{"dlq", "inspect", "--samples", "-1"}, exitcode.Config},
+		{[]string{"dlq", "replay", "--brokers", brokers, "--config", "../../configs/app_config.yaml", "--set", "validator.max_past=0s"}, exitcode.Config},
+		{[]string{"dlq", "replay", "--brokers", brokers, "--config", "missing.yaml"}, exitcode.Config},
+		{[]string{"dlq", "inspect", "--brokers", brokers, "--topic", "no-such-topic"}, exitcode.RunError},
 	} {
 		if got := Execute(tc.args); got != tc.want {
 			t.Errorf("vectorstream %v: exit %d, want %d", tc.args, got, tc.want)

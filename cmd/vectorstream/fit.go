@@ -16,7 +16,7 @@ func runFit(ctx context.Context, args []string) error {
 	var sets stringsFlag
 	fs.Var(&sets, "set", "override a scenario field (repeatable)")
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %w", errUsage, err)
+		return flagErr(err)
 	}
 	if fs.NArg() != 1 {
 		return usageErr("fit takes exactly one scenario file")
@@ -43,7 +43,7 @@ func runValidate(ctx context.Context, args []string) error {
 	var sets stringsFlag
 	fs.Var(&sets, "set", "override a scenario field (repeatable)")
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %w", errUsage, err)
+		return flagErr(err)
 	}
 	if fs.NArg() == 0 {
 		return usageErr("validate takes one or more scenario files")

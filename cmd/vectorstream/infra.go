@@ -36,7 +36,7 @@ func runInfra(ctx context.Context, args []string) error {
 	}
 	fs, f := newInfraServeFlags()
 	if err := fs.Parse(args[1:]); err != nil {
-		return fmt.Errorf("%w: %w", errUsage, err)
+		return flagErr(err)
 	}
 	topics := f.topics
 	if len(topics) == 0 {

@@ -43,7 +43,7 @@ func newLoadFlags() (*flag.FlagSet, *loadFlags) {
 func runLoad(ctx context.Context, args []string) error {
 	fs, f := newLoadFlags()
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %w", errUsage, err)
+		return flagErr(err)
 	}
 	if fs.NArg() != 1 || *f.calibrate == (*f.part != "") {
 		fs.Usage()

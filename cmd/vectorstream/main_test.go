@@ -2,7 +2,9 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vectorstream/vectorstream/harness"
+	"github.com/vectorstream/vectorstream/internal/exitcode"
 )
 
 // TestMain lets the test binary stand in for vectorstream: a child started with
@@ -29,7 +32,7 @@ func TestBenchWithPipelineAndInfraInTheirOwnProcesses(t *testing.T) {
 	results := t.TempDir()
 	code := Execute([]string{"bench", "--quiet", "--results", results, "--run-id", "r1",
 		"--set", "infra.process=true", "--set", "infra.pipeline_process=true", "--set", "infra.pipeline_processes=2", "--set", "infra.load_processes=2", "testdata/tiny.yaml"})
-	if code != exitOK {
+	if code != exitcode.OK {
 		t.Fatalf("exit %d", code)
 	}
 	res, err := harness.ReadRunDir(filepath.Join(results, "tiny", "r1"))
@@ -58,24 +61,66 @@ func TestExitCodes(t *testing.T) {
 	if err := os.WriteFile(neg, []byte("load:\n  kind: constant\n  rate: -100\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// Unreachable services within a second: a security file with timeout 1s, a model
+	// for the pipeline, a port that is taken.
+	sec := filepath.Join(dir, "security.yaml")
+	if err := os.WriteFile(sec, []byte("timeout: 1s\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	model := filepath.Join(dir, "tiny.vsm")
+	if code := Execute([]string{"fit", "-o", model, "testdata/tiny.yaml"}); code != exitcode.OK {
+		t.Fatalf("fit: exit %d", code)
+	}
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
 	for _, tc := range []struct {
 		args []string
 		want int
 	}{
-		{[]string{"bench", bad}, exitConfig},
-		{[]string{"bench", neg}, exitConfig},
-		{[]string{"bench", "--set", "load.rate=-1", "../../scenarios/smoke.yaml"}, exitConfig},
-		{[]string{"bench"}, exitConfig},
-		{[]string{"nonsense"}, exitConfig},
+		{[]string{"bench", "-h"}, exitcode.OK},
+		{[]string{"pipeline", "--no-such-flag"}, exitcode.Config},
+		{[]string{"report", filepath.Join(dir, "no-such-run")}, exitcode.RunError},
+		{[]string{"bench", bad}, exitcode.Config},
+		{[]string{"bench", neg}, exitcode.Config},
+		{[]string{"bench", "--set", "load.rate=-1", "../../scenarios/smoke.yaml"}, exitcode.Config},
+		{[]string{"bench"}, exitcode.Config},
+		{[]string{"nonsense"}, exitcode.Config},
 		{[]string{"bench", "--quiet", "--results", dir, "--set", "infra.mode=external", "--set", "infra.brokers=[127.0.0.1:1]",
-			"--set", "infra.qdrant_addr=127.0.0.1:2", "--set", "infra.timeout=1s", "testdata/tiny.yaml"}, exitUnreachable},
-		{[]string{"validate", "../../scenarios/smoke.yaml", "../../scenarios/ci-gate.yaml"}, exitOK},
-		{[]string{"validate", bad}, exitConfig},
-		{[]string{"pipeline", "--model", filepath.Join(dir, "missing.vsm"), "--config", "../../configs/app_config.yaml"}, exitConfig},
-		{[]string{"pipeline", "--model", "x", "--qdrant", "127.0.0.1:6333", "--config", "../../configs/app_config.yaml"}, exitConfig},
+			"--set", "infra.qdrant_addr=127.0.0.1:2", "--set", "infra.timeout=1s", "testdata/tiny.yaml"}, exitcode.Unreachable},
+		{[]string{"validate", "../../scenarios/smoke.yaml", "../../scenarios/ci-gate.yaml"}, exitcode.OK},
+		{[]string{"validate", bad}, exitcode.Config},
+		{[]string{"pipeline", "--model", filepath.Join(dir, "missing.vsm"), "--config", "../../configs/app_config.yaml"}, exitcode.Config},
+		{[]string{"pipeline", "--model", "x", "--qdrant", "127.0.0.1:6333", "--config", "../../configs/app_config.yaml"}, exitcode.Config},
+		{[]string{"pipeline", "--model", model, "--brokers", "127.0.0.1:1", "--qdrant", "127.0.0.1:2", "--security", sec, "--config", "../../configs/app_config.yaml"}, exitcode.Unreachable},
+		{[]string{"dlq", "inspect", "--brokers", "127.0.0.1:1", "--security", sec}, exitcode.Unreachable},
+		{[]string{"backup", "replay", "--config", "../../configs/app_config.yaml", "--dim", "16", "--qdrant", "127.0.0.1:2", "--spool-dir", filepath.Join(dir, "spool")}, exitcode.Unreachable},
+		{[]string{"infra", "serve", "--kafka", taken.Addr().String(), "--qdrant", "127.0.0.1:0"}, exitcode.Unreachable},
 	} {
 		if got := Execute(tc.args); got != tc.want {
 			t.Errorf("vectorstream %v: exit %d, want %d", tc.args, got, tc.want)
+		}
+	}
+}
+
+// A valid run whose measurement cannot be trusted exits 4; a valid run that fails a
+// gate exits 99.
+func TestBenchExitCodesInvalidAndGate(t *testing.T) {
+	for _, tc := range []struct {
+		sets []string
+		want int
+	}{
+		{[]string{"validity.late_threshold=1ns", "validity.max_late_fraction=0", "validity.max_send_delay_p99=1ns"}, exitcode.Invalid},
+		{[]string{"gates.max_e2e_p99=1us"}, exitcode.GateFailed},
+	} {
+		args := []string{"bench", "--quiet", "--results", t.TempDir()}
+		for _, s := range tc.sets {
+			args = append(args, "--set", s)
+		}
+		if got := Execute(append(args, "testdata/tiny.yaml")); got != tc.want {
+			t.Errorf("vectorstream %v: exit %d, want %d", args, got, tc.want)
 		}
 	}
 }
@@ -85,12 +130,18 @@ func TestExitCodeMapping(t *testing.T) {
 		err  error
 		want int
 	}{
-		{nil, exitOK},
-		{fmt.Errorf("x: %w", harness.ErrGate), exitGateFailed},
-		{fmt.Errorf("x: %w", harness.ErrInvalid), exitInvalid},
-		{fmt.Errorf("x: %w", harness.ErrConfig), exitConfig},
-		{errors.New("dial tcp 127.0.0.1:9: connect: connection refused"), exitUnreachable},
-		{errors.New("boom"), exitRunError},
+		{nil, exitcode.OK},
+		{fmt.Errorf("x: %w", exitcode.ErrGate), exitcode.GateFailed},
+		{fmt.Errorf("x: %w", exitcode.ErrInvalid), exitcode.Invalid},
+		{fmt.Errorf("x: %w", exitcode.ErrConfig), exitcode.Config},
+		{fmt.Errorf("x: %w", exitcode.ErrUnreachable), exitcode.Unreachable},
+		{exitcode.With(errors.New("kafka: no broker answers"), exitcode.Unreachable), exitcode.Unreachable},
+		{usageErr("--x"), exitcode.Config},
+		{flagErr(errors.New("flag provided but not defined: -x")), exitcode.Config},
+		{flagErr(flag.ErrHelp), exitcode.OK},
+		// The class comes with the error, never from its text.
+		{errors.New("dial tcp 127.0.0.1:9: connect: connection refused"), exitcode.RunError},
+		{errors.New("boom"), exitcode.RunError},
 	} {
 		if got := exitCode(tc.err); got != tc.want {
 			t.Errorf("exitCode(%v) = %d, want %d", tc.err, got, tc.want)
@@ -117,7 +168,7 @@ func TestAppConfigOverlaysAndEnv(t *testing.T) {
 func TestBenchSweepWithRepeats(t *testing.T) {
 	results := t.TempDir()
 	code := Execute([]string{"bench", "--quiet", "--results", results, "--run-id", "s1", "testdata/tiny-sweep.yaml"})
-	if code != exitOK {
+	if code != exitcode.OK {
 		t.Fatalf("exit %d", code)
 	}
 	s, runs, err := harness.ReadSeries(filepath.Join(results, "tiny-sweep", "s1"))
@@ -136,7 +187,7 @@ func TestBenchSweepWithRepeats(t *testing.T) {
 
 	// A recorded run repeats exactly.
 	code = Execute([]string{"bench", "--quiet", "--results", results, "--run-id", "again", "--rerun", filepath.Join(results, "tiny-sweep", "s1", s.Points[0].Runs[0], "result.json")})
-	if code != exitOK {
+	if code != exitcode.OK {
 		t.Fatalf("rerun: exit %d", code)
 	}
 	again, err := harness.ReadRunDir(filepath.Join(results, "tiny-sweep", "again"))
@@ -159,7 +210,7 @@ func TestBenchFaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("exit %d: %v", code, err)
 	}
-	if code != exitOK {
+	if code != exitcode.OK {
 		t.Fatalf("exit %d: validity %+v verification %+v gates %+v faults %+v", code, res.Validity, res.Verification, res.Gates, res.Faults)
 	}
 	v := res.Verification

@@ -14,9 +14,9 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/vectorstream/vectorstream/embed"
-	"github.com/vectorstream/vectorstream/harness"
 	"github.com/vectorstream/vectorstream/infra"
 	"github.com/vectorstream/vectorstream/internal/childproc"
+	"github.com/vectorstream/vectorstream/internal/exitcode"
 	"github.com/vectorstream/vectorstream/internal/yamlconf"
 	"github.com/vectorstream/vectorstream/pipeline"
 )
@@ -55,14 +55,14 @@ func loadAppConfig(base string, overlays, sets []string) (pipeline.Config, error
 			for _, s := range sets {
 				o, err := yamlconf.ParseSet(s)
 				if err != nil {
-					return cfg, fmt.Errorf("%w: %w", harness.ErrConfig, err)
+					return cfg, fmt.Errorf("%w: %w", exitcode.ErrConfig, err)
 				}
 				ovs = append(ovs, o)
 			}
 		}
 		d, err := yamlconf.LoadFile(f, &cfg, ovs)
 		if err != nil {
-			return cfg, fmt.Errorf("%w: %w", harness.ErrConfig, err)
+			return cfg, fmt.Errorf("%w: %w", exitcode.ErrConfig, err)
 		}
 		doc = d
 	}
@@ -71,7 +71,7 @@ func loadAppConfig(base string, overlays, sets []string) (pipeline.Config, error
 		errs = append(errs, doc.Errorf(p.Path, "%s", p.Msg))
 	}
 	if len(errs) > 0 {
-		return cfg, fmt.Errorf("%w: %w", harness.ErrConfig, errors.Join(errs...))
+		return cfg, fmt.Errorf("%w: %w", exitcode.ErrConfig, errors.Join(errs...))
 	}
 	return cfg, nil
 }
@@ -93,14 +93,14 @@ func loadSecurity(path string) (infra.Security, error) {
 	}
 	doc, err := yamlconf.LoadFile(path, &sec, nil)
 	if err != nil {
-		return sec, fmt.Errorf("%w: --security: %w", harness.ErrConfig, err)
+		return sec, fmt.Errorf("%w: --security: %w", exitcode.ErrConfig, err)
 	}
 	var errs []error
 	for _, p := range sec.Validate() {
 		errs = append(errs, doc.Errorf(p.Path, "%s", p.Msg))
 	}
 	if len(errs) > 0 {
-		return sec, fmt.Errorf("%w: --security: %w", harness.ErrConfig, errors.Join(errs...))
+		return sec, fmt.Errorf("%w: --security: %w", exitcode.ErrConfig, errors.Join(errs...))
 	}
 	return sec, nil
 }
@@ -129,7 +129,7 @@ func newPipelineFlags() (*flag.FlagSet, *pipelineFlags) {
 func runPipeline(ctx context.Context, args []string) error {
 	fs, f := newPipelineFlags()
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %w", errUsage, err)
+		return flagErr(err)
 	}
 	if *f.modelPath == "" {
 		return usageErr("pipeline needs --model (make one with `vectorstream fit scenario.yaml -o model.vsm`)")
@@ -142,11 +142,11 @@ func runPipeline(ctx context.Context, args []string) error {
 	log := newLogger(level)
 	model, err := embed.Load(*f.modelPath)
 	if err != nil {
-		return fmt.Errorf("%w: --model: %w", harness.ErrConfig, err)
+		return fmt.Errorf("%w: --model: %w", exitcode.ErrConfig, err)
 	}
 	be, err := embed.SelectBackend(*f.backend)
 	if err != nil {
-		return fmt.Errorf("%w: --backend: %w", harness.ErrConfig, err)
+		return fmt.Errorf("%w: --backend: %w", exitcode.ErrConfig, err)
 	}
 	defer be.Close()
 	log.Info("embedding backend", "selection", be.Selection.String())
@@ -160,7 +160,7 @@ func runPipeline(ctx context.Context, args []string) error {
 	}
 	env := infra.Connect(infra.External{Brokers: strings.Split(*f.brokers, ","), QdrantHost: host, QdrantPort: port, Security: sec})
 	if err := infra.Check(ctx, env, sec.EffectiveTimeout()); err != nil {
-		return fmt.Errorf("%w: %w", harness.ErrUnreachable, err)
+		return fmt.Errorf("%w: %w", exitcode.ErrUnreachable, err)
 	}
 	qc, err := infra.NewQdrantClient(env)
 	if err != nil {
@@ -169,7 +169,7 @@ func runPipeline(ctx context.Context, args []string) error {
 	defer qc.Close()
 	fault, err := pipeline.ParseFault(os.Getenv("VECTORSTREAM_FAULT"))
 	if err != nil {
-		return fmt.Errorf("%w: %w", harness.ErrConfig, err)
+		return fmt.Errorf("%w: %w", exitcode.ErrConfig, err)
 	}
 	fault.Exit = os.Exit
 	p, err := pipeline.Wire(cfg, pipeline.Wiring{
@@ -177,7 +177,7 @@ func runPipeline(ctx context.Context, args []string) error {
 		Qdrant:    qc, Model: model, Backend: be,
 	}, pipeline.WithLogger(log, level), pipeline.WithFault(fault))
 	if err != nil {
-		return fmt.Errorf("%w: %w", harness.ErrConfig, err)
+		return fmt.Errorf("%w: %w", exitcode.ErrConfig, err)
 	}
 
 	defer reloadOnSIGHUP(ctx, log, func() *pipeline.Pipeline { return p }, f.acf.load)()

@@ -22,7 +22,7 @@ func runReport(ctx context.Context, args []string) error {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %w", errUsage, err)
+		return flagErr(err)
 	}
 	if fs.NArg() == 0 {
 		return usageErr("report takes one or more run folders (or their result.json)")

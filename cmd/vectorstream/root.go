@@ -7,26 +7,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
 
-	"github.com/vectorstream/vectorstream/harness"
+	"github.com/vectorstream/vectorstream/internal/exitcode"
 )
-
-// Exit codes, as documented in main.go and STYLE.md.
-const (
-	exitOK          = 0
-	exitRunError    = 1
-	exitConfig      = 2
-	exitUnreachable = 3
-	exitInvalid     = 4
-	exitGateFailed  = 99
-)
-
-var errUsage = errors.New("usage")
 
 type command struct {
 	name, summary string
@@ -55,7 +42,7 @@ func Execute(args []string) int {
 	defer stop()
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(os.Stdout)
-		return exitOK
+		return exitcode.OK
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
@@ -65,7 +52,7 @@ func Execute(args []string) int {
 	}
 	fmt.Fprintf(os.Stderr, "vectorstream: unknown command %q\n\n", args[0])
 	usage(os.Stderr)
-	return exitConfig
+	return exitcode.Config
 }
 
 func usage(w io.Writer) {
@@ -73,33 +60,18 @@ func usage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nexit codes: 0 passed, 1 run error, 2 bad configuration, 3 service unreachable, 4 run invalid, 99 gate failed")
+	fmt.Fprintln(w, "\nexit codes: 0 passed, 1 run error, 2 bad configuration, 3 service unreachable, 4 run invalid, 75 injected fault (VECTORSTREAM_FAULT), 99 gate failed")
 }
 
-// exitCode maps an error to the documented exit codes and prints it.
+// exitCode prints err and returns the exit code it carries (internal/exitcode;
+// README.md "Exit codes"). The class is set where the problem was found; nothing
+// here looks at an error's text.
 func exitCode(err error) int {
-	if err == nil {
-		return exitOK
+	code := exitcode.Of(err)
+	if code != exitcode.OK {
+		fmt.Fprintln(os.Stderr, "vectorstream:", err)
 	}
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	fmt.Fprintln(os.Stderr, "vectorstream:", err)
-	var netErr net.Error
-	var opErr *net.OpError
-	switch {
-	case errors.Is(err, errUsage), errors.Is(err, harness.ErrConfig):
-		return exitConfig
-	case errors.Is(err, harness.ErrGate):
-		return exitGateFailed
-	case errors.Is(err, harness.ErrInvalid):
-		return exitInvalid
-	case errors.Is(err, harness.ErrUnreachable):
-		return exitUnreachable
-	case errors.As(err, &opErr), errors.As(err, &netErr), strings.Contains(err.Error(), "connection refused"):
-		return exitUnreachable
-	}
-	return exitRunError
+	return code
 }
 
 // stringsFlag collects a repeatable flag.
@@ -127,6 +99,16 @@ func isTerminal(f *os.File) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
+// flagErr classes an error of flag.FlagSet.Parse: -h printed the usage (exit 0),
+// anything else is a usage error.
+func flagErr(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return exitcode.With(err, exitcode.OK)
+	}
+	return fmt.Errorf("%w: %w", exitcode.ErrUsage, err)
+}
+
+// usageErr returns a usage error (exit 2) with the message format and args make.
 func usageErr(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, args...))
+	return fmt.Errorf("%w: %s", exitcode.ErrUsage, fmt.Sprintf(format, args...))
 }
