@@ -137,8 +137,8 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	}
 	defer p.closeSpool()
 	if err := p.startUp(ctx); err != nil {
-		if errors.Is(err, errStopped) {
-			return nil
+		if isStopped(err) || ctx.Err() != nil {
+			return nil // stopped while waiting for Qdrant
 		}
 		return err
 	}
