@@ -293,7 +293,8 @@ func (r *Result) missing() []string {
 func ReadRunDir(dir string) (*Result, error) {
 	b, err := os.ReadFile(filepath.Join(dir, "result.json"))
 	if err != nil {
-		return nil, fmt.Errorf("results: %w", err)
+		// A folder that is not a run is the caller's mistake (exit code 2).
+		return nil, fmt.Errorf("%w: results: %w", exitcode.ErrConfig, err)
 	}
 	path := filepath.Join(dir, "result.json")
 	var r Result

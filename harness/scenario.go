@@ -194,6 +194,9 @@ func loadScenario(path string, sets []string, withSweep bool) (*Scenario, error)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", exitcode.ErrConfig, err)
 	}
+	if doc.Empty() {
+		return nil, fmt.Errorf("%w: %s: the scenario file is empty (a scenario names at least its load and duration; see scenarios/smoke.yaml)", exitcode.ErrConfig, path)
+	}
 	sc.File, sc.doc = path, doc
 	if !withSweep {
 		sc.Sweep = nil
@@ -240,13 +243,39 @@ func (s *Scenario) Validate() error {
 			errs = append(errs, p)
 		}
 	}
-	return errors.Join(errs...)
+	return errors.Join(problem.Cap(errs)...)
+}
+
+// Fixed caps on a run's size, on top of what the machine can hold: beyond them a
+// scenario is a typo, not a benchmark.
+const (
+	MaxDuration = 168 * time.Hour // warm-up plus duration
+)
+
+// SafeName reports whether s can name a scenario or run folder: 1 to 128 letters,
+// digits, '.', '_', '-' or '=', not starting with '.' (so no "..", no separator: the
+// results stay under their folder).
+func SafeName(s string) bool {
+	if s == "" || len(s) > 128 || s[0] == '.' {
+		return false
+	}
+	for _, c := range []byte(s) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '_', c == '-', c == '=':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // Problems returns every invalid setting of the scenario, composed from the problems
 // of each of its parts under its key.
 func (s *Scenario) Problems() []problem.Problem {
 	var ps problem.List
+	if !SafeName(s.Name) {
+		ps.Add("name", "%q: a scenario name is 1 to 128 letters, digits, '.', '_', '-' or '=' (it names the results folder), not starting with '.'", s.Name)
+	}
 	if s.Repeat < 0 || s.Repeat > 100 {
 		ps.Add("repeat", "must be in [1, 100], got %d", s.Repeat)
 	}
@@ -258,6 +287,9 @@ func (s *Scenario) Problems() []problem.Problem {
 	}
 	if s.Warmup < 0 {
 		ps.Add("warmup", "must be >= 0, got %v", s.Warmup)
+	}
+	if s.Warmup+s.Duration > MaxDuration {
+		ps.Add("duration", "warmup + duration must be at most %v, got %v", MaxDuration, s.Warmup+s.Duration)
 	}
 	if s.DrainTimeout <= 0 {
 		ps.Add("drain_timeout", "must be > 0, got %v", s.DrainTimeout)

@@ -2,11 +2,13 @@ package harness
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/vectorstream/vectorstream/internal/exitcode"
 	"gopkg.in/yaml.v3"
 )
 
@@ -111,5 +113,33 @@ func TestScenarioRoundTripsThroughYAML(t *testing.T) {
 		if string(want) != string(got) {
 			t.Errorf("%s changed on the way through YAML:\nwant %s\n got %s", f, want, got)
 		}
+	}
+}
+
+func TestScenarioRefusesWhatCannotBeARun(t *testing.T) {
+	t.Parallel()
+	base := "duration: 10s\nload:\n  kind: constant\n  rate: 100\n"
+	for _, c := range []struct {
+		name, body string
+		sets       []string
+		want       string
+	}{
+		{"empty file", "# nothing but a comment\n", nil, "the scenario file is empty"},
+		{"rate 1e12", "duration: 10s\nload:\n  kind: constant\n  rate: 1e12\n", nil, "load.rate: must be at most 1e+07 events/s"},
+		{"duration 87600h", "duration: 87600h\nload:\n  kind: constant\n  rate: 100\n", nil, "duration: warmup + duration must be at most 168h0m0s"},
+		{"name escapes results/", base, []string{"name=../../escape"}, `name: "../../escape": a scenario name is`},
+		{"name with a separator", base, []string{"name=a/b"}, `name: "a/b"`},
+		{"empty --set value", base, []string{"load.rate="}, "no value after '='"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := LoadScenario(writeFile(t, "s.yaml", c.body), c.sets)
+			if err == nil || !errors.Is(err, exitcode.ErrConfig) || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("LoadScenario: %v; want a configuration error saying %q", err, c.want)
+			}
+		})
+	}
+	if !SafeName("load.rate=5000") || SafeName("..") || SafeName(".hidden") || SafeName("") {
+		t.Error("SafeName: sweep folder names are safe; '..', hidden and empty names are not")
 	}
 }

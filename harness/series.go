@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/vectorstream/vectorstream/internal/exitcode"
 )
 
 // SeriesFile is the name of the file that lists the runs of a sweep or of repeats.
@@ -59,7 +61,7 @@ func ReadSeries(dir string) (*Series, [][]*Result, error) {
 	path := filepath.Join(dir, SeriesFile)
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("series: %w", err)
+		return nil, nil, fmt.Errorf("%w: series: %w", exitcode.ErrConfig, err)
 	}
 	var s Series
 	if err := json.Unmarshal(b, &s); err != nil {

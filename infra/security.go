@@ -463,6 +463,16 @@ func kafkaProblem(cl *kgo.Client, err error, saslCut bool) (string, bool) {
 		}
 		return fmt.Sprintf("SASL %s login refused for user %q", mech, user), true
 	}
+	if errors.Is(err, kerr.IllegalSaslState) || errors.Is(err, kerr.UnsupportedSaslMechanism) {
+		mech := "SASL"
+		if ms, _ := cl.OptValue(kgo.SASL).([]sasl.Mechanism); len(ms) > 0 {
+			mech = ms[0].Name()
+		}
+		if errors.Is(err, kerr.UnsupportedSaslMechanism) {
+			return fmt.Sprintf("%s login refused: the broker does not enable %s on this listener (kafka_sasl.mechanism)", mech, mech), true
+		}
+		return fmt.Sprintf("%s login refused: the broker does not speak SASL on this listener (a PLAINTEXT or SSL one? check the port, or drop kafka_sasl)", mech), true
+	}
 	if msg, ok := tlsProblem(err.Error(), "kafka_tls"); ok {
 		return msg, true
 	}

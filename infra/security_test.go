@@ -522,3 +522,18 @@ func TestConnectUnreadableSecret(t *testing.T) {
 	})
 	wantErr(t, check(t, ext), "infra: security: kafka_sasl.password_file: cannot read "+missing)
 }
+
+// TestCheckKafkaSASLOnAPlaintextListener: a SASL login against a real broker's
+// PLAINTEXT listener (the one CI starts) says so in a sentence, not as the Kafka error
+// code ILLEGAL_SASL_STATE. (kfake just closes the connection, which reads as a refused
+// login.)
+func TestCheckKafkaSASLOnAPlaintextListener(t *testing.T) {
+	k := os.Getenv("VECTORSTREAM_KAFKA_BROKERS")
+	if k == "" {
+		t.Skip("set VECTORSTREAM_KAFKA_BROKERS to a real broker's PLAINTEXT listener (make kafka-up)")
+	}
+	t.Setenv("VECTORSTREAM_TEST_KAFKA_PASSWORD", "pw")
+	sec := infra.Security{KafkaSASL: infra.SASLConfig{Mechanism: infra.SASLPlain, Username: "u", PasswordEnv: "VECTORSTREAM_TEST_KAFKA_PASSWORD"}}
+	err := check(t, external(t, k, startQdrant(t), sec))
+	wantErr(t, err, fmt.Sprintf("kafka %s: PLAIN login refused: the broker does not speak SASL on this listener", k))
+}

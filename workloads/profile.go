@@ -107,6 +107,10 @@ type Step struct {
 	Rate float64  `yaml:"rate" json:"rate"`
 }
 
+// MaxRate is the highest rate a profile may ask for, in events per second: a fixed
+// cap on top of what the machine can hold (beyond it a rate is a typo).
+const MaxRate = 10_000_000
+
 // Validate reports every problem of p at once; each error starts with the
 // field it is about ("rate: must be > 0").
 func (p Profile) Validate() error {
@@ -122,11 +126,15 @@ func (p Profile) Problems() []problem.Problem {
 	positive := func(field string, v float64) {
 		if !(v > 0) || !finite(v) {
 			bad(field, "must be > 0, got %v", v)
+		} else if v > MaxRate {
+			bad(field, "must be at most %v events/s, got %v", float64(MaxRate), v)
 		}
 	}
 	nonNeg := func(field string, v float64) {
 		if !(v >= 0) || !finite(v) {
 			bad(field, "must be >= 0, got %v", v)
+		} else if v > MaxRate {
+			bad(field, "must be at most %v events/s, got %v", float64(MaxRate), v)
 		}
 	}
 	unused := func(field string, set bool) {

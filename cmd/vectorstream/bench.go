@@ -63,6 +63,9 @@ func runBench(ctx context.Context, args []string) error {
 		return usageErr("--log-level: %v", err)
 	}
 	log := newLogger(level)
+	if *runID != "" && !harness.SafeName(*runID) {
+		return usageErr("--run-id %q: a run name is 1 to 128 letters, digits, '.', '_', '-' or '=', not starting with '.'", *runID)
+	}
 	if *runID == "" {
 		*runID = time.Now().UTC().Format("20060102T150405Z")
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/vectorstream/vectorstream/internal/exitcode"
 	"github.com/vectorstream/vectorstream/reports"
 )
 
@@ -28,7 +29,7 @@ func runCompare(ctx context.Context, args []string) error {
 	}
 	runs, err := reports.LoadRuns(fs.Args())
 	if err != nil {
-		return err
+		return exitcode.WithIfNone(err, exitcode.Config) // the folders given are not runs
 	}
 	c, err := reports.Compare(runs)
 	if err != nil {

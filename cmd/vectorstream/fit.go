@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vectorstream/vectorstream/harness"
+	"github.com/vectorstream/vectorstream/internal/exitcode"
 )
 
 func runFit(ctx context.Context, args []string) error {
@@ -31,7 +32,7 @@ func runFit(ctx context.Context, args []string) error {
 		return err
 	}
 	if err := m.Save(*out); err != nil {
-		return err
+		return fmt.Errorf("%w: -o: %w", exitcode.ErrConfig, err) // a path that cannot be written is the caller's
 	}
 	fmt.Fprintf(os.Stdout, "fitted %d-dimensional model, vocabulary %d, on %d products in %v: %s\n",
 		m.Dim(), m.VocabSize(), sc.Workload.Products, time.Since(start).Round(time.Millisecond), *out)
@@ -48,16 +49,17 @@ func runValidate(ctx context.Context, args []string) error {
 	if fs.NArg() == 0 {
 		return usageErr("validate takes one or more scenario files")
 	}
-	var firstErr error
+	bad := 0
 	for _, f := range fs.Args() {
 		if _, err := harness.LoadScenario(f, sets); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			if firstErr == nil {
-				firstErr = err
-			}
+			fmt.Fprintln(os.Stderr, err) // printed here, once: the returned error only counts
+			bad++
 			continue
 		}
 		fmt.Fprintf(os.Stdout, "%s: ok\n", f)
 	}
-	return firstErr
+	if bad > 0 {
+		return fmt.Errorf("%w: %d of %d scenario files are invalid", exitcode.ErrConfig, bad, fs.NArg())
+	}
+	return nil
 }

@@ -82,7 +82,12 @@ func TestExitCodes(t *testing.T) {
 	}{
 		{[]string{"bench", "-h"}, exitcode.OK},
 		{[]string{"pipeline", "--no-such-flag"}, exitcode.Config},
-		{[]string{"report", filepath.Join(dir, "no-such-run")}, exitcode.RunError},
+		{[]string{"report", filepath.Join(dir, "no-such-run")}, exitcode.Config},
+		{[]string{"compare", filepath.Join(dir, "no-such-run"), filepath.Join(dir, "other")}, exitcode.Config},
+		{[]string{"fit", "-o", filepath.Join(dir, "no-such-dir", "x.vsm"), "testdata/tiny.yaml"}, exitcode.Config},
+		{[]string{"bench", "--set", "name=../x", "../../scenarios/smoke.yaml"}, exitcode.Config},
+		{[]string{"bench", "--run-id", "../x", "../../scenarios/smoke.yaml"}, exitcode.Config},
+		{[]string{"bench", "--set", "load.rate=", "../../scenarios/smoke.yaml"}, exitcode.Config},
 		{[]string{"bench", bad}, exitcode.Config},
 		{[]string{"bench", neg}, exitcode.Config},
 		{[]string{"bench", "--set", "load.rate=-1", "../../scenarios/smoke.yaml"}, exitcode.Config},

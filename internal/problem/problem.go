@@ -58,3 +58,15 @@ func (l List) Errors() []error {
 	}
 	return out
 }
+
+// Limit is how many problems one report lists; Cap folds the rest into one line.
+const Limit = 50
+
+// Cap returns errs with at most Limit of them, the rest counted in a last one
+// ("and 12 more problems"), so a file of a million bad keys reports in a screenful.
+func Cap(errs []error) []error {
+	if len(errs) <= Limit {
+		return errs
+	}
+	return append(errs[:Limit:Limit], fmt.Errorf("and %d more problems", len(errs)-Limit))
+}

@@ -19,3 +19,17 @@ func TestUnderPrefixesPaths(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+func TestCapFoldsTheRest(t *testing.T) {
+	var l List
+	for i := range Limit + 12 {
+		l.Add("k", "%d", i)
+	}
+	errs := Cap(l.Errors())
+	if len(errs) != Limit+1 || errs[Limit].Error() != "and 12 more problems" {
+		t.Fatalf("Cap: %d errors, last %v", len(errs), errs[len(errs)-1])
+	}
+	if got := Cap(l.Errors()[:3]); len(got) != 3 {
+		t.Errorf("Cap of 3: %d", len(got))
+	}
+}

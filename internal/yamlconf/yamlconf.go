@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vectorstream/vectorstream/internal/problem"
 	"gopkg.in/yaml.v3"
 )
 
@@ -37,7 +38,12 @@ type Doc struct {
 	file    string
 	lines   map[string]int
 	sources map[string]string
+	empty   bool // the file held no document (nothing, or only comments)
 }
+
+// Empty reports whether the file held no document at all (nothing, or only
+// comments); overrides may still have set fields.
+func (d *Doc) Empty() bool { return d.empty }
 
 // FieldError is one problem with one field.
 type FieldError struct {
@@ -87,12 +93,23 @@ func parent(p string) string {
 	return ""
 }
 
-// LoadFile reads path and decodes it into out (a pointer to a struct already holding the
-// defaults) with Load.
+// MaxFileBytes is the largest configuration file LoadFile reads.
+const MaxFileBytes = 1 << 20
+
+// LoadFile reads path (at most MaxFileBytes) and decodes it into out (a pointer to a
+// struct already holding the defaults) with Load.
 func LoadFile(path string, out any, overrides []Override) (*Doc, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	if len(data) > MaxFileBytes {
+		return nil, fmt.Errorf("%s: larger than %d bytes: not a configuration file", path, MaxFileBytes)
 	}
 	return Load(path, data, out, overrides)
 }
@@ -112,6 +129,7 @@ func Load(file string, data []byte, out any, overrides []Override) (*Doc, error)
 		doc = root.Content[0]
 	} else {
 		doc = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+		d.empty = true
 	}
 	if doc.Kind != yaml.MappingNode {
 		return nil, &FieldError{File: file, Line: doc.Line, Field: "(document)", Msg: "must be a mapping of keys to values"}
@@ -131,7 +149,7 @@ func Load(file string, data []byte, out any, overrides []Override) (*Doc, error)
 	}
 	errs = append(errs, d.check(doc, t.Elem(), "")...)
 	if len(errs) > 0 {
-		return d, errors.Join(errs...)
+		return d, errors.Join(problem.Cap(errs)...)
 	}
 	if err := doc.Decode(out); err != nil {
 		var te *yaml.TypeError
@@ -139,7 +157,7 @@ func Load(file string, data []byte, out any, overrides []Override) (*Doc, error)
 			for _, m := range te.Errors {
 				errs = append(errs, fmt.Errorf("%s:%s", file, strings.TrimPrefix(m, "line ")))
 			}
-			return d, errors.Join(errs...)
+			return d, errors.Join(problem.Cap(errs)...)
 		}
 		return d, fmt.Errorf("%s: %w", file, err)
 	}
@@ -153,6 +171,9 @@ var durationType = reflect.TypeFor[time.Duration]()
 func (d *Doc) check(n *yaml.Node, t reflect.Type, path string) []error {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
+	}
+	if n.Kind == yaml.AliasNode {
+		return []error{d.at(n, path, "YAML aliases are not allowed here: write the value out")}
 	}
 	var errs []error
 	switch t.Kind() {
@@ -370,11 +391,15 @@ func EnvOverrides(v any, prefix string, getenv func(string) (string, bool)) []Ov
 	return out
 }
 
-// ParseSet parses "path=value" as given to a --set flag.
+// ParseSet parses "path=value" as given to a --set flag. An empty value is refused
+// (a forgotten value would silently mean the default); an empty string is written ”.
 func ParseSet(s string) (Override, error) {
 	p, v, ok := strings.Cut(s, "=")
 	if !ok || p == "" {
 		return Override{}, fmt.Errorf("--set %q: want path=value, e.g. pipeline.max_batch=500", s)
+	}
+	if v == "" {
+		return Override{}, fmt.Errorf("--set %q: no value after '=' (for an empty string write %s='')", s, p)
 	}
 	return Override{Path: strings.TrimSpace(p), Value: v, Source: "flag --set " + p}, nil
 }
@@ -414,8 +439,12 @@ func set(n *yaml.Node, path []string, value string) {
 func valueNode(value string) *yaml.Node {
 	var doc yaml.Node
 	if err := yaml.Unmarshal([]byte(value), &doc); err == nil && len(doc.Content) == 1 {
-		if c := doc.Content[0]; c.Kind == yaml.SequenceNode || c.Kind == yaml.MappingNode {
+		c := doc.Content[0]
+		if c.Kind == yaml.SequenceNode || c.Kind == yaml.MappingNode {
 			return c
+		}
+		if c.Kind == yaml.ScalarNode && c.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle) != 0 {
+			return &yaml.Node{Kind: yaml.ScalarNode, Value: c.Value, Style: c.Style}
 		}
 	}
 	return &yaml.Node{Kind: yaml.ScalarNode, Value: value}

@@ -1,6 +1,9 @@
 package yamlconf
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -75,4 +78,59 @@ func TestOverridesTakePrecedenceAndAreNamed(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "pipeline.nope: no such field") {
 		t.Fatalf("unknown override path: %v", err)
 	}
+}
+
+func TestBadInputRefusedClearly(t *testing.T) {
+	t.Parallel()
+	t.Run("alias", func(t *testing.T) {
+		var o outer
+		_, err := Load("s.yaml", []byte("name: &n x\npipeline:\n  max_batch: *n\n"), &o, nil)
+		if err == nil || !strings.Contains(err.Error(), "s.yaml:3: pipeline.max_batch: YAML aliases are not allowed here") {
+			t.Errorf("alias: %v", err)
+		}
+	})
+	t.Run("at most Limit problems", func(t *testing.T) {
+		var b strings.Builder
+		for i := range 80 {
+			fmt.Fprintf(&b, "k%d: 1\n", i)
+		}
+		var o outer
+		_, err := Load("s.yaml", []byte(b.String()), &o, nil)
+		if err == nil || strings.Count(err.Error(), "unknown key") != 50 || !strings.HasSuffix(err.Error(), "and 30 more problems") {
+			t.Errorf("80 unknown keys: %v", err)
+		}
+	})
+	t.Run("empty --set value", func(t *testing.T) {
+		if _, err := ParseSet("load.rate="); err == nil || !strings.Contains(err.Error(), "no value after '='") {
+			t.Errorf("ParseSet(load.rate=) = %v", err)
+		}
+		o, err := ParseSet("name=''")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got outer
+		if _, err := Load("s.yaml", []byte("name: x\n"), &got, []Override{o}); err != nil || got.Name != "" {
+			t.Errorf("name='' gave %q, %v; want the empty string", got.Name, err)
+		}
+	})
+	t.Run("empty file", func(t *testing.T) {
+		var o outer
+		d, err := Load("s.yaml", []byte("# only a comment\n"), &o, nil)
+		if err != nil || !d.Empty() {
+			t.Errorf("comment-only file: empty %v, %v", d.Empty(), err)
+		}
+		if d, _ := Load("s.yaml", []byte("name: x\n"), &o, nil); d.Empty() {
+			t.Error("a file with a key is not empty")
+		}
+	})
+	t.Run("too large", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "big.yaml")
+		if err := os.WriteFile(path, []byte("name: "+strings.Repeat("x", MaxFileBytes)+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var o outer
+		if _, err := LoadFile(path, &o, nil); err == nil || !strings.Contains(err.Error(), "larger than") {
+			t.Errorf("a file over MaxFileBytes: %v", err)
+		}
+	})
 }
