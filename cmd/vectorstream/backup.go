@@ -26,7 +26,7 @@ func runBackup(ctx context.Context, args []string) error {
 	modelPath := fs.String("model", "", "the pipeline's model file, for its dimension (or give --dim)")
 	dim := fs.Int("dim", 0, "embedding dimension of the spooled vectors (or give --model)")
 	asJSON := fs.Bool("json", false, "print the outcome as JSON")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.Parse(interspersed(fs, args[1:])); err != nil {
 		return flagErr(err)
 	}
 	cfg, err := acf.load()
@@ -68,10 +68,13 @@ func runBackup(ctx context.Context, args []string) error {
 	if err != nil {
 		out["error"] = err.Error()
 	}
-	if *asJSON {
+	switch {
+	case *asJSON:
 		_ = json.NewEncoder(os.Stdout).Encode(out)
-	} else {
+	case err == nil:
 		fmt.Printf("replayed %d batches (%d events) from %s into %s\n", batches, events, cfg.Spool.Dir, env.QdrantAddr())
+	case batches > 0:
+		fmt.Printf("replayed %d batches (%d events) from %s into %s before the error below\n", batches, events, cfg.Spool.Dir, env.QdrantAddr())
 	}
 	if err != nil {
 		return fmt.Errorf("backup replay: %w", err)

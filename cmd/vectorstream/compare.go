@@ -18,7 +18,7 @@ import (
 func runCompare(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	out := fs.String("out", "", "folder for compare.html and its plots (default results/compare/<timestamp>)")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(interspersed(fs, args)); err != nil {
 		return flagErr(err)
 	}
 	if fs.NArg() == 0 {

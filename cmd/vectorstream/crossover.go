@@ -29,7 +29,7 @@ func crossover(ctx context.Context, args []string, stdin io.Reader, stdout io.Wr
 		fmt.Fprintln(fs.Output(), "usage: vectorstream crossover [-o dir] [--title t] bench-encode.txt... (- for stdin)")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(interspersed(fs, args)); err != nil {
 		return flagErr(err)
 	}
 	if fs.NArg() == 0 {

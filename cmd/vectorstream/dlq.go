@@ -80,7 +80,7 @@ func runDLQInspect(ctx context.Context, args []string) error {
 	topic := fs.String("topic", pipeline.DefaultConfig().Kafka.DLQTopic, "dead-letter topic")
 	samples := fs.Int("samples", 3, "sample records to show per reason")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(interspersed(fs, args)); err != nil {
 		return flagErr(err)
 	}
 	if fs.NArg() > 0 {
@@ -116,7 +116,7 @@ func runDLQReplay(ctx context.Context, args []string) error {
 	dryRun := fs.Bool("dry-run", false, "validate and count, produce and commit nothing")
 	limit := fs.Int("limit", 0, "read at most this many dead letters (0: all up to the end)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(interspersed(fs, args)); err != nil {
 		return flagErr(err)
 	}
 	if fs.NArg() > 0 {

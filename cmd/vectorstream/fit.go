@@ -16,7 +16,7 @@ func runFit(ctx context.Context, args []string) error {
 	out := fs.String("o", "model.vsm", "where to write the model")
 	var sets stringsFlag
 	fs.Var(&sets, "set", "override a scenario field (repeatable)")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(interspersed(fs, args)); err != nil {
 		return flagErr(err)
 	}
 	if fs.NArg() != 1 {
@@ -43,7 +43,7 @@ func runValidate(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	var sets stringsFlag
 	fs.Var(&sets, "set", "override a scenario field (repeatable)")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(interspersed(fs, args)); err != nil {
 		return flagErr(err)
 	}
 	if fs.NArg() == 0 {

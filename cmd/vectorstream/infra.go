@@ -35,7 +35,7 @@ func runInfra(ctx context.Context, args []string) error {
 		return usageErr("infra takes a subcommand: serve")
 	}
 	fs, f := newInfraServeFlags()
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.Parse(interspersed(fs, args[1:])); err != nil {
 		return flagErr(err)
 	}
 	topics := f.topics

@@ -42,7 +42,7 @@ func newLoadFlags() (*flag.FlagSet, *loadFlags) {
 
 func runLoad(ctx context.Context, args []string) error {
 	fs, f := newLoadFlags()
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(interspersed(fs, args)); err != nil {
 		return flagErr(err)
 	}
 	if fs.NArg() != 1 || *f.calibrate == (*f.part != "") {

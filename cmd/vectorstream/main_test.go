@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -236,5 +237,28 @@ func TestBenchFaults(t *testing.T) {
 	}
 	if c := res.Counts; c.BreakerOpens == 0 || c.Retries == 0 {
 		t.Errorf("counters %+v: want retries and an opened breaker", c)
+	}
+}
+
+func TestFlagsAfterPositionalArguments(t *testing.T) {
+	t.Parallel()
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	out := fs.String("o", "", "")
+	quiet := fs.Bool("quiet", false, "")
+	var sets stringsFlag
+	fs.Var(&sets, "set", "")
+	args := []string{"a.yaml", "-o", "m.vsm", "b.yaml", "--quiet", "--set", "load.rate=5", "--set=x=1", "--", "-c"}
+	if err := fs.Parse(interspersed(fs, args)); err != nil {
+		t.Fatal(err)
+	}
+	if *out != "m.vsm" || !*quiet || len(sets) != 2 || !slices.Equal(fs.Args(), []string{"a.yaml", "b.yaml", "-c"}) {
+		t.Errorf("o %q quiet %v sets %v args %q", *out, *quiet, sets, fs.Args())
+	}
+	model := filepath.Join(t.TempDir(), "m.vsm")
+	if code := Execute([]string{"fit", "testdata/tiny.yaml", "-o", model}); code != exitcode.OK {
+		t.Fatalf("fit FILE -o M: exit %d", code)
+	}
+	if _, err := os.Stat(model); err != nil {
+		t.Errorf("fit FILE -o M wrote no model: %v", err)
 	}
 }

@@ -128,7 +128,7 @@ func newPipelineFlags() (*flag.FlagSet, *pipelineFlags) {
 
 func runPipeline(ctx context.Context, args []string) error {
 	fs, f := newPipelineFlags()
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(interspersed(fs, args)); err != nil {
 		return flagErr(err)
 	}
 	if *f.modelPath == "" {

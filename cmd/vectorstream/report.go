@@ -21,7 +21,7 @@ func runReport(ctx context.Context, args []string) error {
 		fmt.Fprintln(fs.Output(), "usage: vectorstream report [-o dir] <run-dir, result.json or series dir>...")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(interspersed(fs, args)); err != nil {
 		return flagErr(err)
 	}
 	if fs.NArg() == 0 {

@@ -112,3 +112,42 @@ func flagErr(err error) error {
 func usageErr(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", exitcode.ErrUsage, fmt.Sprintf(format, args...))
 }
+
+// interspersed returns args with every flag (and its value) moved before the
+// positional arguments, so that flags may follow them as a person types them:
+// `fit scenarios/smoke.yaml -o model.vsm` parses as `fit -o model.vsm
+// scenarios/smoke.yaml`. A "--" ends the flags; an unknown flag is left for fs.Parse
+// to report.
+func interspersed(fs *flag.FlagSet, args []string) []string {
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(append(append(flags, "--"), pos...), args[i+1:]...)
+		}
+		if len(a) < 2 || a[0] != '-' {
+			pos = append(pos, a)
+			continue
+		}
+		flags = append(flags, a)
+		name := strings.TrimLeft(a, "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		f := fs.Lookup(name)
+		if f == nil {
+			continue
+		}
+		if bf, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && bf.IsBoolFlag() {
+			continue
+		}
+		if i+1 < len(args) {
+			flags = append(flags, args[i+1])
+			i++
+		}
+	}
+	if len(pos) == 0 {
+		return flags
+	}
+	return append(append(flags, "--"), pos...)
+}
