@@ -5,7 +5,7 @@ GO       ?= go
 SCENARIO ?= scenarios/smoke.yaml
 BIN      := bin/vectorstream
 
-.PHONY: all build test vet bench microbench report clean kafka-up kafka-down cuda-sdk build-cuda cuda-check cuda-device-bins mutants
+.PHONY: all build test vet bench microbench report clean kafka-up kafka-down cuda-sdk build-cuda cuda-check cuda-device-bins mutants test-under-load
 
 all: build
 
@@ -70,6 +70,11 @@ cuda-device-bins: $(CUDA_ENV)
 	. ./$(CUDA_ENV) && $(GO) test -c -tags cuda -ldflags=-s\ -w -o bin/kernels.test ./kernels && \
 	  $(GO) test -c -tags cuda -ldflags=-s\ -w -o bin/embed.test ./embed && \
 	  $(GO) build -tags cuda -ldflags=-s\ -w -o bin/vectorstream ./cmd/vectorstream
+
+# make test with the cores saturated by CPU hogs (.ci/under-load): a test that needs an
+# idle machine fails here.
+test-under-load:
+	@bash .ci/under-load make test
 
 # The in-memory exactly-once tests against deliberately broken pipelines (.ci/mutants):
 # each mutant must make its test fail. By hand; not part of `make test`.
