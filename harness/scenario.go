@@ -273,7 +273,7 @@ func SafeName(s string) bool {
 // of each of its parts under its key.
 func (s *Scenario) Problems() []problem.Problem {
 	var ps problem.List
-	if !SafeName(s.Name) {
+	if s.Name != "" && !SafeName(s.Name) {
 		ps.Add("name", "%q: a scenario name is 1 to 128 letters, digits, '.', '_', '-' or '=' (it names the results folder), not starting with '.'", s.Name)
 	}
 	if s.Repeat < 0 || s.Repeat > 100 {
