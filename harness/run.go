@@ -13,7 +13,6 @@ import (
 	"github.com/qdrant/go-client/qdrant"
 	"github.com/vectorstream/vectorstream/embed"
 	"github.com/vectorstream/vectorstream/infra"
-	"github.com/vectorstream/vectorstream/internal/childproc"
 	"github.com/vectorstream/vectorstream/pipeline"
 	"github.com/vectorstream/vectorstream/workloads"
 )
@@ -70,20 +69,19 @@ type run struct {
 	// undo holds what close runs, last first.
 	undo []func()
 
-	env        *infra.Env     // startInfra
-	qc         *qdrant.Client // startInfra
-	gen        *workloads.Generator
-	gcfg       workloads.GeneratorConfig
-	backend    *embed.Backend     // prepareModel
-	model      *embed.Model       // prepareModel
-	pl         *pipelines         // startPipeline
-	lg         *loadGen           // offer
-	faults     *faultRunner       // offer
-	smp        *sampler           // offer
-	loadErr    error              // offer: why the load stopped early, reported after the drain
-	stopFaults context.CancelFunc // offer
-	drainErr   error              // drain: a drain that did not finish, noted
-	final      childproc.RemoteStats
+	env        *infra.Env                // startInfra
+	qc         *qdrant.Client            // startInfra
+	gen        *workloads.Generator      // prepareModel
+	gcfg       workloads.GeneratorConfig // prepareModel
+	backend    *embed.Backend            // prepareModel
+	model      *embed.Model              // prepareModel
+	pl         *pipelines                // startPipeline
+	lg         *loadGen                  // offer
+	faults     *faultRunner              // offer
+	smp        *sampler                  // offer
+	loadErr    error                     // offer: why the load stopped early, reported after the drain
+	stopFaults context.CancelFunc        // offer
+	drainErr   error                     // drain: a drain that did not finish, noted
 }
 
 func newRun(ctx context.Context, sc *Scenario, o Options) *run {
@@ -218,7 +216,6 @@ func (r *run) collect(ctx context.Context) error {
 	if r.drainErr != nil {
 		r.note("%s", r.drainErr.Error())
 	}
-	r.final = final
 	r.res.Timeline = r.smp.rows
 	summarise(r.res, r.sc, r.lg, final)
 	if d, ok := r.backend.Device(); ok && r.res.Environment.BackendSelection.Device != nil {
