@@ -342,7 +342,7 @@ func (r *Result) Verdict() (Verdict, []string) {
 	var failed []string
 	for _, g := range r.Gates {
 		if !g.Passed {
-			failed = append(failed, fmt.Sprintf("gate %s failed: actual %s %s, limit %s", g.Name, num(g.Actual), g.Unit, num(g.Limit)))
+			failed = append(failed, fmt.Sprintf("gate %s failed: actual %s %s, limit %s %s", g.Name, num(g.Actual), g.Unit, num(g.Limit), g.Unit))
 		}
 	}
 	switch {

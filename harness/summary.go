@@ -51,7 +51,7 @@ func PrintSummary(w io.Writer, r *Result) {
 		fmt.Fprintf(w, "validity: INVALID — %s\n", strings.Join(r.Validity.Reasons, "; "))
 	}
 	for _, g := range r.Gates {
-		fmt.Fprintf(w, "gate %-20s %s  actual %s %s, limit %s\n", g.Name, passFail(g.Passed), num(g.Actual), g.Unit, num(g.Limit))
+		fmt.Fprintf(w, "gate %-20s %s  actual %s %s, limit %s %s\n", g.Name, passFail(g.Passed), num(g.Actual), g.Unit, num(g.Limit), g.Unit)
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)

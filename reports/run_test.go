@@ -461,7 +461,7 @@ func TestWriteRunReport(t *testing.T) {
 	}
 	for _, want := range []string{
 		"Embedded stand-ins, not Kafka or Qdrant", "kfake (embedded stand-in", "FAILED",
-		"gate max_e2e_p99 failed: actual 612 ms, limit 500", "0123456789abcdef", "go1.26.0",
+		"gate max_e2e_p99 failed: actual 612 ms, limit 500 ms", "0123456789abcdef", "go1.26.0",
 		"Test CPU, 4 cores", "A synthetic run for golden images.", "batch:", "interval: 200ms",
 		"dead-lettered", "lost", "redelivered", "user profiles", "Kafka transit", "p99.9",
 	} {
