@@ -407,7 +407,38 @@ func StageBreakdownPlot(res *harness.Result) (*plot.Plot, error) {
 
 const mib = 1 << 20
 
-// ResourcesPlot draws the pipeline process's resource use per second as four panels:
+// MeasuredProcess names the process (or processes) whose CPU, memory, GC pauses and
+// goroutines the timeline records, as plots and tables must say it: the pipeline's own
+// process(es), or the harness process, with whatever ran inside it beside the pipeline.
+func MeasuredProcess(res *harness.Result) string {
+	in := res.Scenario.Infra
+	switch {
+	case in.PipelineProcess && in.PipelineProcesses > 1:
+		return fmt.Sprintf("the %d pipeline processes, summed", in.PipelineProcesses)
+	case in.PipelineProcess:
+		return "the pipeline process"
+	case res.Environment.Embedded && !in.Process:
+		return "the harness process (pipeline, load generator and stand-ins together)"
+	}
+	return "the harness process (pipeline and load generator together)"
+}
+
+// measuredProcessShort is MeasuredProcess in few enough words for a plot title.
+func measuredProcessShort(res *harness.Result) string {
+	in := res.Scenario.Infra
+	switch {
+	case in.PipelineProcess && in.PipelineProcesses > 1:
+		return fmt.Sprintf("%d pipeline processes", in.PipelineProcesses)
+	case in.PipelineProcess:
+		return "the pipeline process"
+	case res.Environment.Embedded && !in.Process:
+		return "the harness process (pipeline + load + stand-ins)"
+	}
+	return "the harness process (pipeline + load)"
+}
+
+// ResourcesPlot draws the measured process's resource use (MeasuredProcess) per second
+// as four panels:
 // CPU (% of one core), heap and RSS (MiB), GC pause (ms per second) and goroutines.
 // Draw them with WriteGridPNG.
 func ResourcesPlot(res *harness.Result) ([][]*plot.Plot, error) {
@@ -482,8 +513,8 @@ func EfficiencyWindow(res *harness.Result) int {
 	return max(w, 5)
 }
 
-// Efficiency is written events per CPU-second of the pipeline process (events/s per
-// core actually used) over the rows whose second lies in (from, to]; 0 when no CPU
+// Efficiency is written events per CPU-second of the measured process (MeasuredProcess;
+// events/s per core actually used) over the rows whose second lies in (from, to]; 0 when no CPU
 // time was recorded there.
 func Efficiency(rows []harness.TimelineRow, from, to int) float64 {
 	var written, cpu float64
@@ -499,8 +530,8 @@ func Efficiency(rows []harness.TimelineRow, from, to int) float64 {
 	return written / cpu
 }
 
-// EfficiencyPlot draws events written per second per CPU core the pipeline process
-// actually used (written per second ÷ (CPU% / 100)), over a moving window (see
+// EfficiencyPlot draws events written per second per CPU core the measured process
+// (MeasuredProcess) actually used (written per second ÷ (CPU% / 100)), over a moving window (see
 // EfficiencyWindow), with the mean over the measured window as a dashed line.
 func EfficiencyPlot(res *harness.Result) (*plot.Plot, error) {
 	rows := res.Timeline
@@ -517,7 +548,7 @@ func EfficiencyPlot(res *harness.Result) (*plot.Plot, error) {
 	if len(xys) == 0 {
 		return nil, fmt.Errorf("efficiency: %w: no window with both written events and CPU time", ErrNoData)
 	}
-	p := NewPlot(titled(res, "efficiency: events written per CPU core used"), timeAxis, "events/s per core (pipeline process)")
+	p := NewPlot(titled(res, "efficiency per CPU core of "+measuredProcessShort(res)), timeAxis, "events written/s per core used")
 	faultBands(p, res)
 	l, err := line(xys, Color(2), 2)
 	if err != nil {
@@ -612,11 +643,11 @@ func RunFigures(res *harness.Result) (figs []Figure, missing []Missing, err erro
 				return err
 			}
 			figs = append(figs, Figure{File: "resources.png", Title: "Resource use", Caption: resourcesCaption(res),
-				Grid: grid, GridTitle: titled(res, "resource use of the pipeline process"), Width: DefaultWidth, Height: DefaultHeight * 4 / 3})
+				Grid: grid, GridTitle: titled(res, "resource use of "+measuredProcessShort(res)), Width: DefaultWidth, Height: DefaultHeight * 4 / 3})
 			return nil
 		},
 		func() error {
-			return single("efficiency.png", "Efficiency", fmt.Sprintf("Events written per CPU-second of the pipeline process (events/s per core actually used), summed over a %d s moving window.", EfficiencyWindow(res))+faultCaption(res), EfficiencyPlot)
+			return single("efficiency.png", "Efficiency", fmt.Sprintf("Events written per CPU-second of %s (events/s per core actually used), summed over a %d s moving window.", MeasuredProcess(res), EfficiencyWindow(res))+faultCaption(res), EfficiencyPlot)
 		},
 	}
 	for _, s := range steps {
@@ -628,7 +659,7 @@ func RunFigures(res *harness.Result) (figs []Figure, missing []Missing, err erro
 }
 
 func resourcesCaption(res *harness.Result) string {
-	c := "CPU, memory, GC pauses and goroutines of the pipeline process, sampled once a second."
+	c := "CPU, memory, GC pauses and goroutines of " + MeasuredProcess(res) + ", sampled once a second."
 	switch in := res.Scenario.Infra; {
 	case !in.PipelineProcess && res.Environment.Embedded && !in.Process:
 		c += " The pipeline ran inside the harness process, beside the load generator and the embedded Kafka and Qdrant stand-ins: their CPU and memory are included."

@@ -644,3 +644,24 @@ func distinctColours(img image.Image, step int) int {
 	}
 	return len(seen)
 }
+
+func TestMeasuredProcessNamesWhatTheTimelineRecords(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		infra    harness.InfraConfig
+		embedded bool
+		want     string
+	}{
+		{harness.InfraConfig{Mode: "embedded"}, true, "the harness process (pipeline, load generator and stand-ins together)"},
+		{harness.InfraConfig{Mode: "embedded", Process: true}, true, "the harness process (pipeline and load generator together)"},
+		{harness.InfraConfig{Mode: "external"}, false, "the harness process (pipeline and load generator together)"},
+		{harness.InfraConfig{Mode: "embedded", PipelineProcess: true}, true, "the pipeline process"},
+		{harness.InfraConfig{Mode: "external", PipelineProcess: true, PipelineProcesses: 2}, false, "the 2 pipeline processes, summed"},
+	} {
+		res := &harness.Result{}
+		res.Scenario.Infra, res.Environment.Embedded = c.infra, c.embedded
+		if got := MeasuredProcess(res); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.infra, got, c.want)
+		}
+	}
+}

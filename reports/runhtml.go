@@ -283,7 +283,7 @@ func throughputView(res *harness.Result) []kv {
 	}
 	w, d := int(res.Scenario.Warmup.Seconds()), int(res.Scenario.Duration.Seconds())
 	if e := Efficiency(res.Timeline, w, w+d); e > 0 {
-		rows = append(rows, kv{"efficiency (measured window)", fmt.Sprintf("%.0f events/s per CPU core used by the pipeline process", e)})
+		rows = append(rows, kv{"efficiency (measured window)", fmt.Sprintf("%.0f events/s per CPU core used by %s", e, MeasuredProcess(res))})
 	}
 	rows = append(rows, kv{"load generator send delay p99", fmt.Sprintf("%s ms; %.3f%% of events late", FormatMS(res.Validity.SendDelayP99MS), 100*res.Validity.LateFraction)})
 	return rows
