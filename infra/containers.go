@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -238,12 +237,11 @@ func StartContainers(ctx context.Context, cfg ContainersConfig) (*Env, error) {
 	if err != nil {
 		return fail(fmt.Errorf("infra: containers: qdrant (%s): gRPC port: %w", cfg.QdrantImage, err))
 	}
-	host, portStr, err := net.SplitHostPort(grpcAddr)
+	host, port, err := splitAddr(grpcAddr)
 	if err != nil {
-		return fail(fmt.Errorf("infra: containers: qdrant (%s): gRPC address %q: %w", cfg.QdrantImage, grpcAddr, err))
+		return fail(fmt.Errorf("infra: containers: qdrant (%s): gRPC address %w", cfg.QdrantImage, err))
 	}
-	env.QdrantHost = host
-	env.QdrantPort, _ = strconv.Atoi(portStr)
+	env.QdrantHost, env.QdrantPort = host, port
 	env.QdrantLabel = imageLabel("Qdrant", cfg.QdrantImage)
 
 	if err := createTopics(ctx, env, cfg); err != nil {

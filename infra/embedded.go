@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"runtime/debug"
-	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/vectorstream/vectorstream/infra/qdrantfake"
@@ -157,13 +156,12 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Env, error) {
 		cluster.Close()
 		return nil, listenErr(fmt.Errorf("infra: start qdrantfake: %w", err))
 	}
-	host, portStr, err := net.SplitHostPort(srv.Addr())
+	host, port, err := splitAddr(srv.Addr())
 	if err != nil {
 		cluster.Close()
 		_ = srv.Close()
-		return nil, fmt.Errorf("infra: qdrantfake address %q: %w", srv.Addr(), err)
+		return nil, fmt.Errorf("infra: qdrantfake address: %w", err)
 	}
-	port, _ := strconv.Atoi(portStr)
 	env := &Env{
 		Mode:         ModeEmbedded,
 		KafkaBrokers: cluster.ListenAddrs(),
@@ -194,13 +192,9 @@ type ServeInfo struct {
 // External returns the External that connects to the served services, with
 // their labels.
 func (si ServeInfo) External() (External, error) {
-	host, portStr, err := net.SplitHostPort(si.QdrantAddr)
+	host, port, err := splitAddr(si.QdrantAddr)
 	if err != nil {
-		return External{}, fmt.Errorf("infra: serve info: qdrant_addr %q: %w", si.QdrantAddr, err)
-	}
-	port, err := strconv.Atoi(portStr)
-	if err != nil {
-		return External{}, fmt.Errorf("infra: serve info: qdrant_addr %q: %w", si.QdrantAddr, err)
+		return External{}, fmt.Errorf("infra: serve info: qdrant_addr %w", err)
 	}
 	return External{
 		Brokers:       si.KafkaBrokers,
