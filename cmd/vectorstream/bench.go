@@ -37,56 +37,25 @@ func runBench(ctx context.Context, args []string) error {
 	if err := fs.Parse(interspersed(fs, args)); err != nil {
 		return flagErr(err)
 	}
-	var sc *harness.Scenario
-	switch {
-	case *rerun != "" && fs.NArg() == 0:
-		if len(sets) > 0 {
-			return usageErr("--rerun repeats a run exactly: it takes no --set")
-		}
-		s, err := rerunScenario(*rerun)
-		if err != nil {
-			return err
-		}
-		sc = s
-	case *rerun == "" && fs.NArg() == 1:
-		s, err := harness.LoadScenario(fs.Arg(0), sets)
-		if err != nil {
-			return err
-		}
-		sc = s
-	default:
-		fs.Usage()
-		return usageErr("bench takes exactly one scenario file, or --rerun and no file")
+	sc, err := benchScenario(fs, *rerun, sets)
+	if err != nil {
+		return err
 	}
 	level := new(slog.LevelVar)
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return usageErr("--log-level: %v", err)
 	}
 	log := newLogger(level)
-	if *runID != "" && !harness.SafeName(*runID) {
-		return usageErr("--run-id %q: a run name is 1 to 128 letters, digits, '.', '_', '-' or '=', not starting with '.'", *runID)
-	}
-	if *runID == "" {
-		*runID = time.Now().UTC().Format("20060102T150405Z")
+	if *runID, err = runName(*runID); err != nil {
+		return err
 	}
 	dir := filepath.Join(*resultsDir, sc.Name, *runID)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("results folder: %w", err)
 	}
-	self, _ := os.Executable()
-	opts := harness.Options{Log: log, RunID: *runID, Self: self, Recreate: *recreate}
-	if !*quiet {
-		opts.Progress = os.Stderr
-		opts.ProgressEvery = time.Second
-		if !isTerminal(os.Stderr) {
-			opts.ProgressEvery = 10 * time.Second // plain periodic lines in CI logs
-		}
-	}
-	if f, err := pipeline.ParseFault(os.Getenv("VECTORSTREAM_FAULT")); err != nil {
-		return fmt.Errorf("%w: %w", exitcode.ErrConfig, err)
-	} else if f.Point != "" {
-		f.Exit = os.Exit
-		opts.PipelineOpts = append(opts.PipelineOpts, pipeline.WithFault(f))
+	opts, err := benchOptions(log, *runID, *recreate, *quiet)
+	if err != nil {
+		return err
 	}
 
 	// SIGHUP re-reads the scenario file and applies the pipeline settings that may
@@ -107,20 +76,11 @@ func runBench(ctx context.Context, args []string) error {
 	}
 
 	if *doPprof {
-		f, err := os.Create(filepath.Join(dir, "cpu.pprof"))
+		stop, err := startPprof(dir, log)
 		if err != nil {
-			return fmt.Errorf("pprof: %w", err)
+			return err
 		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("pprof: %w", err)
-		}
-		defer func() {
-			pprof.StopCPUProfile()
-			f.Close()
-			if err := writeHeapProfile(filepath.Join(dir, "heap.pprof")); err != nil {
-				log.Warn("heap profile", "err", err)
-			}
-		}()
+		defer stop()
 	}
 	fmt.Fprintf(os.Stderr, "vectorstream bench %s: %s load at %s for %v (+%v warm-up), infra %s, embeddings %s\n",
 		sc.Name, sc.Load.Kind, describeLoad(sc), sc.Duration, sc.Warmup, sc.Infra.Mode, sc.Embedding.Backend)
@@ -137,6 +97,77 @@ func runBench(ctx context.Context, args []string) error {
 		return errors.Join(runErr, err)
 	}
 	return runErr
+}
+
+// runName checks a --run-id (it names a folder under results/), or makes one from
+// the start time, UTC.
+func runName(id string) (string, error) {
+	if id == "" {
+		return time.Now().UTC().Format("20060102T150405Z"), nil
+	}
+	if !harness.SafeName(id) {
+		return "", usageErr("--run-id %q: a run name is 1 to 128 letters, digits, '.', '_', '-' or '=', not starting with '.'", id)
+	}
+	return id, nil
+}
+
+// benchScenario is the scenario bench runs: the file given, or the one recorded in a
+// --rerun folder.
+func benchScenario(fs *flag.FlagSet, rerun string, sets []string) (*harness.Scenario, error) {
+	switch {
+	case rerun != "" && fs.NArg() == 0:
+		if len(sets) > 0 {
+			return nil, usageErr("--rerun repeats a run exactly: it takes no --set")
+		}
+		return rerunScenario(rerun)
+	case rerun == "" && fs.NArg() == 1:
+		return harness.LoadScenario(fs.Arg(0), sets)
+	}
+	fs.Usage()
+	return nil, usageErr("bench takes exactly one scenario file, or --rerun and no file")
+}
+
+// benchOptions are the harness options of a bench run: progress on stderr unless
+// quiet (every 10 s off a terminal), and the VECTORSTREAM_FAULT crash point.
+func benchOptions(log *slog.Logger, runID string, recreate, quiet bool) (harness.Options, error) {
+	self, _ := os.Executable()
+	opts := harness.Options{Log: log, RunID: runID, Self: self, Recreate: recreate}
+	if !quiet {
+		opts.Progress = os.Stderr
+		opts.ProgressEvery = time.Second
+		if !isTerminal(os.Stderr) {
+			opts.ProgressEvery = 10 * time.Second // plain periodic lines in CI logs
+		}
+	}
+	f, err := pipeline.ParseFault(os.Getenv("VECTORSTREAM_FAULT"))
+	if err != nil {
+		return opts, fmt.Errorf("%w: %w", exitcode.ErrConfig, err)
+	}
+	if f.Point != "" {
+		f.Exit = os.Exit
+		opts.PipelineOpts = append(opts.PipelineOpts, pipeline.WithFault(f))
+	}
+	return opts, nil
+}
+
+// startPprof starts the CPU profile into dir/cpu.pprof; stop ends it and writes
+// dir/heap.pprof.
+func startPprof(dir string, log *slog.Logger) (stop func(), err error) {
+	f, err := os.Create(filepath.Join(dir, "cpu.pprof"))
+	if err != nil {
+		return nil, fmt.Errorf("pprof: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("pprof: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+		if err := writeHeapProfile(filepath.Join(dir, "heap.pprof")); err != nil {
+			log.Warn("heap profile", "err", err)
+		}
+	}, nil
 }
 
 // finishRun writes a run's folder, its report, and prints its summary.

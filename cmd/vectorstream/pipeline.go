@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/qdrant/go-client/qdrant"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/vectorstream/vectorstream/embed"
 	"github.com/vectorstream/vectorstream/infra"
@@ -138,6 +139,9 @@ func runPipeline(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *f.announce && cfg.HealthAddr == "" {
+		return usageErr("--announce needs health_addr")
+	}
 	level := new(slog.LevelVar)
 	log := newLogger(level)
 	model, err := embed.Load(*f.modelPath)
@@ -150,19 +154,7 @@ func runPipeline(ctx context.Context, args []string) error {
 	}
 	defer be.Close()
 	log.Info("embedding backend", "selection", be.Selection.String())
-	host, port, err := qdrantEndpoint(*f.qdrantAddr)
-	if err != nil {
-		return err
-	}
-	sec, err := loadSecurity(*f.security)
-	if err != nil {
-		return err
-	}
-	env := infra.Connect(infra.External{Brokers: strings.Split(*f.brokers, ","), QdrantHost: host, QdrantPort: port, Security: sec})
-	if err := infra.Check(ctx, env, sec.EffectiveTimeout()); err != nil {
-		return fmt.Errorf("%w: %w", exitcode.ErrUnreachable, err)
-	}
-	qc, err := infra.NewQdrantClient(env)
+	env, qc, err := connectServices(ctx, f)
 	if err != nil {
 		return err
 	}
@@ -181,19 +173,45 @@ func runPipeline(ctx context.Context, args []string) error {
 	}
 
 	defer reloadOnSIGHUP(ctx, log, func() *pipeline.Pipeline { return p }, f.acf.load)()
+	return runServed(ctx, p, cfg.HealthAddr, *f.announce, log)
+}
+
+// connectServices connects to the brokers and the Qdrant the flags name, once both
+// answer (infra.Check).
+func connectServices(ctx context.Context, f *pipelineFlags) (*infra.Env, *qdrant.Client, error) {
+	host, port, err := qdrantEndpoint(*f.qdrantAddr)
+	if err != nil {
+		return nil, nil, err
+	}
+	sec, err := loadSecurity(*f.security)
+	if err != nil {
+		return nil, nil, err
+	}
+	env := infra.Connect(infra.External{Brokers: strings.Split(*f.brokers, ","), QdrantHost: host, QdrantPort: port, Security: sec})
+	if err := infra.Check(ctx, env, sec.EffectiveTimeout()); err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", exitcode.ErrUnreachable, err)
+	}
+	qc, err := infra.NewQdrantClient(env)
+	if err != nil {
+		return nil, nil, err
+	}
+	return env, qc, nil
+}
+
+// runServed runs p, with its health server on healthAddr ("" for none) up before the
+// first poll; with announce it prints the bound address for a harness that started
+// this process. A health server that fails stops the pipeline.
+func runServed(ctx context.Context, p *pipeline.Pipeline, healthAddr string, announce bool, log *slog.Logger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	if *f.announce && cfg.HealthAddr == "" {
-		return usageErr("--announce needs health_addr")
-	}
-	if cfg.HealthAddr != "" {
+	if healthAddr != "" {
 		bound := make(chan struct{})
 		wg.Go(func() {
-			err := serveHealth(ctx, p, cfg.HealthAddr, func(a net.Addr) {
+			err := serveHealth(ctx, p, healthAddr, func(a net.Addr) {
 				defer close(bound)
 				log.Info("health and metrics", "addr", "http://"+a.String()+"/health")
-				if *f.announce {
+				if announce {
 					if err := childproc.Announce(os.Stdout, a.String()); err != nil {
 						log.Error("announce the health address", "err", err)
 					}
@@ -209,7 +227,7 @@ func runPipeline(ctx context.Context, args []string) error {
 		case <-ctx.Done():
 		}
 	}
-	err = p.Run(ctx)
+	err := p.Run(ctx)
 	cancel()
 	wg.Wait()
 	return err
