@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"runtime/debug"
+	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/vectorstream/vectorstream/infra/qdrantfake"
@@ -65,11 +67,17 @@ type EmbeddedConfig struct {
 	// auto-created, as Kafka does by default.
 	Topics []string `json:"topics" yaml:"topics"`
 	// TopicConfigs are Kafka topic configs given to every topic in Topics,
-	// nil for none. kfake keeps every record in memory until retention
-	// trims it, so long runs should set "retention.bytes" (per partition)
-	// or "retention.ms"; kfake then trims every log.cleaner.backoff.ms
-	// (default one hour; lower it with kfake.BrokerConfigs in KafkaOpts).
+	// on top of the retention.bytes that RetentionBytes sets.
 	TopicConfigs map[string]string `json:"topic_configs,omitempty" yaml:"topic_configs,omitempty"`
+	// RetentionBytes bounds every topic's log, per partition, as Kafka's
+	// log.retention.bytes does: the oldest record batches are trimmed once a
+	// partition holds more, checked every second. kfake keeps its logs in
+	// memory, so this bounds the embedded broker's memory whatever the run's
+	// length. Zero means DefaultRetentionBytes, -1 no limit (Kafka's default);
+	// a retention.bytes in TopicConfigs takes precedence for those topics. A
+	// consumer lagging by more than this loses the trimmed records, as it
+	// would on Kafka: verification then counts them as lost.
+	RetentionBytes int64 `json:"retention_bytes,omitempty" yaml:"retention_bytes,omitempty"`
 	// KafkaAddr and QdrantAddr are the listen addresses; empty means
 	// DefaultAddr. The Kafka broker advertises the address it listens on, so
 	// it must be one clients can dial (not 0.0.0.0).
@@ -93,7 +101,36 @@ func (cfg EmbeddedConfig) withDefaults() EmbeddedConfig {
 	if cfg.QdrantAddr == "" {
 		cfg.QdrantAddr = DefaultAddr
 	}
+	if cfg.RetentionBytes == 0 {
+		cfg.RetentionBytes = DefaultRetentionBytes
+	}
+	if cfg.RetentionBytes > 0 {
+		tc := map[string]string{"retention.bytes": strconv.FormatInt(cfg.RetentionBytes, 10)}
+		maps.Copy(tc, cfg.TopicConfigs)
+		cfg.TopicConfigs = tc
+	}
 	return cfg
+}
+
+// DefaultRetentionBytes is the embedded broker's log.retention.bytes: 64 MiB
+// per partition (256 MiB of record batches on the default 4 partitions), held
+// in memory. Raise it (EmbeddedConfig.RetentionBytes) for runs whose consumer
+// may lag for longer, e.g. a long Qdrant outage with the batch held.
+const DefaultRetentionBytes = 64 << 20
+
+// kafkaRetentionOpts make kfake trim by retention every second (it checks once
+// an hour by default) and apply the limit to topics created later, too. kfake
+// frees memory a whole segment at a time, so segments are 8 MiB, not Kafka's
+// 1 GiB (kfake's 100 MiB).
+func (cfg EmbeddedConfig) kafkaRetentionOpts() []kfake.Opt {
+	if cfg.RetentionBytes < 0 {
+		return nil
+	}
+	return []kfake.Opt{kfake.BrokerConfigs(map[string]string{
+		"log.cleaner.backoff.ms": "1000",
+		"log.retention.bytes":    strconv.FormatInt(cfg.RetentionBytes, 10),
+		"log.segment.bytes":      strconv.Itoa(8 << 20),
+	})}
 }
 
 // Validate reports every problem with cfg at once.
@@ -138,6 +175,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Env, error) {
 	if len(cfg.Topics) > 0 && cfg.TopicConfigs == nil {
 		opts = append(opts, kfake.SeedTopics(int32(cfg.Partitions), cfg.Topics...))
 	}
+	opts = append(opts, cfg.kafkaRetentionOpts()...)
 	opts = append(opts, cfg.KafkaOpts...)
 	cluster, err := kfake.NewCluster(opts...)
 	if err != nil {

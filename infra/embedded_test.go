@@ -94,6 +94,54 @@ func TestTopicConfigs(t *testing.T) {
 	}
 }
 
+// TestRetentionBoundsTheEmbeddedLog: the embedded broker trims a topic's log to
+// RetentionBytes per partition, as Kafka's log.retention.bytes does, so its
+// memory does not grow with the run; the newest records stay readable.
+func TestRetentionBoundsTheEmbeddedLog(t *testing.T) {
+	t.Parallel()
+	const limit = 64 << 10
+	env := startEmbedded(t, infra.EmbeddedConfig{Partitions: 1, Topics: []string{"raw_data"}, RetentionBytes: limit})
+	if v := env.KafkaCluster.TopicInfo("raw_data").Configs["retention.bytes"]; v == nil || *v != "65536" {
+		t.Fatalf("raw_data retention.bytes = %v, want 65536", v)
+	}
+	cl := kafkaClient(t, env, kgo.DefaultProduceTopic("raw_data"), kgo.ProducerLinger(0),
+		kgo.ProducerBatchCompression(kgo.NoCompression())) // the limit is on stored bytes
+	ctx := t.Context()
+	value := []byte(strings.Repeat("x", 1000))
+	const n = 1000 // ~1 MB, 16 times the limit
+	for i := range n {
+		// One batch per record, so retention can trim at record granularity.
+		if err := cl.ProduceSync(ctx, &kgo.Record{Value: value}).FirstErr(); err != nil {
+			t.Fatalf("produce %d: %v", i, err)
+		}
+	}
+	adm := kadm.NewClient(cl)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		starts, err := adm.ListStartOffsets(ctx, "raw_data")
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, _ := starts.Lookup("raw_data", 0)
+		// Kept: at most limit bytes of batches (each ~1.1 KB with its header).
+		if kept := n - o.Offset; kept > 0 && kept <= limit/1000 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("log start offset %d after 30 s: the log was not trimmed to %d bytes", o.Offset, limit)
+		}
+		// Not synchronisation: kfake trims on its own ticker; poll until it has.
+		time.Sleep(50 * time.Millisecond)
+	}
+	ends, err := adm.ListEndOffsets(ctx, "raw_data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := ends.Lookup("raw_data", 0); o.Offset != n {
+		t.Fatalf("end offset %d, want %d", o.Offset, n)
+	}
+}
+
 func TestStartModes(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
