@@ -87,8 +87,10 @@ func TestDroppedWritesMakeTheRunInvalid(t *testing.T) {
 	res, err := Run(t.Context(), sc, Options{
 		RunID: "t2",
 		BeforeVerify: func(ctx context.Context, env *infra.Env, qc *qdrant.Client) error {
-			// Lose a "batch": delete ten stored event points behind the pipeline's back.
-			pts, err := qc.Scroll(ctx, &qdrant.ScrollPoints{CollectionName: sc.Pipeline.Qdrant.EventsCollection, Limit: qdrant.PtrOf(uint32(10))})
+			// Lose a "batch": delete ten stored event points behind the pipeline's back,
+			// and store one that no event produced.
+			coll := sc.Pipeline.Qdrant.EventsCollection
+			pts, err := qc.Scroll(ctx, &qdrant.ScrollPoints{CollectionName: coll, Limit: qdrant.PtrOf(uint32(10)), WithVectors: qdrant.NewWithVectors(true)})
 			if err != nil {
 				return err
 			}
@@ -96,14 +98,20 @@ func TestDroppedWritesMakeTheRunInvalid(t *testing.T) {
 			for i, p := range pts {
 				ids[i] = p.GetId()
 			}
-			_, err = qc.Delete(ctx, &qdrant.DeletePoints{CollectionName: sc.Pipeline.Qdrant.EventsCollection, Wait: qdrant.PtrOf(true), Points: qdrant.NewPointsSelector(ids...)})
+			_, err = qc.Delete(ctx, &qdrant.DeletePoints{CollectionName: coll, Wait: qdrant.PtrOf(true), Points: qdrant.NewPointsSelector(ids...)})
+			if err != nil {
+				return err
+			}
+			_, err = qc.Upsert(ctx, &qdrant.UpsertPoints{CollectionName: coll, Wait: qdrant.PtrOf(true), Points: []*qdrant.PointStruct{{
+				Id: qdrant.NewIDUUID("00000000-0000-4000-8000-000000000001"), Vectors: qdrant.NewVectorsDense(pipeline.VectorOf(pts[0].GetVectors())),
+			}}})
 			return err
 		},
 	})
 	if !errors.Is(err, exitcode.ErrInvalid) {
 		t.Fatalf("got %v, want an invalid run", err)
 	}
-	if res == nil || res.Verification.Passed || res.Verification.Lost != 10 || res.Validity.Valid || res.Passed {
+	if res == nil || res.Verification.Passed || res.Verification.Lost != 10 || res.Verification.Unexpected != 1 || res.Validity.Valid || res.Passed {
 		t.Fatalf("verification %+v validity %+v", res.Verification, res.Validity)
 	}
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/vectorstream/vectorstream/event"
 
-	"github.com/google/uuid"
 	"github.com/qdrant/go-client/qdrant"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -43,8 +42,12 @@ type verifier struct {
 	dim int
 
 	v Verification
-	// What expect found there should be.
-	expected  map[uuid.UUID]struct{}       // event point ids
+	// What expect found there should be, and found of it: the event points are
+	// looked up by id as the stream is regenerated, a chunk at a time, so no set
+	// of ids is held (a long run has millions).
+	expected  int64                        // valid events Kafka acknowledged
+	found     int64                        // of those, points Qdrant has
+	lookupErr error                        // the first failed lookup
 	malformed map[string]event.Reason      // dead letters by event id
 	profiles  map[string]*pipeline.Profile // by user
 	userOrder []string
@@ -64,7 +67,7 @@ func (vf *verifier) problem(format string, args ...any) {
 // returns the verification and how many valid and malformed events the run sent.
 func (vf *verifier) run(ctx context.Context, counters pipeline.Counters) (v Verification, valid, malformed int64) {
 	vf.v = Verification{MinVectorCos: 1, MinProfileCos: 1}
-	if err := vf.expect(); err != nil {
+	if err := vf.expect(ctx); err != nil {
 		vf.problem("%v", err)
 		return vf.v, 0, 0
 	}
@@ -75,24 +78,24 @@ func (vf *verifier) run(ctx context.Context, counters pipeline.Counters) (v Veri
 	vf.spool(counters)
 	vf.v.RPO = vf.v.Lost + vf.v.DLQMissing
 	vf.v.Passed = len(vf.v.Problems) == 0
-	return vf.v, int64(len(vf.expected)), int64(len(vf.malformed))
+	return vf.v, vf.expected, int64(len(vf.malformed))
 }
 
 // expect regenerates the stream from the seed and, for every event Kafka
-// acknowledged, records what the run should have left: its point or its dead letter,
-// its embedding (in chunks, in stream order) folded into its user's profile, and a
-// sample of vectors.
-func (vf *verifier) expect() error {
+// acknowledged, records what the run should have left: its point (looked up in
+// Qdrant by id, in chunks) or its dead letter, its embedding (in chunks, in stream
+// order) folded into its user's profile, and a sample of vectors.
+func (vf *verifier) expect(ctx context.Context) error {
 	gen, err := workloads.NewGenerator(vf.rec.gcfg)
 	if err != nil {
 		return fmt.Errorf("regenerate stream: %w", err)
 	}
-	vf.expected, vf.malformed, vf.profiles = map[uuid.UUID]struct{}{}, map[string]event.Reason{}, map[string]*pipeline.Profile{}
+	vf.malformed, vf.profiles = map[string]event.Reason{}, map[string]*pipeline.Profile{}
 	sampleEvery := int64(1)
 	if n := int64(vf.sc.Verify.SampleVectors); n > 0 && vf.rec.sent > n {
 		sampleEvery = vf.rec.sent / n
 	}
-	f := folder{vf: vf, sampleEvery: sampleEvery, lastPos: map[string]position{}, disordered: map[string]bool{}, vecs: make([]float32, foldChunk*vf.dim)}
+	f := folder{vf: vf, ctx: ctx, sampleEvery: sampleEvery, lastPos: map[string]position{}, disordered: map[string]bool{}, vecs: make([]float32, foldChunk*vf.dim)}
 	for i := int64(0); i < vf.rec.sent; i++ {
 		rec := gen.Next(vf.rec.start.Add(vf.rec.sched.At(i)))
 		if vf.rec.pos[i].partition < 0 {
@@ -102,7 +105,7 @@ func (vf *verifier) expect() error {
 			vf.malformed[rec.EventID] = rec.Reason
 			continue
 		}
-		vf.expected[uuid.MustParse(pipeline.EventPointID(rec.EventID))] = struct{}{}
+		vf.expected++
 		if err := f.add(rec.Event, i); err != nil {
 			return fmt.Errorf("re-embed: %w", err)
 		}
@@ -120,9 +123,11 @@ func (vf *verifier) expect() error {
 
 const foldChunk = 1024
 
-// folder embeds valid events in chunks and folds each into its user's profile.
+// folder embeds valid events in chunks and folds each into its user's profile, and
+// looks their points up in Qdrant.
 type folder struct {
 	vf          *verifier
+	ctx         context.Context
 	sampleEvery int64
 	lastPos     map[string]position
 	disordered  map[string]bool // users whose events Kafka holds out of stream order
@@ -150,6 +155,7 @@ func (f *folder) flush() error {
 	if err := vf.enc.Encode(f.docs, f.vecs[:len(f.docs)*dim]); err != nil {
 		return err
 	}
+	vf.lookup(f.ctx, f.evs)
 	for j := range f.evs {
 		ev, seq := &f.evs[j], f.seqs[j]
 		vec := f.vecs[j*dim : (j+1)*dim]
@@ -175,25 +181,41 @@ func (f *folder) flush() error {
 	return nil
 }
 
-// points checks the event points by identity: every valid event's, and no other.
+// lookup counts how many of evs have their point in the events collection.
+func (vf *verifier) lookup(ctx context.Context, evs []event.Event) {
+	if vf.lookupErr != nil {
+		return
+	}
+	ids := make([]*qdrant.PointId, len(evs))
+	for i := range evs {
+		ids[i] = qdrant.NewIDUUID(pipeline.EventPointID(evs[i].EventID))
+	}
+	pts, err := vf.qc.Get(ctx, &qdrant.GetPoints{CollectionName: vf.sc.Pipeline.Qdrant.EventsCollection, Ids: ids,
+		WithVectors: qdrant.NewWithVectors(false), WithPayload: qdrant.NewWithPayload(false)})
+	if err != nil {
+		vf.lookupErr = fmt.Errorf("get %d points: %w", len(ids), err)
+		return
+	}
+	vf.found += int64(len(pts))
+}
+
+// points checks the event points by identity: every valid event's (looked up by
+// expect), and no other (the collection holds exactly as many as were found).
 func (vf *verifier) points(ctx context.Context) {
 	v, coll := &vf.v, vf.sc.Pipeline.Qdrant.EventsCollection
-	v.ExpectedPoints = int64(len(vf.expected))
-	stored, err := scrollIDs(ctx, vf.qc, coll)
+	v.ExpectedPoints = vf.expected
+	if vf.lookupErr != nil {
+		vf.problem("look up points in %s: %v", coll, vf.lookupErr)
+		return
+	}
+	n, err := vf.qc.Count(ctx, &qdrant.CountPoints{CollectionName: coll, Exact: qdrant.PtrOf(true)})
 	if err != nil {
-		vf.problem("scroll %s: %v", coll, err)
+		vf.problem("count %s: %v", coll, err)
+		return
 	}
-	v.StoredPoints = int64(len(stored))
-	for id := range stored {
-		if _, ok := vf.expected[id]; !ok {
-			v.Unexpected++
-		}
-	}
-	for id := range vf.expected {
-		if _, ok := stored[id]; !ok {
-			v.Lost++
-		}
-	}
+	v.StoredPoints = int64(n)
+	v.Lost = vf.expected - vf.found
+	v.Unexpected = v.StoredPoints - vf.found
 	if v.Lost > 0 {
 		vf.problem("%d valid events missing from %s", v.Lost, coll)
 	}
@@ -313,20 +335,6 @@ func cosine(a, b []float32) float64 {
 		return 0
 	}
 	return dot / math.Sqrt(na*nb)
-}
-
-// scrollIDs returns every point id of a collection.
-func scrollIDs(ctx context.Context, qc *qdrant.Client, collection string) (map[uuid.UUID]struct{}, error) {
-	out := map[uuid.UUID]struct{}{}
-	err := scroll(ctx, qc, collection, false, func(pt *qdrant.RetrievedPoint) error {
-		id, err := uuid.Parse(pt.GetId().GetUuid())
-		if err != nil {
-			return fmt.Errorf("point id %v: %w", pt.GetId(), err)
-		}
-		out[id] = struct{}{}
-		return nil
-	})
-	return out, err
 }
 
 func scrollProfiles(ctx context.Context, qc *qdrant.Client, collection string) (map[string]*pipeline.Profile, error) {
