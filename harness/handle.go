@@ -155,6 +155,7 @@ func writeYAML(path string, v any, perm os.FileMode) error {
 // dir from then on (Stop removes it), and dir is removed when it does not start.
 func launchChild(ctx context.Context, self string, argv []string, dir string) (*childProcess, error) {
 	cmd := exec.Command(self, argv...)
+	cmd.Env = childproc.Env(os.Environ(), childproc.CmdPipeline)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err == nil {

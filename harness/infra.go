@@ -56,6 +56,7 @@ func serveChild(ctx context.Context, sc *Scenario, self string) (*infra.Env, err
 	args := childproc.InfraServeArgs{Kafka: "127.0.0.1:0", Qdrant: "127.0.0.1:0",
 		Partitions: sc.Kafka.Partitions, Topics: []string{sc.Pipeline.Kafka.Topic, sc.Pipeline.Kafka.DLQTopic}}
 	cmd := exec.Command(self, args.Argv()...)
+	cmd.Env = childproc.Env(os.Environ(), childproc.CmdInfra)
 	cmd.Stderr = io.Discard
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -170,6 +170,7 @@ func (r *run) runLoadProcesses(ctx context.Context, parts int) error {
 		args := childproc.LoadPartArgs{Part: k, Parts: parts, Start: lg.start, Brokers: env.KafkaBrokers,
 			Out: filepath.Join(dir, fmt.Sprintf("part-%d.gob", k)), Scenario: scenPath}
 		cmd := exec.CommandContext(ctx, self, args.Argv()...)
+		cmd.Env = childproc.Env(os.Environ(), childproc.CmdLoad)
 		cmd.Stderr = os.Stderr
 		if err := cmd.Start(); err != nil {
 			for _, started := range cmds[:k] {

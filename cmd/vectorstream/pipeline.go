@@ -17,6 +17,7 @@ import (
 	"github.com/vectorstream/vectorstream/embed"
 	"github.com/vectorstream/vectorstream/infra"
 	"github.com/vectorstream/vectorstream/internal/childproc"
+	"github.com/vectorstream/vectorstream/internal/envvars"
 	"github.com/vectorstream/vectorstream/internal/exitcode"
 	"github.com/vectorstream/vectorstream/internal/yamlconf"
 	"github.com/vectorstream/vectorstream/pipeline"
@@ -52,7 +53,7 @@ func loadAppConfig(base string, overlays, sets []string) (pipeline.Config, error
 	for i, f := range files {
 		var ovs []yamlconf.Override
 		if i == len(files)-1 {
-			ovs = yamlconf.EnvOverrides(&cfg, "VECTORSTREAM_", os.LookupEnv)
+			ovs = yamlconf.EnvOverrides(&cfg, envvars.Prefix, os.LookupEnv)
 			for _, s := range sets {
 				o, err := yamlconf.ParseSet(s)
 				if err != nil {

@@ -12,27 +12,32 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/vectorstream/vectorstream/internal/envvars"
 	"github.com/vectorstream/vectorstream/internal/exitcode"
 )
 
 type command struct {
 	name, summary string
 	run           func(ctx context.Context, args []string) error
+	// settings is the configuration whose VECTORSTREAM_<PATH> variables the command
+	// reads (env.go); nil: it reads none (and accepts every command's, envvars.Table.Known).
+	settings *envvars.Schema
 }
 
 func commands() []command {
+	scenario, app := scenarioSettings(), appSettings()
 	return []command{
-		{"bench", "run a scenario end to end and write results/<scenario>/<run-id>/", runBench},
-		{"pipeline", "run the pipeline alone against running Kafka and Qdrant (app_config.yaml)", runPipeline},
-		{"load", "offer a scenario's load to Kafka without a pipeline (--calibrate measures the harness's ceiling)", runLoad},
-		{"dlq", "dlq inspect: count dead letters by reason with samples; dlq replay: re-validate and re-inject them", runDLQ},
-		{"backup", "backup replay: write the pipeline's backup spool into Qdrant (the pipeline also does this by itself)", runBackup},
-		{"infra", "infra serve: run the embedded Kafka and Qdrant stand-ins on loopback ports", runInfra},
-		{"fit", "fit an embedding model on a scenario's catalog and save it", runFit},
-		{"validate", "check scenario files without running them", runValidate},
-		{"report", "redraw the plots and report.html of run folders (or a series) from their files", runReport},
-		{"compare", "compare runs side by side (the first is the baseline) and write compare.html", runCompare},
-		{"crossover", "from encode benchmark output, the batch size at which the GPU starts to win; writes crossover.html", runCrossover},
+		{"bench", "run a scenario end to end and write results/<scenario>/<run-id>/", runBench, scenario},
+		{"pipeline", "run the pipeline alone against running Kafka and Qdrant (app_config.yaml)", runPipeline, app},
+		{"load", "offer a scenario's load to Kafka without a pipeline (--calibrate measures the harness's ceiling)", runLoad, scenario},
+		{"dlq", "dlq inspect: count dead letters by reason with samples; dlq replay: re-validate and re-inject them", runDLQ, app},
+		{"backup", "backup replay: write the pipeline's backup spool into Qdrant (the pipeline also does this by itself)", runBackup, app},
+		{"infra", "infra serve: run the embedded Kafka and Qdrant stand-ins on loopback ports", runInfra, nil},
+		{"fit", "fit an embedding model on a scenario's catalog and save it", runFit, scenario},
+		{"validate", "check scenario files without running them", runValidate, scenario},
+		{"report", "redraw the plots and report.html of run folders (or a series) from their files", runReport, nil},
+		{"compare", "compare runs side by side (the first is the baseline) and write compare.html", runCompare, nil},
+		{"crossover", "from encode benchmark output, the batch size at which the GPU starts to win; writes crossover.html", runCrossover, nil},
 	}
 }
 
@@ -40,14 +45,20 @@ func commands() []command {
 func Execute(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(args) == 2 && args[0] == "help" && args[1] == "env" {
+		envUsage(os.Stdout)
+		return exitcode.OK
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(os.Stdout)
 		return exitcode.OK
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
-			err := c.run(ctx, args[1:])
-			return exitCode(err)
+			if err := checkEnv(c.name, os.Environ()); err != nil {
+				return exitCode(err)
+			}
+			return exitCode(c.run(ctx, args[1:]))
 		}
 	}
 	fmt.Fprintf(os.Stderr, "vectorstream: unknown command %q\n\n", args[0])
@@ -60,6 +71,7 @@ func usage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
+	fmt.Fprintln(w, "\nVECTORSTREAM_* variables: `vectorstream help env` lists those each command reads; any other fails with exit 2")
 	fmt.Fprintln(w, "\nexit codes: 0 passed, 1 run error, 2 bad configuration, 3 service unreachable, 4 run invalid, 75 injected fault (VECTORSTREAM_FAULT), 99 gate failed")
 }
 
@@ -117,7 +129,9 @@ func usageErr(format string, args ...any) error {
 // positional arguments, so that flags may follow them as a person types them:
 // `fit scenarios/smoke.yaml -o model.vsm` parses as `fit -o model.vsm
 // scenarios/smoke.yaml`. A "--" ends the flags; an unknown flag is left for fs.Parse
-// to report.
+// to report, and so is a flag that wants a value and is the last argument: it stays
+// last (the positionals are dropped, the parse fails anyway), where a "--" after it
+// would be taken for its value.
 func interspersed(fs *flag.FlagSet, args []string) []string {
 	var flags, pos []string
 	for i := 0; i < len(args); i++ {
@@ -141,10 +155,11 @@ func interspersed(fs *flag.FlagSet, args []string) []string {
 		if bf, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && bf.IsBoolFlag() {
 			continue
 		}
-		if i+1 < len(args) {
-			flags = append(flags, args[i+1])
-			i++
+		if i+1 == len(args) {
+			return flags
 		}
+		flags = append(flags, args[i+1])
+		i++
 	}
 	if len(pos) == 0 {
 		return flags

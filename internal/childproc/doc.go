@@ -7,6 +7,10 @@
 // server, in the pipeline process) and Client (in the harness), with the paths and the
 // JSON bodies they exchange.
 //
-// It may import pipeline (for the types it carries) and internal/measure; pipeline must
-// not import it. It starts no process and parses no command line itself.
+// Env gives each child the environment meant for it: the parent's without the
+// VECTORSTREAM_* variables that are not passed on to that child (internal/envvars).
+//
+// It may import pipeline (for the types it carries), internal/measure and
+// internal/envvars; pipeline must not import it. It starts no process and parses no
+// command line itself.
 package childproc

@@ -383,7 +383,7 @@ func Paths(v any) []string {
 func EnvOverrides(v any, prefix string, getenv func(string) (string, bool)) []Override {
 	var out []Override
 	for _, p := range Paths(v) {
-		name := prefix + strings.ToUpper(strings.ReplaceAll(p, ".", "_"))
+		name := EnvName(prefix, p)
 		if val, ok := getenv(name); ok {
 			out = append(out, Override{Path: p, Value: val, Source: "env " + name})
 		}
@@ -391,17 +391,24 @@ func EnvOverrides(v any, prefix string, getenv func(string) (string, bool)) []Ov
 	return out
 }
 
+// EnvName is the environment variable of the dotted path p: prefix + p in upper case,
+// dots as underscores ("load.rate" is VECTORSTREAM_LOAD_RATE with prefix VECTORSTREAM_).
+func EnvName(prefix, p string) string {
+	return prefix + strings.ToUpper(strings.ReplaceAll(p, ".", "_"))
+}
+
 // ParseSet parses "path=value" as given to a --set flag. An empty value is refused
 // (a forgotten value would silently mean the default); an empty string is written ”.
 func ParseSet(s string) (Override, error) {
 	p, v, ok := strings.Cut(s, "=")
+	p = strings.TrimSpace(p)
 	if !ok || p == "" {
 		return Override{}, fmt.Errorf("--set %q: want path=value, e.g. pipeline.max_batch=500", s)
 	}
 	if v == "" {
 		return Override{}, fmt.Errorf("--set %q: no value after '=' (for an empty string write %s='')", s, p)
 	}
-	return Override{Path: strings.TrimSpace(p), Value: v, Source: "flag --set " + p}, nil
+	return Override{Path: p, Value: v, Source: "flag --set " + p}, nil
 }
 
 // set writes value at path in the mapping node n, creating mappings as needed.
