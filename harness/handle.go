@@ -99,7 +99,8 @@ type childSpec struct {
 	cfg     pipeline.Config // the pipeline's configuration; its health address becomes a free port
 	env     *infra.Env      // the Kafka and Qdrant it connects to
 	model   *embed.Model
-	backend string // the embedding backend: cpu, cuda or auto
+	backend string  // the embedding backend: cpu, cuda or auto
+	proc    procTag // where the process's memory is sampled
 }
 
 // startChild writes the model and the pipeline configuration into a temporary folder
@@ -118,7 +119,7 @@ func startChild(ctx context.Context, spec childSpec) (*childProcess, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	return launchChild(ctx, spec.self, args.Argv(), dir)
+	return launchChild(ctx, spec.self, args.Argv(), dir, spec.proc)
 }
 
 // writeChildFiles writes what the process reads (model, configuration and, in external
@@ -153,7 +154,7 @@ func writeYAML(path string, v any, perm os.FileMode) error {
 
 // launchChild starts self with argv and waits for its announcement; the process owns
 // dir from then on (Stop removes it), and dir is removed when it does not start.
-func launchChild(ctx context.Context, self string, argv []string, dir string) (*childProcess, error) {
+func launchChild(ctx context.Context, self string, argv []string, dir string, proc procTag) (*childProcess, error) {
 	cmd := exec.Command(self, argv...)
 	cmd.Env = childproc.Env(os.Environ(), childproc.CmdPipeline)
 	cmd.Stderr = os.Stderr
@@ -165,6 +166,7 @@ func launchChild(ctx context.Context, self string, argv []string, dir string) (*
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("pipeline process: %w", err)
 	}
+	proc.started(cmd.Process.Pid)
 	h := &childProcess{cmd: cmd, done: make(chan struct{}), dir: dir}
 	type announced struct {
 		addr string
@@ -177,6 +179,7 @@ func launchChild(ctx context.Context, self string, argv []string, dir string) (*
 		annc <- announced{addr, err}
 		_, _ = io.Copy(io.Discard, out)
 		h.err = cmd.Wait()
+		proc.ended()
 	}()
 	select {
 	case a := <-annc:

@@ -20,7 +20,7 @@ import (
 )
 
 // startInfra starts or connects to the scenario's Kafka and Qdrant.
-func startInfra(ctx context.Context, sc *Scenario, self string) (*infra.Env, error) {
+func startInfra(ctx context.Context, sc *Scenario, self string, procs *procTable) (*infra.Env, error) {
 	emb := infra.EmbeddedConfig{Partitions: sc.Kafka.Partitions, Topics: []string{sc.Pipeline.Kafka.Topic, sc.Pipeline.Kafka.DLQTopic}}
 	var ext infra.External
 	switch {
@@ -31,7 +31,7 @@ func startInfra(ctx context.Context, sc *Scenario, self string) (*infra.Env, err
 		}
 		ext = infra.External{Brokers: sc.Infra.Brokers, QdrantHost: host, QdrantPort: port, Security: sc.Infra.Security, QdrantControl: sc.Infra.QdrantControl}
 	case sc.Infra.Process:
-		return serveChild(ctx, sc, self)
+		return serveChild(ctx, sc, self, procs)
 	}
 	env, err := infra.Start(ctx, sc.Infra.Mode, emb, ext)
 	if err != nil {
@@ -49,7 +49,7 @@ func startInfra(ctx context.Context, sc *Scenario, self string) (*infra.Env, err
 
 // serveChild runs the embedded services as `vectorstream infra serve` in a child
 // process and connects to them. Closing the Env stops the child.
-func serveChild(ctx context.Context, sc *Scenario, self string) (*infra.Env, error) {
+func serveChild(ctx context.Context, sc *Scenario, self string, procs *procTable) (*infra.Env, error) {
 	if self == "" {
 		return nil, errors.New("infra.process: the harness was not told where the vectorstream binary is")
 	}
@@ -65,9 +65,11 @@ func serveChild(ctx context.Context, sc *Scenario, self string) (*infra.Env, err
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("infra serve: %w", err)
 	}
+	procs.started(procInfra, cmd.Process.Pid)
 	stop := func() {
 		_ = cmd.Process.Signal(os.Interrupt)
 		_ = cmd.Wait()
+		procs.ended(procInfra)
 	}
 	si, err := infra.ReadServeInfo(out)
 	if err != nil {

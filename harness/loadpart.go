@@ -180,12 +180,14 @@ func (r *run) runLoadProcesses(ctx context.Context, parts int) error {
 			return fmt.Errorf("load process %d: %w", k, err)
 		}
 		cmds[k] = cmd
+		r.procs.started(fmt.Sprintf("%s-%d", procLoad, k+1), cmd.Process.Pid)
 	}
 	var errs []error
 	for k, cmd := range cmds {
 		if err := cmd.Wait(); err != nil {
 			errs = append(errs, fmt.Errorf("load process %d/%d: %w", k, parts, err))
 		}
+		r.procs.ended(fmt.Sprintf("%s-%d", procLoad, k+1))
 	}
 	for k := range parts {
 		if err := lg.merge(filepath.Join(dir, fmt.Sprintf("part-%d.gob", k))); err != nil {

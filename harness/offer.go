@@ -53,8 +53,10 @@ func (r *run) offer(ctx context.Context) error {
 		}
 		r.onClose(release)
 	}
-	r.smp = startSampler(ctx, samplerConfig{lg: r.lg, ph: r.pl.handle, sc: sc, progress: r.o.Progress, every: r.o.ProgressEvery, backend: r.backend.Name()})
+	r.smp = startSampler(ctx, samplerConfig{lg: r.lg, ph: r.pl.handle, sc: sc, progress: r.o.Progress, every: r.o.ProgressEvery, backend: r.backend.Name(), procs: r.procs})
 	r.onClose(r.smp.stop)
+	r.host = startHostSampler(ctx, start, nil)
+	r.onClose(r.host.stop)
 	r.log.Info("load started", "events", sched.Count(), "profile", sc.Load.Kind, "warmup", sc.Warmup, "duration", sc.Duration)
 	if loadProcs > 1 {
 		r.loadErr = r.runLoadProcesses(ctx, loadProcs)

@@ -40,7 +40,8 @@ func newPipelines(ctx context.Context, r *run) (*pipelines, error) {
 	switch {
 	case sc.Infra.PipelineProcess && sc.hasFault(FaultPipelineCrash):
 		rs, err := newRestartable(ctx, func(ctx context.Context) (*childProcess, error) {
-			return startChild(ctx, childSpec{self: r.o.Self, sc: sc, cfg: config(0), env: r.env, model: r.model, backend: r.backend.Name()})
+			return startChild(ctx, childSpec{self: r.o.Self, sc: sc, cfg: config(0), env: r.env, model: r.model, backend: r.backend.Name(),
+				proc: procTag{r.procs, procPipeline}})
 		})
 		if err != nil {
 			return nil, err
@@ -61,13 +62,14 @@ func newPipelines(ctx context.Context, r *run) (*pipelines, error) {
 }
 
 // spoolConfigs returns the pipeline configuration of the i-th pipeline process: with
-// a spool directory of its own when the spool is on (removed when the run closes).
+// a spool directory of its own when the spool is on, under the run's folder
+// (Options.Dir), removed when the run closes.
 func spoolConfigs(r *run) (func(i int) pipeline.Config, error) {
 	sc := r.sc
 	if !sc.Pipeline.Spool.Enabled {
 		return func(int) pipeline.Config { return sc.Pipeline }, nil
 	}
-	root, err := os.MkdirTemp("", "vectorstream-spool-")
+	root, err := runTempDir(r.o.Dir, "spool")
 	if err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
@@ -79,12 +81,30 @@ func spoolConfigs(r *run) (func(i int) pipeline.Config, error) {
 	}, nil
 }
 
+// runTempDir creates the folder name in the run's folder dir for temporary state, or
+// a fresh one under os.TempDir when the run has no folder.
+func runTempDir(dir, name string) (string, error) {
+	if dir == "" {
+		return os.MkdirTemp("", "vectorstream-"+name+"-")
+	}
+	path := filepath.Join(dir, name)
+	if err := os.MkdirAll(path, 0o750); err != nil {
+		return "", err
+	}
+	return path, nil
+}
+
 // startChildren starts infra.pipeline_processes child processes in one consumer group.
 func startChildren(ctx context.Context, r *run, config func(int) pipeline.Config) (pipelineHandle, error) {
 	n := max(1, r.sc.Infra.PipelineProcesses)
 	var members []pipelineHandle
-	for range n {
-		child, err := startChild(ctx, childSpec{self: r.o.Self, sc: r.sc, cfg: config(len(members)), env: r.env, model: r.model, backend: r.backend.Name()})
+	for k := range n {
+		name := procPipeline
+		if n > 1 {
+			name = fmt.Sprintf("%s-%d", procPipeline, k+1)
+		}
+		child, err := startChild(ctx, childSpec{self: r.o.Self, sc: r.sc, cfg: config(len(members)), env: r.env, model: r.model, backend: r.backend.Name(),
+			proc: procTag{r.procs, name}})
 		if err != nil {
 			for _, m := range members {
 				m.Stop()

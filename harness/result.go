@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -49,6 +50,9 @@ type Result struct {
 	Stages       map[string]StageBreakdown `json:"stage_breakdown,omitempty"`
 	// Faults are the faults injected, with their actual windows and recovery times.
 	Faults []FaultResult `json:"faults,omitempty"`
+	// Processes are the processes of the run (the harness and every one it started)
+	// with their anonymous resident memory over the load window.
+	Processes []ProcessMemory `json:"processes,omitempty"`
 }
 
 // Counts are the run's totals.
@@ -69,6 +73,19 @@ type Counts struct {
 	BreakerOpens     int64 `json:"breaker_opens"`
 	Held             int64 `json:"held_batches"`
 	BackendFallbacks int64 `json:"backend_fallbacks"`
+	// Warmup is the part of the counts above that belongs to the warm-up: events the
+	// schedule intended before the measured window. The totals include it; latency
+	// percentiles and throughput leave it out.
+	Warmup WarmupCounts `json:"warmup"`
+}
+
+// WarmupCounts are the events of a run's totals that the schedule intended during the
+// warm-up.
+type WarmupCounts struct {
+	Offered      int64 `json:"offered"`
+	Produced     int64 `json:"produced"`
+	Written      int64 `json:"written"`
+	DeadLettered int64 `json:"dead_lettered"`
 }
 
 // Throughput is measured over the window after warm-up.
@@ -148,11 +165,76 @@ type Verification struct {
 
 // Validity says whether the run measured the system and not the harness.
 type Validity struct {
-	Valid           bool     `json:"valid"`
-	SendDelayP99MS  float64  `json:"send_delay_p99_ms"`
-	LateFraction    float64  `json:"late_fraction"`
-	ThroughputDrift float64  `json:"throughput_drift"`
-	Reasons         []string `json:"reasons,omitempty"`
+	Valid           bool    `json:"valid"`
+	SendDelayP99MS  float64 `json:"send_delay_p99_ms"`
+	LateFraction    float64 `json:"late_fraction"`
+	ThroughputDrift float64 `json:"throughput_drift"`
+	// Host is what the machine and the run's processes did during the measured
+	// window: the cause a failed timing check names. Absent when not measured.
+	Host    *HostLoad `json:"host,omitempty"`
+	Reasons []string  `json:"reasons,omitempty"`
+}
+
+// HostLoad sums up the host's load and the CPU the run's processes got over the
+// measured window, from one sample a second (see docs/results.md for the units).
+type HostLoad struct {
+	// Cores is runtime.NumCPU of the harness process.
+	Cores int `json:"cores"`
+	// Samples counts the one-second intervals the host's figures come from.
+	Samples int `json:"samples"`
+	// LoadAvgMean and LoadAvgMax are the 1-minute load average (/proc/loadavg) at
+	// the samples; it lags a change in load by about a minute.
+	LoadAvgMean float64 `json:"load_avg_mean"`
+	LoadAvgMax  float64 `json:"load_avg_max"`
+	// RunnableMean and RunnableMax are the tasks runnable at the sample's instant
+	// (the sampler's own thread included): the load without the average's lag.
+	RunnableMean float64 `json:"runnable_mean"`
+	RunnableMax  int     `json:"runnable_max"`
+	// CPUBusyPercent is the share of all cores' time that was busy (/proc/stat;
+	// 100 = every core busy), CPUBusyMaxPercent its highest one-second value, and
+	// CPUNicePercent the part of it that niced processes used.
+	CPUBusyPercent    float64 `json:"cpu_busy_percent"`
+	CPUBusyMaxPercent float64 `json:"cpu_busy_max_percent"`
+	CPUNicePercent    float64 `json:"cpu_nice_percent"`
+	// CPUBusyFirstThirdPercent and CPUBusyLastThirdPercent are the busy share in the
+	// thirds of the window that throughput drift compares.
+	CPUBusyFirstThirdPercent float64 `json:"cpu_busy_first_third_percent"`
+	CPUBusyLastThirdPercent  float64 `json:"cpu_busy_last_third_percent"`
+	// Processes are the CPU the run's processes got: the harness always, the
+	// pipeline when it ran as processes of its own.
+	Processes []ProcessLoad `json:"processes"`
+}
+
+// Names of ProcessLoad.
+const (
+	// ProcessHarness is the harness process: the load generator, and whatever ran
+	// inside it (an in-process pipeline, embedded Kafka and Qdrant).
+	ProcessHarness = "harness"
+	// ProcessPipeline is the pipeline's own processes, added up.
+	ProcessPipeline = "pipeline"
+)
+
+// ProcessLoad is the CPU one of the run's processes got over the measured window.
+type ProcessLoad struct {
+	Name string `json:"name"`
+	// CPUCores is the mean CPU time per wall second (1 = one core), CPUCoresMax its
+	// highest one-second value.
+	CPUCores    float64 `json:"cpu_cores"`
+	CPUCoresMax float64 `json:"cpu_cores_max"`
+	// RunQueueWaitCores is the mean time per wall second its threads were runnable
+	// but waited for a CPU (/proc/<pid>/schedstat): CPU it asked for and did not
+	// get. Absent when not measured.
+	RunQueueWaitCores *float64 `json:"runqueue_wait_cores,omitempty"`
+}
+
+// process returns the named process's load, and whether it was measured.
+func (h *HostLoad) process(name string) (ProcessLoad, bool) {
+	for _, p := range h.Processes {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return ProcessLoad{}, false
 }
 
 // GateResult is one gate's verdict.
@@ -181,7 +263,14 @@ type TimelineRow struct {
 	RSSBytes     uint64  `json:"rss_bytes"`
 	GCPauseMS    float64 `json:"gc_pause_ms"`
 	Goroutines   int     `json:"goroutines"`
+	// RSSAnon is the anonymous resident memory of each process of the run, by
+	// name (see ProcessMemory): in timeline.csv one rss_anon_bytes_<name>
+	// column each, empty where the process did not run that second.
+	RSSAnon map[string]uint64 `json:"rss_anon_bytes,omitempty"`
 }
+
+// rssAnonColumn is the timeline.csv column of a process's RssAnon.
+const rssAnonColumn = "rss_anon_bytes_"
 
 // TimelineHeader is the header row of timeline.csv.
 var TimelineHeader = []string{"second", "offered", "produced", "consumed", "written", "dead_lettered",
@@ -196,14 +285,25 @@ func (r TimelineRow) record() []string {
 		strconv.FormatUint(r.HeapBytes, 10), strconv.FormatUint(r.RSSBytes, 10), f(r.GCPauseMS), strconv.Itoa(r.Goroutines)}
 }
 
-// WriteTimelineCSV writes rows with TimelineHeader.
+// WriteTimelineCSV writes rows with TimelineHeader and then one RssAnon column per
+// process named in the rows, in the order they first appear (the harness first).
 func WriteTimelineCSV(w io.Writer, rows []TimelineRow) error {
+	procs := timelineProcs(rows)
 	cw := csv.NewWriter(w)
-	if err := cw.Write(TimelineHeader); err != nil {
+	header := slices.Clone(TimelineHeader)
+	for _, p := range procs {
+		header = append(header, rssAnonColumn+p)
+	}
+	if err := cw.Write(header); err != nil {
 		return err
 	}
 	for _, r := range rows {
-		if err := cw.Write(r.record()); err != nil {
+		rec := r.record()
+		for _, p := range procs {
+			v, ok := r.RSSAnon[p]
+			rec = append(rec, map[bool]string{true: strconv.FormatUint(v, 10)}[ok])
+		}
+		if err := cw.Write(rec); err != nil {
 			return err
 		}
 	}
@@ -217,8 +317,17 @@ func ReadTimelineCSV(r io.Reader) ([]TimelineRow, error) {
 	if err != nil {
 		return nil, fmt.Errorf("timeline: %w", err)
 	}
-	if len(recs) == 0 || len(recs[0]) != len(TimelineHeader) {
-		return nil, fmt.Errorf("timeline: header does not match %v", TimelineHeader)
+	if len(recs) == 0 || len(recs[0]) < len(TimelineHeader) || !slices.Equal(recs[0][:len(TimelineHeader)], TimelineHeader) {
+		return nil, fmt.Errorf("timeline: header does not start with %v", TimelineHeader)
+	}
+	// Runs recorded before the RssAnon columns have none; later ones one a process.
+	var procs []string
+	for _, col := range recs[0][len(TimelineHeader):] {
+		p, ok := strings.CutPrefix(col, rssAnonColumn)
+		if !ok || p == "" {
+			return nil, fmt.Errorf("timeline: column %q is not %s<process>", col, rssAnonColumn)
+		}
+		procs = append(procs, p)
 	}
 	var rows []TimelineRow
 	for n, rec := range recs[1:] {
@@ -237,9 +346,43 @@ func ReadTimelineCSV(r io.Reader) ([]TimelineRow, error) {
 				return nil, fmt.Errorf("timeline row %d, column %s: %w", n+2, TimelineHeader[k], err)
 			}
 		}
+		for k, p := range procs {
+			cell := rec[len(TimelineHeader)+k]
+			if cell == "" {
+				continue
+			}
+			v, err := strconv.ParseUint(cell, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("timeline row %d, column %s%s: %w", n+2, rssAnonColumn, p, err)
+			}
+			if r.RSSAnon == nil {
+				r.RSSAnon = map[string]uint64{}
+			}
+			r.RSSAnon[p] = v
+		}
 		rows = append(rows, r)
 	}
 	return rows, nil
+}
+
+// timelineProcs returns the processes named in rows' RssAnon, the harness first,
+// then in the order they first appear (by name within a row).
+func timelineProcs(rows []TimelineRow) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range rows {
+		names := slices.Sorted(maps.Keys(r.RSSAnon))
+		if i := slices.Index(names, procHarness); i > 0 {
+			names = slices.Insert(slices.Delete(names, i, i+1), 0, procHarness)
+		}
+		for _, n := range names {
+			if !seen[n] {
+				seen[n] = true
+				out = append(out, n)
+			}
+		}
+	}
+	return out
 }
 
 // WriteRunDir writes result.json and timeline.csv into dir.

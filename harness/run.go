@@ -40,6 +40,10 @@ type Options struct {
 	// OnPipeline is called with the in-process pipeline once it exists (for SIGHUP
 	// reloads and health checks).
 	OnPipeline func(*pipeline.Pipeline)
+	// Dir is the run's folder. The run keeps its temporary state there while it runs
+	// (each pipeline process's spool, in Dir/spool) and removes it when it ends. Empty:
+	// a folder under os.TempDir.
+	Dir string
 }
 
 // Run executes one scenario end to end, one phase after the other: infra → model →
@@ -79,9 +83,11 @@ type run struct {
 	lg         *loadGen                  // offer
 	faults     *faultRunner              // offer
 	smp        *sampler                  // offer
+	host       *hostSampler              // offer
 	loadErr    error                     // offer: why the load stopped early, reported after the drain
 	stopFaults context.CancelFunc        // offer
 	drainErr   error                     // drain: a drain that did not finish, noted
+	procs      *procTable                // the harness and every process it starts
 }
 
 func newRun(ctx context.Context, sc *Scenario, o Options) *run {
@@ -102,7 +108,7 @@ func newRun(ctx context.Context, sc *Scenario, o Options) *run {
 	}
 	res.Environment = CaptureEnvironment(ctx)
 	res.Environment.EmbeddingBackend = sc.Embedding.Backend
-	return &run{sc: sc, o: o, log: log, res: res}
+	return &run{sc: sc, o: o, log: log, res: res, procs: newProcTable()}
 }
 
 // onClose registers fn for close.
@@ -121,7 +127,7 @@ func (r *run) note(format string, args ...any) {
 // startInfra brings up Kafka and Qdrant (embedded, containers or external), connects
 // a Qdrant client and, in external mode, creates the run's topics and collections.
 func (r *run) startInfra(ctx context.Context) error {
-	env, err := startInfra(ctx, r.sc, r.o.Self)
+	env, err := startInfra(ctx, r.sc, r.o.Self, r.procs)
 	if err != nil {
 		return err
 	}
@@ -218,6 +224,8 @@ func (r *run) collect(ctx context.Context) error {
 	}
 	r.res.Timeline = r.smp.rows
 	summarise(r.res, r.sc, r.lg, final)
+	r.res.Validity.Host = r.hostLoad()
+	r.smp.printEnd(r.res)
 	if d, ok := r.backend.Device(); ok && r.res.Environment.BackendSelection.Device != nil {
 		r.res.Environment.BackendSelection.Device = &d // device memory at the end of the run
 	}
@@ -229,7 +237,32 @@ func (r *run) collect(ctx context.Context) error {
 		rows = append(slices.Clip(rows), *r.smp.tail)
 	}
 	recoveryTimes(r.res.Faults, rows, r.sc.recoveryLevel())
+	loadSeconds := int((r.sc.Warmup + r.sc.Duration) / time.Second)
+	r.res.Processes = processMemory(rows, r.procs.Names(), loadSeconds, r.processWhat)
 	return nil
+}
+
+// processWhat says what ran in the process called name.
+func (r *run) processWhat(name string) string {
+	switch {
+	case name == procHarness:
+		in := []string{"load generator"}
+		if !r.sc.Infra.PipelineProcess {
+			in = append(in, "pipeline")
+		}
+		if r.env.Mode == infra.ModeEmbedded && !r.sc.Infra.Process {
+			in = append(in, "Kafka and Qdrant stand-ins")
+		}
+		if r.sc.Infra.LoadProcesses > 1 {
+			in[0] = "load coordinator"
+		}
+		return "harness process (" + strings.Join(in, ", ") + ")"
+	case name == procInfra:
+		return "vectorstream infra serve (Kafka and Qdrant stand-ins)"
+	case strings.HasPrefix(name, procLoad):
+		return "vectorstream load --part (a share of the load)"
+	}
+	return "vectorstream pipeline"
 }
 
 // verify checks by identity what the run left in Qdrant and the dead-letter topic.

@@ -52,6 +52,14 @@ type Scenario struct {
 	// File is where the scenario was read from.
 	File string `yaml:"-" json:"file"`
 	doc  *yamlconf.Doc
+
+	// SchemaVersion is the layout of a scenario recorded in a run's result.json. Every
+	// Scenario encoded as JSON carries ScenarioSchemaVersion whatever this field holds
+	// (MarshalJSON); a recorded one without it is version 1, and decoding migrates an
+	// older one to the current layout (migrate.go), leaving ScenarioSchemaVersion here.
+	// Scenario files do not carry it: a file is always read in the current layout, and
+	// the field stays 0.
+	SchemaVersion int `yaml:"-" json:"schema_version"`
 }
 
 // WorkloadConfig shapes the synthetic shop.

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/vectorstream/vectorstream/internal/measure"
+	"github.com/vectorstream/vectorstream/pipeline"
 )
 
 // sampler writes one timeline row per second of the run, from the load generator's
@@ -19,9 +21,13 @@ type sampler struct {
 	progress io.Writer
 	every    int // progress line every this many seconds
 	backend  string
+	procs    *procTable
 
 	rows []TimelineRow
 	tail *TimelineRow // the part-second after the last row, when the run stopped
+	// committed holds, per sample, the records committed by then: the progress
+	// lines' achieved rate is commitRate over it, as the summary's is over the commits.
+	committed []pipeline.Commit
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -37,12 +43,13 @@ type samplerConfig struct {
 	progress io.Writer
 	every    time.Duration
 	backend  string
+	procs    *procTable // whose RssAnon each row records
 }
 
 // startSampler starts sampling one row a second until stop.
 func startSampler(ctx context.Context, c samplerConfig) *sampler {
 	s := &sampler{lg: c.lg, ph: c.ph, start: c.lg.start, sc: c.sc, progress: c.progress, every: max(1, int(c.every/time.Second)),
-		backend: c.backend, done: make(chan struct{})}
+		backend: c.backend, procs: c.procs, done: make(chan struct{})}
 	ctx, s.cancel = context.WithCancel(ctx)
 	go func() {
 		defer close(s.done)
@@ -103,6 +110,7 @@ func (s *sampler) run(ctx context.Context) {
 			RSSBytes:     ps.RSSBytes,
 			GCPauseMS:    float64(ps.GCPause-prev.GCPause) / 1e6,
 			Goroutines:   ps.Goroutines,
+			RSSAnon:      s.procs.sample(),
 		}
 		if wall > 0 && !prev.At.IsZero() {
 			row.CPUPercent = 100 * float64(ps.CPU-prev.CPU) / float64(wall)
@@ -117,6 +125,7 @@ func (s *sampler) run(ctx context.Context) {
 			return
 		}
 		s.rows = append(s.rows, row)
+		s.committed = append(s.committed, pipeline.Commit{At: next, Cumulative: c.Consumed})
 		prev, prevC, prevAcked = ps, c, acked
 		if s.progress != nil && k%s.every == 0 {
 			phase := "load"
@@ -128,8 +137,24 @@ func (s *sampler) run(ctx context.Context) {
 			if remaining < 0 {
 				phase, remaining = "drain", 0
 			}
-			fmt.Fprintf(s.progress, "%-7s %4ds elapsed %4ds left  offered %6d/s  achieved %6d/s  dlq %6d  e2e p99 %8.1f ms  lag %6d  cpu %4.0f%%  backend %s\n",
-				phase, k, int(remaining.Seconds()), row.Offered, row.Consumed, c.DeadLettered, row.E2EP99MS, row.Lag, row.CPUPercent, s.backend)
+			achieved := "-"
+			if eps := commitRate(s.committed, s.lg.measureFrom, s.lg.measureTo); eps > 0 {
+				achieved = strconv.FormatFloat(eps, 'f', 0, 64)
+			}
+			fmt.Fprintf(s.progress, "%-7s %4ds elapsed %4ds left  achieved %6s/s after warm-up  | this second: offered %6d/s consumed %6d/s e2e p99 %8.1f ms cpu %4.0f%%  | dlq %6d in all  lag %6d  backend %s\n",
+				phase, k, int(remaining.Seconds()), achieved, row.Offered, row.Consumed, row.E2EP99MS, row.CPUPercent, c.DeadLettered, row.Lag, s.backend)
 		}
 	}
+}
+
+// printEnd writes the last progress line, once the run is summed up: the achieved
+// rate from the batch commits, the summary's own figure (achievedText), which the
+// per-second lines approach from their one-second samples.
+func (s *sampler) printEnd(res *Result) {
+	if s.progress == nil {
+		return
+	}
+	t := res.Throughput
+	fmt.Fprintf(s.progress, "%-7s %s (%.1f%% of offered %.0f/s), from the batch commits as in the summary  dlq %d in all\n",
+		"end", achievedText(t.AchievedEPS), 100*t.AchievedRatio, t.OfferedEPS, res.Counts.DeadLettered)
 }

@@ -30,8 +30,10 @@ func runBench(ctx context.Context, args []string) error {
 	logLevel := fs.String("log-level", "warn", "harness log level: debug, info, warn, error")
 	quiet := fs.Bool("quiet", false, "no progress lines")
 	recreate := fs.Bool("recreate", false, "external infra: delete existing topics and collections of the names the run uses (only pinned names can exist)")
+	force := fs.Bool("force", false, "run even if the memory and disk estimate says the scenario does not fit this machine (the fixed caps still hold)")
+	dryRun := fs.Bool("dry-run", false, "load, migrate and validate the scenario (or the --rerun's recorded one), say what would run, and exit; nothing is started or written")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: vectorstream bench [flags] scenario.yaml\n       vectorstream bench [flags] --rerun results/<scenario>/<run-id>")
+		fmt.Fprintln(fs.Output(), "usage: vectorstream bench [flags] scenario.yaml\n       vectorstream bench [flags] --rerun results/<scenario>/<run-id>\n       vectorstream bench --dry-run [flags] (scenario.yaml | --rerun results/<scenario>/<run-id>)")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(interspersed(fs, args)); err != nil {
@@ -50,6 +52,19 @@ func runBench(ctx context.Context, args []string) error {
 		return err
 	}
 	dir := filepath.Join(*resultsDir, sc.Name, *runID)
+	if *dryRun {
+		// Nothing past this point runs: no prerequisite (broker, Docker, GPU, machine
+		// fit) is checked, no folder written, no service started.
+		fmt.Fprintf(os.Stdout, "dry run: would run %s; results in %s\n", describeRun(sc), dir)
+		return nil
+	}
+	if !*force {
+		// Before any load and before the run's folder: a scenario that cannot fit
+		// leaves nothing behind.
+		if err := harness.CheckFits(sc, sets); err != nil {
+			return err
+		}
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("results folder: %w", err)
 	}
@@ -57,6 +72,7 @@ func runBench(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	opts.Dir = dir // the run's temporary state (the spool) lives in its folder
 
 	// SIGHUP re-reads the scenario file and applies the pipeline settings that may
 	// change live.
@@ -82,8 +98,7 @@ func runBench(ctx context.Context, args []string) error {
 		}
 		defer stop()
 	}
-	fmt.Fprintf(os.Stderr, "vectorstream bench %s: %s load at %s for %v (+%v warm-up), infra %s, embeddings %s\n",
-		sc.Name, sc.Load.Kind, describeLoad(sc), sc.Duration, sc.Warmup, sc.Infra.Mode, sc.Embedding.Backend)
+	fmt.Fprintf(os.Stderr, "vectorstream bench %s\n", describeRun(sc))
 
 	if sc.Sweep != nil || sc.Repeat > 1 {
 		return benchSeries(ctx, sc, sets, dir, opts)
@@ -206,7 +221,22 @@ func benchSeries(ctx context.Context, sc *harness.Scenario, sets []string, dir s
 	return err
 }
 
-// rerunScenario returns the scenario a recorded run ran, exactly.
+// describeRun says in one line what a bench of sc runs.
+func describeRun(sc *harness.Scenario) string {
+	var series string
+	if sc.Sweep != nil {
+		series = fmt.Sprintf(", sweep of %s over %d values", sc.Sweep.Parameter, len(sc.Sweep.Values))
+	}
+	if sc.Repeat > 1 {
+		series += fmt.Sprintf(", %d runs each", sc.Repeat)
+	}
+	return fmt.Sprintf("%s: %s load at %s for %v (+%v warm-up), infra %s, embeddings %s%s",
+		sc.Name, sc.Load.Kind, describeLoad(sc), sc.Duration, sc.Warmup, sc.Infra.Mode, sc.Embedding.Backend, series)
+}
+
+// rerunScenario returns the scenario a recorded run ran, exactly: the recorded one,
+// migrated from its schema version to the current layout (harness.Scenario's
+// UnmarshalJSON), then validated.
 func rerunScenario(path string) (*harness.Scenario, error) {
 	dir := path
 	if strings.HasSuffix(path, ".json") {

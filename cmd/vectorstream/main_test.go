@@ -102,11 +102,23 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"pipeline", "--model", "x", "--qdrant", "127.0.0.1:6333", "--config", "../../configs/app_config.yaml"}, exitcode.Config},
 		{[]string{"pipeline", "--model", model, "--brokers", "127.0.0.1:1", "--qdrant", "127.0.0.1:2", "--security", sec, "--config", "../../configs/app_config.yaml"}, exitcode.Unreachable},
 		{[]string{"dlq", "inspect", "--brokers", "127.0.0.1:1", "--security", sec}, exitcode.Unreachable},
-		{[]string{"backup", "replay", "--config", "../../configs/app_config.yaml", "--dim", "16", "--qdrant", "127.0.0.1:2", "--spool-dir", filepath.Join(dir, "spool")}, exitcode.Unreachable},
+		{[]string{"backup", "replay", "--config", "../../configs/app_config.yaml", "--dim", "16", "--qdrant", "127.0.0.1:2", "--spool-dir", t.TempDir()}, exitcode.Unreachable},
 		{[]string{"infra", "serve", "--kafka", taken.Addr().String(), "--qdrant", "127.0.0.1:0"}, exitcode.Unreachable},
 	} {
 		if got := Execute(tc.args); got != tc.want {
 			t.Errorf("vectorstream %v: exit %d, want %d", tc.args, got, tc.want)
+		}
+	}
+	// Refused before any load, and nothing written: past the fixed caps, and within
+	// them but more than the machine holds (the estimate; --force would override it).
+	results := filepath.Join(dir, "refused")
+	for _, set := range []string{"load.rate=1e12", "duration=87600h", "duration=100h"} {
+		args := []string{"bench", "--quiet", "--results", results, "--set", "load.rate=1e7", "--set", set, "../../scenarios/smoke.yaml"}
+		if got := Execute(args); got != exitcode.Config {
+			t.Errorf("vectorstream %v: exit %d, want %d", args, got, exitcode.Config)
+		}
+		if _, err := os.Stat(results); !os.IsNotExist(err) {
+			t.Errorf("vectorstream %v left %s behind (%v)", args, results, err)
 		}
 	}
 }
