@@ -49,13 +49,13 @@ func RunSeries(ctx context.Context, sc *Scenario, dir string, so SeriesOptions) 
 			if param != "" {
 				rel = filepath.Join(safeName(param+"="+v), rel)
 			}
+			runDir := filepath.Join(dir, rel)
 			ro := o
-			ro.RunID = o.RunID + "/" + rel
+			ro.RunID, ro.Dir = o.RunID+"/"+rel, runDir
 			res, runErr := Run(ctx, point, ro)
 			if res == nil {
 				return s, fmt.Errorf("%s: %w", rel, runErr)
 			}
-			runDir := filepath.Join(dir, rel)
 			if err := res.WriteRunDir(runDir); err != nil {
 				return s, err
 			}

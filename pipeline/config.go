@@ -2,6 +2,10 @@ package pipeline
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/vectorstream/vectorstream/event"
@@ -123,8 +127,44 @@ type SpoolConfig struct {
 	// (or meet an open breaker) is then appended to the spool, fsynced, and its
 	// offsets committed; the spool is replayed before the next batch.
 	Enabled bool `yaml:"enabled" json:"enabled"`
-	// Dir holds the spool; one pipeline process per directory (it is locked).
+	// Dir holds the spool; one pipeline process per directory (it is locked). Empty
+	// means the default of Config.SpoolDir: under the user's cache directory, per
+	// consumer group. A harness run gives each pipeline process one under the run's
+	// folder.
 	Dir string `yaml:"dir" json:"dir"`
+}
+
+// SpoolDir returns the spool's directory: spool.dir when it is set, else
+// <user cache directory>/vectorstream/spool/<kafka.group> (os.UserCacheDir:
+// $XDG_CACHE_HOME or ~/.cache on Linux). Keyed by the consumer group, a pipeline
+// restarted in its group finds the spool its predecessor left, and nothing is written
+// in the working directory. A second member of the group on the same machine needs a
+// spool.dir of its own (the first one holds the lock).
+func (c Config) SpoolDir() (string, error) {
+	if c.Spool.Dir != "" {
+		return c.Spool.Dir, nil
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("spool.dir is not set and there is no user cache directory to put the spool in: %w", err)
+	}
+	return filepath.Join(cache, "vectorstream", "spool", pathSafe(c.Kafka.Group)), nil
+}
+
+// pathSafe turns a consumer group name into one path element: every byte outside
+// [A-Za-z0-9._-] becomes '_', and a name of dots alone ("..") is made harmless.
+func pathSafe(name string) string {
+	safe := strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
+			return r
+		}
+		return '_'
+	}, name)
+	if strings.Trim(safe, ".") == "" {
+		safe = strings.ReplaceAll(safe, ".", "_")
+	}
+	return safe
 }
 
 // DefaultConfig returns the defaults every file and override is applied over.
@@ -137,7 +177,7 @@ func DefaultConfig() Config {
 		Validator:  event.DefaultValidatorConfig(),
 		Retry:      RetryConfig{Policy: "DEFAULT", KafkaPolicy: "NETWORK", AttemptTimeout: 30 * time.Second},
 		Breaker:    breaker.DefaultConfig(""),
-		Spool:      SpoolConfig{Dir: "spool"},
+		Spool:      SpoolConfig{}, // Dir: see Config.SpoolDir
 		Workers:    2,
 		HealthAddr: "127.0.0.1:8088",
 		LogLevel:   "info",
@@ -230,9 +270,6 @@ func (c Config) resilienceProblems(ps *problem.List) {
 	}
 	if err := c.BreakerFor(BreakerQdrant).Validate(); err != nil {
 		ps.Add("breaker", "%v", err)
-	}
-	if c.Spool.Enabled && c.Spool.Dir == "" {
-		ps.Add("spool.dir", "must name a directory when spool.enabled is true")
 	}
 }
 

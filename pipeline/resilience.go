@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/vectorstream/vectorstream/event"
@@ -219,13 +220,22 @@ func (c *core) drainSpool(ctx context.Context) error {
 	return nil
 }
 
-// ReplaySpool replays the backup spool at cfg.Spool.Dir into store once, without Kafka
+// ReplaySpool replays the backup spool at cfg.SpoolDir into store once, without Kafka
 // and without embedding (spooled batches carry their vectors): `vectorstream backup
 // replay`. dim is the dimension of the spooled vectors. It returns how many batches
-// and events it wrote.
+// and events it wrote. A directory that does not exist is an error matching
+// fs.ErrNotExist, and is not created: a replay never makes a spool.
 func ReplaySpool(ctx context.Context, cfg Config, store Store, dim int, opts ...Opt) (batches, events int64, err error) {
 	var c core
 	cfg.Spool.Enabled = true
+	dir, err := cfg.SpoolDir()
+	if err != nil {
+		return 0, 0, fmt.Errorf("pipeline: replay spool: %w", err)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		return 0, 0, fmt.Errorf("pipeline: replay spool: no spool at %s (spool.dir): %w", dir, err)
+	}
+	cfg.Spool.Dir = dir
 	if err := c.init(cfg, store, dim, opts); err != nil {
 		return 0, 0, err
 	}
@@ -245,13 +255,17 @@ func (c *core) openSpool(cfg Config) error {
 	if !cfg.Spool.Enabled || c.guard.spool != nil {
 		return nil
 	}
-	sp, err := spool.Open(cfg.Spool.Dir)
+	dir, err := cfg.SpoolDir()
+	if err != nil {
+		return fmt.Errorf("pipeline: spool: %w", err)
+	}
+	sp, err := spool.Open(dir)
 	if err != nil {
 		return fmt.Errorf("pipeline: spool: %w", err)
 	}
 	c.guard.spool = sp
 	if n, _ := sp.Pending(); n > 0 {
-		c.o.log.Warn("backup spool holds batches from an earlier run: replaying them before consuming", "dir", cfg.Spool.Dir, "batches", n)
+		c.o.log.Warn("backup spool holds batches from an earlier run: replaying them before consuming", "dir", dir, "batches", n)
 		c.stats.addCounters(Counters{SpoolPending: int64(n)})
 	}
 	return nil

@@ -22,10 +22,10 @@ func runBackup(ctx context.Context, args []string) error {
 	acf := addAppConfigFlags(fs, "pipeline configuration (collections, profiles, retry, breaker, spool.dir)", "spool.dir=/var/lib/vectorstream/spool")
 	qdrantAddr := fs.String("qdrant", "127.0.0.1:6334", "Qdrant gRPC address")
 	securityPath := fs.String("security", "", "YAML file with Qdrant TLS and API key settings (as for `vectorstream pipeline`)")
-	spoolDir := fs.String("spool-dir", "", "spool directory (default: the configuration's spool.dir)")
+	spoolDir := fs.String("spool-dir", "", "spool directory (default: the configuration's spool.dir, else <user cache dir>/vectorstream/spool/<kafka.group>)")
 	modelPath := fs.String("model", "", "the pipeline's model file, for its dimension (or give --dim)")
 	dim := fs.Int("dim", 0, "embedding dimension of the spooled vectors (or give --model)")
-	asJSON := fs.Bool("json", false, "print the outcome as JSON")
+	asJSON := fs.Bool("json", false, "print what was replayed as JSON (an error is reported as an error only)")
 	if err := fs.Parse(interspersed(fs, args[1:])); err != nil {
 		return flagErr(err)
 	}
@@ -36,6 +36,14 @@ func runBackup(ctx context.Context, args []string) error {
 	cfg.Spool.Enabled = true
 	if *spoolDir != "" {
 		cfg.Spool.Dir = *spoolDir
+	}
+	// The spool must exist: a replay creates nothing, in the working directory or
+	// elsewhere, and a mistyped directory is not an empty spool.
+	if cfg.Spool.Dir, err = cfg.SpoolDir(); err != nil {
+		return fmt.Errorf("%w: backup replay: %w", exitcode.ErrConfig, err)
+	}
+	if _, err := os.Stat(cfg.Spool.Dir); err != nil {
+		return fmt.Errorf("%w: backup replay: no spool at %s (--spool-dir, spool.dir): %w", exitcode.ErrConfig, cfg.Spool.Dir, err)
 	}
 	if *modelPath != "" {
 		m, err := embed.Load(*modelPath)
@@ -64,20 +72,15 @@ func runBackup(ctx context.Context, args []string) error {
 	level := new(slog.LevelVar)
 	store := pipeline.NewQdrantStore(qc, cfg.Qdrant)
 	batches, events, err := pipeline.ReplaySpool(ctx, cfg, store, *dim, pipeline.WithLogger(newLogger(level), level))
-	out := map[string]any{"spool_dir": cfg.Spool.Dir, "batches": batches, "events": events}
-	if err != nil {
-		out["error"] = err.Error()
-	}
 	switch {
-	case *asJSON:
-		_ = json.NewEncoder(os.Stdout).Encode(out)
-	case err == nil:
-		fmt.Printf("replayed %d batches (%d events) from %s into %s\n", batches, events, cfg.Spool.Dir, env.QdrantAddr())
-	case batches > 0:
-		fmt.Printf("replayed %d batches (%d events) from %s into %s before the error below\n", batches, events, cfg.Spool.Dir, env.QdrantAddr())
-	}
-	if err != nil {
+	case err != nil && batches > 0:
+		// Only the error is reported; it says what was replayed before it.
+		return fmt.Errorf("backup replay: %d batches (%d events) from %s replayed into %s, then: %w", batches, events, cfg.Spool.Dir, env.QdrantAddr(), err)
+	case err != nil:
 		return fmt.Errorf("backup replay: %w", err)
+	case *asJSON:
+		return json.NewEncoder(os.Stdout).Encode(map[string]any{"spool_dir": cfg.Spool.Dir, "batches": batches, "events": events})
 	}
+	fmt.Printf("replayed %d batches (%d events) from %s into %s\n", batches, events, cfg.Spool.Dir, env.QdrantAddr())
 	return nil
 }
