@@ -63,6 +63,15 @@ func summarise(res *Result, sc *Scenario, lg *loadGen, final childproc.RemoteSta
 		res.Latency[st.String()] = PercentilesOf(h)
 		res.Histograms[st.String()] = enc
 	}
+	// What the totals hold beyond the measured window: the warm-up. The histograms
+	// record exactly the events intended inside the window, so the rest of the written
+	// and dead-lettered events were intended during the warm-up.
+	res.Counts.Warmup = WarmupCounts{
+		Offered:      max(0, res.Counts.Offered-lg.offeredInWin),
+		Produced:     max(0, acked-lg.producedInWin.Load()),
+		Written:      max(0, c.Written-res.Latency[StageE2E].Count),
+		DeadLettered: max(0, c.DeadLettered-res.Latency[StageDLQ].Count),
+	}
 	res.Latency["load_send_delay"] = PercentilesOf(lg.sendDelay)
 	if enc, err := lg.sendDelay.Encode(hdrhistogram.V2CompressedEncodingCookieBase); err == nil {
 		res.Histograms["load_send_delay"] = string(enc)

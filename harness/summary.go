@@ -20,14 +20,19 @@ func PrintSummary(w io.Writer, r *Result) {
 		fmt.Fprintln(w, "NOTE: embedded stand-ins, not Kafka or Qdrant: compare these numbers only with other embedded runs.")
 	}
 	t := r.Throughput
-	fmt.Fprintf(w, "\nthroughput (after warm-up): offered %.0f/s  produced %.0f/s  achieved %.0f/s (%.1f%%)  first third %.0f/s  last third %.0f/s\n",
-		t.OfferedEPS, t.ProducedEPS, t.AchievedEPS, 100*t.AchievedRatio, t.FirstThirdEPS, t.LastThirdEPS)
+	fmt.Fprintf(w, "\nthroughput (after warm-up): offered %.0f/s  produced %.0f/s  %s (%.1f%% of offered)  first third %.0f/s  last third %.0f/s\n",
+		t.OfferedEPS, t.ProducedEPS, achievedText(t.AchievedEPS), 100*t.AchievedRatio, t.FirstThirdEPS, t.LastThirdEPS)
 	c := r.Counts
-	fmt.Fprintf(w, "counts: produced %d (valid %d, malformed %d)  written %d  dead-lettered %d  redelivered %d  batches %d  retries %d\n\n",
-		c.Produced, c.Valid, c.Malformed, c.Written, c.DeadLettered, c.Redelivered, c.Batches, c.Retries)
+	produced := fmt.Sprintf("%d (valid %d, malformed %d)", c.Produced, c.Valid, c.Malformed)
+	if c.Warmup.Produced > 0 {
+		produced = fmt.Sprintf("%d (of which warm-up %d; valid %d, malformed %d)", c.Produced, c.Warmup.Produced, c.Valid, c.Malformed)
+	}
+	fmt.Fprintf(w, "counts (%s): offered %s  produced %s  written %s  dead-lettered %s  redelivered %d  batches %d  retries %d\n\n",
+		countsScope(r), withWarmup(c.Offered, c.Warmup.Offered), produced,
+		withWarmup(c.Written, c.Warmup.Written), withWarmup(c.DeadLettered, c.Warmup.DeadLettered), c.Redelivered, c.Batches, c.Retries)
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "latency (ms)\tcount\tp50\tp90\tp95\tp99\tp99.9\tmax\t")
+	fmt.Fprintln(tw, "latency per event, after warm-up (ms)\tevents\tp50\tp90\tp95\tp99\tp99.9\tmax\t")
 	rows := []string{"load_send_delay"}
 	for _, st := range pipeline.BreakdownStages() {
 		if st != pipeline.StageSendDelay {
@@ -58,6 +63,30 @@ func PrintSummary(w io.Writer, r *Result) {
 	}
 	verdict, _ := r.Verdict()
 	fmt.Fprintf(w, "result: %s\n", verdict)
+}
+
+// achievedText is how the summary and the progress lines state the achieved rate:
+// events committed per second after the warm-up (Throughput.AchievedEPS, commitRate),
+// so that the last progress line and the summary read the same.
+func achievedText(eps float64) string {
+	return fmt.Sprintf("achieved %.0f/s after warm-up", eps)
+}
+
+// countsScope says what a run's totals cover: the whole run, and whether that
+// includes a warm-up.
+func countsScope(r *Result) string {
+	if r.Scenario.Warmup <= 0 {
+		return "whole run, no warm-up"
+	}
+	return fmt.Sprintf("whole run, %v warm-up included", r.Scenario.Warmup)
+}
+
+// withWarmup prints a total and the part of it that belongs to the warm-up.
+func withWarmup(total, warmup int64) string {
+	if warmup == 0 {
+		return strconv.FormatInt(total, 10)
+	}
+	return fmt.Sprintf("%d (of which warm-up %d)", total, warmup)
 }
 
 func passFail(ok bool) string {

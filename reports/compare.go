@@ -121,17 +121,17 @@ func cmpMetrics() []cmpMetric {
 	ms := []cmpMetric{
 		{name: "achieved", unit: "events/s", better: Higher, value: func(r *harness.Result) (float64, bool) { return r.Throughput.AchievedEPS, true }},
 		{name: "offered", unit: "events/s", value: func(r *harness.Result) (float64, bool) { return r.Throughput.OfferedEPS, true }},
-		{name: "e2e p50", unit: "ms", better: Lower, value: cmpLatency(harness.StageE2E, func(p harness.Percentiles) float64 { return p.P50 })},
-		{name: "e2e p99", unit: "ms", better: Lower, value: cmpLatency(harness.StageE2E, func(p harness.Percentiles) float64 { return p.P99 })},
-		{name: "e2e p99.9", unit: "ms", better: Lower, value: cmpLatency(harness.StageE2E, func(p harness.Percentiles) float64 { return p.P999 })},
+		{name: "e2e p50 per event", unit: "ms", better: Lower, value: cmpLatency(harness.StageE2E, func(p harness.Percentiles) float64 { return p.P50 })},
+		{name: "e2e p99 per event", unit: "ms", better: Lower, value: cmpLatency(harness.StageE2E, func(p harness.Percentiles) float64 { return p.P99 })},
+		{name: "e2e p99.9 per event", unit: "ms", better: Lower, value: cmpLatency(harness.StageE2E, func(p harness.Percentiles) float64 { return p.P999 })},
 		{name: "e2e max", unit: "ms", better: Lower, value: cmpLatency(harness.StageE2E, func(p harness.Percentiles) float64 { return p.Max })},
 	}
 	for _, st := range cmpStages {
-		ms = append(ms, cmpMetric{name: st + " p99", unit: "ms", better: Lower,
+		ms = append(ms, cmpMetric{name: st + " p99 per event", unit: "ms", better: Lower,
 			value: cmpLatency(st, func(p harness.Percentiles) float64 { return p.P99 })})
 	}
 	ms = append(ms,
-		cmpMetric{name: "dead-lettered", unit: "events", value: func(r *harness.Result) (float64, bool) { return float64(r.Counts.DeadLettered), true }},
+		cmpMetric{name: "dead-lettered, warm-up included", unit: "events", value: func(r *harness.Result) (float64, bool) { return float64(r.Counts.DeadLettered), true }},
 		cmpMetric{name: "CPU mean", unit: "%", better: Lower, value: cmpCPUMean},
 		cmpMetric{name: "heap max", unit: "MiB", better: Lower, value: cmpHeapMax},
 		cmpMetric{name: "RPO", unit: "events lost", better: Lower, faults: true, value: func(r *harness.Result) (float64, bool) { return float64(r.Verification.RPO), true }},

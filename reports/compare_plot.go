@@ -89,7 +89,7 @@ func cmpThroughputPlot(runs []Run) (*plot.Plot, error) {
 }
 
 func cmpE2EP99Plot(runs []Run) (*plot.Plot, error) {
-	p, lo, hi, err := cmpTimelinePlot(runs, "End-to-end latency p99 per second", "e2e p99 (ms, log)",
+	p, lo, hi, err := cmpTimelinePlot(runs, "End-to-end latency p99 per second", "e2e p99 per second (ms, log)",
 		func(row harness.TimelineRow) (float64, bool) { return row.E2EP99MS, row.E2EP99MS > 0 })
 	if err != nil {
 		return nil, err
@@ -193,7 +193,7 @@ func cmpNeedsBackendPlot(runs []Run) bool {
 	return len(backends) > 1 || len(batches) > 1
 }
 
-// cmpBackendPanels draws events/s and the embed stage's p50 and p99 (each event's embed
+// cmpBackendPanels draws events/s and the embed stage's p50 and p99 per event (each event's embed
 // time is its batch's) for every backend and batch size, as grouped bars of medians.
 func cmpBackendPanels(runs []Run) ([][]*plot.Plot, error) {
 	group := map[cmpBackendKey][]*harness.Result{}
@@ -251,7 +251,7 @@ func cmpBackendPanels(runs []Run) ([][]*plot.Plot, error) {
 		left.Y.Max = math.Max(left.Y.Max, v*1.15)
 	}
 
-	right := NewPlot("Per-batch embed latency (embed stage)", "backend / batch max size", "ms (log)")
+	right := NewPlot("Embed stage latency per event (an event waits for its batch)", "backend / batch max size", "ms (log)")
 	var legend []LegendEntry
 	lo, hi := math.Inf(1), 0.0
 	for j, s := range []struct {
@@ -270,7 +270,7 @@ func cmpBackendPanels(runs []Run) ([][]*plot.Plot, error) {
 		}
 		sc.GlyphStyle = draw.GlyphStyle{Color: Color(2 + j), Radius: vg.Points(5), Shape: s.shape}
 		right.Add(sc)
-		legend = append(legend, LegendEntry{Name: "embed " + s.name, Thumbs: []plot.Thumbnailer{sc}})
+		legend = append(legend, LegendEntry{Name: "embed " + s.name + " per event", Thumbs: []plot.Thumbnailer{sc}})
 	}
 	right.NominalX(names...)
 	right.X.Min, right.X.Max = -0.5, float64(len(names))-0.5
@@ -313,7 +313,7 @@ func cmpWritePlots(dir string, runs []Run) ([]cmpPlot, error) {
 		if err := SaveGridPNG(filepath.Join(dir, CompareBackendsPNG), "Embedding backend and batch size (medians over runs)", grid, DefaultWidth, DefaultHeight); err != nil {
 			return nil, fmt.Errorf("compare: %w", err)
 		}
-		out = append(out, cmpPlot{File: CompareBackendsPNG, Caption: "Events/s and per-batch embed latency (the embed stage; every event waits for its whole batch) by embedding backend and batch max size."})
+		out = append(out, cmpPlot{File: CompareBackendsPNG, Caption: "Achieved events/s after warm-up, and the embed stage's p50 and p99 per event (every event waits for its whole batch to embed), medians over repeats, by embedding backend and batch max size."})
 	}
 	return out, nil
 }

@@ -82,7 +82,7 @@ func TestCompareChangePercent(t *testing.T) {
 	for _, tc := range []struct {
 		row    string
 		change float64
-	}{{"achieved", 50}, {"e2e p99", -50}, {"e2e max", -50}, {"embed p99", -50}, {"CPU mean", 0}} {
+	}{{"achieved", 50}, {"e2e p99 per event", -50}, {"e2e max", -50}, {"embed p99 per event", -50}, {"CPU mean", 0}} {
 		cell := cmpRow(t, c, tc.row).Cells[1]
 		if math.Abs(cell.Change-tc.change) > 1e-9 {
 			t.Errorf("%s: change %v%%, want %v%%", tc.row, cell.Change, tc.change)
@@ -142,7 +142,7 @@ func TestCompareSignificance(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, name := range []string{"achieved", "e2e p99"} {
+		for _, name := range []string{"achieved", "e2e p99 per event"} {
 			row := cmpRow(t, c, name)
 			cell := row.Cells[1]
 			if !cell.Tested || !cell.Significant || cell.P > CompareAlpha {

@@ -106,31 +106,103 @@ func timelineX(p *plot.Plot, rows []harness.TimelineRow) {
 	p.X.Max = float64(rows[len(rows)-1].Second)
 }
 
-// ThroughputPlot draws events per second over the run: offered by the schedule,
-// produced to Kafka, written to Qdrant and dead-lettered, from Result.Timeline.
+// ThroughputWindow is the moving window, in whole seconds, over which ThroughputPlot
+// averages the events written and dead-lettered. Those arrive one micro-batch at a
+// time, so a window holds one batch more or less depending on where the batches fall
+// and its average wavers by up to one batch interval over the window's length: ten
+// batch intervals keep that near 10 %. The window is at least 1 s, and at most 10 s so
+// that it does not blur the warm-up's end, the load's end or a fault.
+func ThroughputWindow(res *harness.Result) int {
+	iv := res.Scenario.Pipeline.Batch.Interval
+	w := int((10*iv + time.Second - 1) / time.Second)
+	return min(max(w, 1), 10)
+}
+
+// MovingRate is the mean per second of f over each window of win seconds of rows
+// (those whose second lies in (s−win, s]), drawn at the window's middle, win/2 s before
+// its end, so that the average neither leads nor lags what it averages. Seconds before
+// the first row count as 0 (the load had not started); windows whose middle lies
+// before 0 are left out, and so are the last win/2 s, which no whole window covers.
+// With win 1 it is f of each row.
+func MovingRate(rows []harness.TimelineRow, win int, f func(harness.TimelineRow) float64) plotter.XYs {
+	if len(rows) == 0 || win < 1 {
+		return nil
+	}
+	var xys plotter.XYs
+	sum, j := 0.0, 0
+	for _, r := range rows {
+		sum += f(r)
+		for rows[j].Second <= r.Second-win {
+			sum -= f(rows[j])
+			j++
+		}
+		if x := float64(r.Second) - float64(win)/2; x >= 0 {
+			xys = append(xys, plotter.XY{X: x, Y: sum / float64(win)})
+		}
+	}
+	return xys
+}
+
+// countLabel states a total from Result.Counts and the part of it that belongs to the
+// warm-up.
+func countLabel(total, warmup int64) string {
+	if warmup == 0 {
+		return fmt.Sprintf("%d in all", total)
+	}
+	return fmt.Sprintf("%d in all, of which warm-up %d", total, warmup)
+}
+
+// rateName names a rate drawn over win seconds.
+func rateName(what string, win int) string {
+	if win <= 1 {
+		return what + " per second"
+	}
+	return fmt.Sprintf("%s, %d s moving average", what, win)
+}
+
+// throughputLine is one line of ThroughputPlot.
+type throughputLine struct {
+	name   string
+	xys    plotter.XYs
+	col    color.Color
+	width  float64
+	dashes []float64
+}
+
+// throughputSeries are the lines ThroughputPlot draws, before the burst line.
+func throughputSeries(res *harness.Result) []throughputLine {
+	rows, c, win := res.Timeline, res.Counts, ThroughputWindow(res)
+	return []throughputLine{
+		{fmt.Sprintf("offered per second (schedule; %s)", countLabel(c.Offered, c.Warmup.Offered)),
+			timelineXYs(rows, func(r harness.TimelineRow) float64 { return float64(r.Offered) }), color.RGBA{0xb0, 0xb0, 0xb0, 0xff}, 5, nil},
+		{fmt.Sprintf("produced to Kafka per second (%s)", countLabel(c.Produced, c.Warmup.Produced)),
+			timelineXYs(rows, func(r harness.TimelineRow) float64 { return float64(r.Produced) }), Color(0), 1.5, []float64{6, 3}},
+		{fmt.Sprintf("%s (%s)", rateName("written to Qdrant", win), countLabel(c.Written, c.Warmup.Written)),
+			MovingRate(rows, win, func(r harness.TimelineRow) float64 { return float64(r.Written) }), Color(2), 1.8, nil},
+		{fmt.Sprintf("%s (%s)", rateName("dead-lettered", win), countLabel(c.DeadLettered, c.Warmup.DeadLettered)),
+			MovingRate(rows, win, func(r harness.TimelineRow) float64 { return float64(r.DeadLettered) }), Color(3), 1.2, nil},
+	}
+}
+
+// ThroughputPlot draws events per second over the run, from Result.Timeline: offered by
+// the schedule and produced to Kafka, each second's own count; written to Qdrant and
+// dead-lettered, which arrive per micro-batch, as a moving average over
+// ThroughputWindow seconds, so that batches aliased onto the seconds do not show as
+// dips. The legend gives the run's totals with their warm-up part.
 func ThroughputPlot(res *harness.Result) (*plot.Plot, error) {
 	rows := res.Timeline
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("throughput: %w: empty timeline", ErrNoData)
 	}
-	p := NewPlot(titled(res, "throughput per second"), timeAxis, "events/s")
+	p := NewPlot(titled(res, "throughput"), timeAxis, "events/s")
 	faultBands(p, res)
-	c := res.Counts
-	series := []struct {
-		name   string
-		f      func(harness.TimelineRow) float64
-		col    color.Color
-		width  float64
-		dashes []float64
-	}{
-		{fmt.Sprintf("offered (schedule; %d in all)", c.Offered), func(r harness.TimelineRow) float64 { return float64(r.Offered) }, color.RGBA{0xb0, 0xb0, 0xb0, 0xff}, 5, nil},
-		{fmt.Sprintf("produced to Kafka (%d)", c.Produced), func(r harness.TimelineRow) float64 { return float64(r.Produced) }, Color(0), 1.5, []float64{6, 3}},
-		{fmt.Sprintf("written to Qdrant (%d)", c.Written), func(r harness.TimelineRow) float64 { return float64(r.Written) }, Color(2), 1.8, nil},
-		{fmt.Sprintf("dead-lettered (%d)", c.DeadLettered), func(r harness.TimelineRow) float64 { return float64(r.DeadLettered) }, Color(3), 1.2, nil},
-	}
+	series := throughputSeries(res)
 	var legend []LegendEntry
 	for _, s := range series {
-		l, err := line(timelineXYs(rows, s.f), s.col, s.width, s.dashes...)
+		if len(s.xys) == 0 {
+			continue // a timeline shorter than the window
+		}
+		l, err := line(s.xys, s.col, s.width, s.dashes...)
 		if err != nil {
 			return nil, fmt.Errorf("throughput: %w", err)
 		}
@@ -222,9 +294,9 @@ func LatencyTimelinePlot(res *harness.Result) (*plot.Plot, error) {
 		col   color.Color
 		width float64
 	}{
-		{"max", func(r harness.TimelineRow) float64 { return r.E2EMaxMS }, Color(3), 1},
-		{"p99", func(r harness.TimelineRow) float64 { return r.E2EP99MS }, Color(1), 1.8},
-		{"p50", func(r harness.TimelineRow) float64 { return r.E2EP50MS }, Color(0), 1.8},
+		{"max per second", func(r harness.TimelineRow) float64 { return r.E2EMaxMS }, Color(3), 1},
+		{"p99 per second", func(r harness.TimelineRow) float64 { return r.E2EP99MS }, Color(1), 1.8},
+		{"p50 per second", func(r harness.TimelineRow) float64 { return r.E2EP50MS }, Color(0), 1.8},
 	}
 	points := len(rows) <= 150 || len(rows) < len(res.Timeline)/2
 	var legend []LegendEntry
@@ -292,7 +364,7 @@ func LatencyPercentilesPlot(res *harness.Result) (*plot.Plot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("latency percentiles: %w", err)
 	}
-	p := NewPlot(titled(res, "latency by percentile, end to end and per stage"),
+	p := NewPlot(titled(res, "latency per event by percentile, after warm-up"),
 		"percentile (log scale of 1/(1−p))", "latency (ms, log scale)")
 	var legend []LegendEntry
 	lo, hi, maxX := math.Inf(1), 0.0, 0.0
@@ -315,7 +387,7 @@ func LatencyPercentilesPlot(res *harness.Result) (*plot.Plot, error) {
 			lo, hi, maxX = math.Min(lo, xy.Y), math.Max(hi, xy.Y), math.Max(maxX, xy.X)
 		}
 		pc := harness.PercentilesOf(h)
-		legend = append(legend, LegendEntry{fmt.Sprintf("%s (p50 %s, p99 %s, max %s ms)", StageLabel(st), FormatMS(pc.P50), FormatMS(pc.P99), FormatMS(pc.Max)),
+		legend = append(legend, LegendEntry{fmt.Sprintf("%s per event: p50 %s, p99 %s, max %s ms", StageLabel(st), FormatMS(pc.P50), FormatMS(pc.P99), FormatMS(pc.Max)),
 			[]plot.Thumbnailer{l}})
 	}
 	if len(legend) == 0 {
@@ -379,13 +451,13 @@ func StageBreakdownPlot(res *harness.Result) (*plot.Plot, error) {
 		}
 		below = b
 		p.Add(b)
-		label := StageLabel(st) + ":"
+		label := StageLabel(st) + " mean:"
 		for i, k := range keys {
 			sep := ","
 			if i == 0 {
 				sep = ""
 			}
-			label += fmt.Sprintf("%s %s %s ms", sep, k, FormatMS(vs[i]))
+			label += fmt.Sprintf("%s %s ms near e2e %s", sep, FormatMS(vs[i]), k)
 		}
 		// Top of the stack first, as the bars read.
 		legend = append([]LegendEntry{{label, []plot.Thumbnailer{b}}}, legend...)
@@ -622,16 +694,16 @@ func RunFigures(res *harness.Result) (figs []Figure, missing []Missing, err erro
 	}
 	steps := []func() error{
 		func() error {
-			return single("throughput.png", "Throughput", "Events per second: offered by the open-loop schedule, acknowledged by Kafka (produced), written to Qdrant and dead-lettered. Micro-batches make written arrive in steps of one batch interval."+faultCaption(res), ThroughputPlot)
+			return single("throughput.png", "Throughput", throughputCaption(res), ThroughputPlot)
 		},
 		func() error {
-			return single("latency_timeline.png", "End-to-end latency over time", "p50, p99 and max of the events finished in each second, measured from the intended send time (no coordinated omission). Seconds in which no event finished are left out."+faultCaption(res), LatencyTimelinePlot)
+			return single("latency_timeline.png", "End-to-end latency over time", "p50, p99 and max per second: of the events finished in each second (those intended after the warm-up), measured from the intended send time (no coordinated omission). Not the run's per-event percentiles of the latency table. Seconds in which no event finished are left out."+faultCaption(res), LatencyTimelinePlot)
 		},
 		func() error {
-			return single("latency_percentiles.png", "Latency distribution", "HdrHistogram percentile plot over the whole run: the further right, the rarer. Stage curves show each stage's own distribution; percentiles of stages do not add up to e2e.", LatencyPercentilesPlot)
+			return single("latency_percentiles.png", "Latency distribution", latencyPercentilesCaption(res), LatencyPercentilesPlot)
 		},
 		func() error {
-			return single("stage_breakdown.png", "Stage breakdown", "Mean time per stage for the events whose e2e latency lay near the p50 and near the p99. These means add up to the mean e2e of those events.", StageBreakdownPlot)
+			return single("stage_breakdown.png", "Stage breakdown", "Mean time per stage of the events whose e2e latency lay near the e2e p50 and near the e2e p99 (after warm-up). These means add up to the mean e2e of those events; they are not the stages' own percentiles per event, which the latency table and the distribution plot give.", StageBreakdownPlot)
 		},
 		func() error {
 			grid, err := ResourcesPlot(res)
@@ -656,6 +728,29 @@ func RunFigures(res *harness.Result) (figs []Figure, missing []Missing, err erro
 		}
 	}
 	return figs, missing, nil
+}
+
+func throughputCaption(res *harness.Result) string {
+	win := ThroughputWindow(res)
+	c := "Events per second, warm-up included: offered by the open-loop schedule and acknowledged by Kafka (produced), each second's own count"
+	if win > 1 {
+		c += fmt.Sprintf("; written to Qdrant and dead-lettered as a %d s moving average (ten micro-batch intervals of %v, at least 1 s, at most 10 s), since they arrive one batch at a time and a single second holds one batch more or less", win, res.Scenario.Pipeline.Batch.Interval)
+	} else {
+		c += "; written to Qdrant and dead-lettered likewise per second (micro-batches of " + res.Scenario.Pipeline.Batch.Interval.String() + ")"
+	}
+	c += ". The legend's totals are the whole run's, with the part intended during the warm-up."
+	if res.Scenario.Pipeline.Batch.Interval >= 2*time.Second {
+		c += " The dotted line spreads each batch's writes over the time since the previous batch."
+	}
+	return c + faultCaption(res)
+}
+
+func latencyPercentilesCaption(res *harness.Result) string {
+	c := "HdrHistogram percentile plot of every event intended after the warm-up"
+	if e2e, ok := res.Latency[harness.StageE2E]; ok {
+		c += fmt.Sprintf(" (%d events end to end)", e2e.Count)
+	}
+	return c + ": the further right, the rarer. Stage curves show each stage's own distribution per event; percentiles of stages do not add up to e2e."
 }
 
 func resourcesCaption(res *harness.Result) string {

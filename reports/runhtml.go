@@ -65,12 +65,22 @@ func gateNum(v float64) string {
 	return strconv.FormatFloat(v, 'g', 4, 64)
 }
 
+// withUnit appends a gate's unit to one of its values, as the summary prints them.
+func withUnit(v, unit string) string {
+	if unit == "" {
+		return v
+	}
+	return v + " " + unit
+}
+
 type kv struct {
 	Key, Value string
 }
 
 type checkRow struct {
 	Name, Value, Expected, Note string
+	// Warmup is the part of Value intended during the warm-up, for counts that have one.
+	Warmup string
 	// Status is "ok", "bad" or "" (informational).
 	Status string
 }
@@ -183,7 +193,7 @@ func writeRunHTML(w io.Writer, res *harness.Result, figs []Figure, missing []Mis
 	v.Scenario, v.ScenarioYAML = scenarioView(res)
 	v.Environment = environmentView(res)
 	for _, g := range res.Gates {
-		v.Gates = append(v.Gates, gateRow{Name: g.Name, Actual: gateNum(g.Actual), Limit: gateNum(g.Limit), Unit: g.Unit, Passed: g.Passed})
+		v.Gates = append(v.Gates, gateRow{Name: g.Name, Actual: withUnit(gateNum(g.Actual), g.Unit), Limit: withUnit(gateNum(g.Limit), g.Unit), Unit: g.Unit, Passed: g.Passed})
 	}
 	v.Throughput = throughputView(res)
 	v.Latency = latencyView(res)
@@ -278,7 +288,7 @@ func throughputView(res *harness.Result) []kv {
 	rows := []kv{
 		{"offered", fmt.Sprintf("%.0f events/s", t.OfferedEPS)},
 		{"produced (acknowledged by Kafka)", fmt.Sprintf("%.0f events/s", t.ProducedEPS)},
-		{"achieved (written or dead-lettered)", fmt.Sprintf("%.0f events/s (%.1f%% of offered)", t.AchievedEPS, 100*t.AchievedRatio)},
+		{"achieved (records committed, between the first and last batch commit)", fmt.Sprintf("%.0f events/s (%.1f%% of offered)", t.AchievedEPS, 100*t.AchievedRatio)},
 		{"first third / last third", fmt.Sprintf("%.0f / %.0f events/s (drift %.1f%%)", t.FirstThirdEPS, t.LastThirdEPS, 100*res.Validity.ThroughputDrift)},
 	}
 	w, d := int(res.Scenario.Warmup.Seconds()), int(res.Scenario.Duration.Seconds())
@@ -343,14 +353,24 @@ func countsView(res *harness.Result) (counts, verify []checkRow) {
 		}
 		return "bad"
 	}
+	w := c.Warmup
+	warm := func(n int64) string {
+		if res.Scenario.Warmup <= 0 {
+			return "no warm-up"
+		}
+		if w == (harness.WarmupCounts{}) {
+			return "not recorded"
+		}
+		return i(n)
+	}
 	counts = []checkRow{
-		{Name: "offered", Value: i(c.Offered), Note: "events the schedule intended to send"},
-		{Name: "produced", Value: i(c.Produced), Expected: i(c.Offered), Status: eq(c.Produced, c.Offered), Note: "acknowledged by Kafka"},
+		{Name: "offered", Value: i(c.Offered), Warmup: warm(w.Offered), Note: "events the schedule intended to send"},
+		{Name: "produced", Value: i(c.Produced), Warmup: warm(w.Produced), Expected: i(c.Offered), Status: eq(c.Produced, c.Offered), Note: "acknowledged by Kafka"},
 		{Name: "produce errors", Value: i(c.ProduceErrors), Expected: "0", Status: zero(c.ProduceErrors)},
 		{Name: "valid / malformed", Value: i(c.Valid) + " / " + i(c.Malformed), Note: "as generated"},
 		{Name: "consumed", Value: i(c.Consumed), Note: "by the pipeline, redeliveries included"},
-		{Name: "written", Value: i(c.Written), Expected: i(c.Valid), Status: atLeast(c.Written, c.Valid, c.Redelivered), Note: "events upserted to Qdrant"},
-		{Name: "dead-lettered", Value: i(c.DeadLettered), Expected: i(c.Malformed), Status: atLeast(c.DeadLettered, c.Malformed, c.Redelivered)},
+		{Name: "written", Value: i(c.Written), Warmup: warm(w.Written), Expected: i(c.Valid), Status: atLeast(c.Written, c.Valid, c.Redelivered), Note: "events upserted to Qdrant"},
+		{Name: "dead-lettered", Value: i(c.DeadLettered), Warmup: warm(w.DeadLettered), Expected: i(c.Malformed), Status: atLeast(c.DeadLettered, c.Malformed, c.Redelivered)},
 		{Name: "redelivered", Value: i(c.Redelivered), Note: "consumed more than once; idempotent writes make them harmless"},
 		{Name: "batches / retries", Value: i(c.Batches) + " / " + i(c.Retries)},
 	}

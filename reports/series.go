@@ -265,7 +265,7 @@ func ThroughputLatencyPlots(s *harness.Series, runs [][]*harness.Result) (title 
 		name  string
 		pick  func(seriesPoint) seriesStat
 		shape draw.GlyphDrawer
-	}{{"e2e p50", func(p seriesPoint) seriesStat { return p.P50 }, draw.CircleGlyph{}}, {"e2e p99", func(p seriesPoint) seriesStat { return p.P99 }, draw.TriangleGlyph{}}} {
+	}{{"e2e p50 per event", func(p seriesPoint) seriesStat { return p.P50 }, draw.CircleGlyph{}}, {"e2e p99 per event", func(p seriesPoint) seriesStat { return p.P99 }, draw.TriangleGlyph{}}} {
 		l, sc, eb, err := seriesErrorBars(pts, c.pick, 1+j, c.shape, true)
 		if err != nil {
 			return "", nil, fmt.Errorf("series: %s: %w", c.name, err)
