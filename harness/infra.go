@@ -21,7 +21,10 @@ import (
 
 // startInfra starts or connects to the scenario's Kafka and Qdrant.
 func startInfra(ctx context.Context, sc *Scenario, self string, procs *procTable) (*infra.Env, error) {
-	emb := infra.EmbeddedConfig{Partitions: sc.Kafka.Partitions, Topics: []string{sc.Pipeline.Kafka.Topic, sc.Pipeline.Kafka.DLQTopic}}
+	// The Qdrant stand-in keeps its points on disk under the user's cache directory,
+	// so its memory does not grow with the run (the estimate counts that disk).
+	emb := infra.EmbeddedConfig{Partitions: sc.Kafka.Partitions, Topics: []string{sc.Pipeline.Kafka.Topic, sc.Pipeline.Kafka.DLQTopic},
+		QdrantDataDir: infra.DataRoot()}
 	var ext infra.External
 	switch {
 	case sc.Infra.Mode == infra.ModeExternal:
@@ -54,7 +57,8 @@ func serveChild(ctx context.Context, sc *Scenario, self string, procs *procTable
 		return nil, errors.New("infra.process: the harness was not told where the vectorstream binary is")
 	}
 	args := childproc.InfraServeArgs{Kafka: "127.0.0.1:0", Qdrant: "127.0.0.1:0",
-		Partitions: sc.Kafka.Partitions, Topics: []string{sc.Pipeline.Kafka.Topic, sc.Pipeline.Kafka.DLQTopic}}
+		Partitions: sc.Kafka.Partitions, Topics: []string{sc.Pipeline.Kafka.Topic, sc.Pipeline.Kafka.DLQTopic},
+		QdrantDataDir: infra.DataRoot()}
 	cmd := exec.Command(self, args.Argv()...)
 	cmd.Env = childproc.Env(os.Environ(), childproc.CmdInfra)
 	cmd.Stderr = io.Discard

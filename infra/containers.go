@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vectorstream/vectorstream/internal/exitcode"
+
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 	tclog "github.com/testcontainers/testcontainers-go/log"
@@ -188,14 +190,15 @@ func oneLine(err error) string {
 // testcontainers' reaper (Ryuk) removes them if the process dies first.
 // It fails when no Docker daemon answers, and when cfg.Timeout (or ctx) ends
 // before both services are ready; its errors name the container that failed,
-// and those of a deadline carry exitcode.Unreachable.
+// and those of a missing daemon or a deadline carry exitcode.Unreachable.
 func StartContainers(ctx context.Context, cfg ContainersConfig) (*Env, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
 	if ok, why := DockerAvailable(ctx); !ok {
-		return nil, fmt.Errorf("infra mode containers: %s: use embedded or external", why)
+		// A missing prerequisite, like a broker that does not answer: exit 3.
+		return nil, exitcode.With(fmt.Errorf("infra mode containers: %s: use embedded or external", why), exitcode.Unreachable)
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()

@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/vectorstream/vectorstream/infra"
+	"github.com/vectorstream/vectorstream/internal/exitcode"
 )
 
 // needDocker skips t unless a Docker daemon answers.
@@ -115,14 +116,13 @@ func TestStartAuto(t *testing.T) {
 
 func TestStartContainersWithoutDocker(t *testing.T) {
 	why := noDocker(t)
-	start := time.Now()
 	env, err := infra.Start(t.Context(), infra.ModeContainers, infra.EmbeddedConfig{}, infra.External{})
 	if err == nil {
 		env.Close()
 		t.Fatal("containers mode started without Docker")
 	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Fatalf("failed after %s, want under 5s", d)
+	if got := exitcode.Of(err); got != exitcode.Unreachable {
+		t.Fatalf("exit %d for a missing Docker daemon, want %d (a missing prerequisite)", got, exitcode.Unreachable)
 	}
 	want := "infra mode containers: " + why + ": use embedded or external"
 	if err.Error() != want {
@@ -133,12 +133,8 @@ func TestStartContainersWithoutDocker(t *testing.T) {
 	}
 }
 
-func TestDockerAvailableIsQuick(t *testing.T) {
-	start := time.Now()
+func TestDockerAvailableExplains(t *testing.T) {
 	ok, why := infra.DockerAvailable(t.Context())
-	if d := time.Since(start); d > 3*time.Second {
-		t.Fatalf("DockerAvailable took %s", d)
-	}
 	if why == "" || strings.Contains(why, "\n") {
 		t.Fatalf("explanation %q", why)
 	}

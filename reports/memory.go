@@ -51,7 +51,7 @@ func MemoryPlot(res *harness.Result) (*plot.Plot, error) {
 func memoryLabel(pm harness.ProcessMemory) string {
 	s := fmt.Sprintf("%s: peak %.0f MiB", pm.What, float64(pm.PeakBytes)/(1<<20))
 	if pm.QuarterPeakBytes[1] > 0 {
-		s += fmt.Sprintf(", last quarter %+.0f%% on the second", 100*pm.Growth)
+		s += fmt.Sprintf(", last quarter's peak %+.0f%% on the second's", 100*pm.Growth)
 	}
 	return s
 }

@@ -675,7 +675,7 @@ type Missing struct {
 
 // RunFigureFiles are the PNG files a run report may hold, in the order it shows them.
 var RunFigureFiles = []string{"throughput.png", "latency_timeline.png", "latency_percentiles.png",
-	"stage_breakdown.png", "resources.png", "efficiency.png"}
+	"stage_breakdown.png", "resources.png", "memory.png", "efficiency.png"}
 
 // RunFigures builds every figure of a run report. A figure whose data the result lacks
 // (ErrNoData) is listed in missing instead; any other error is returned.
@@ -717,6 +717,9 @@ func RunFigures(res *harness.Result) (figs []Figure, missing []Missing, err erro
 			figs = append(figs, Figure{File: "resources.png", Title: "Resource use", Caption: resourcesCaption(res),
 				Grid: grid, GridTitle: titled(res, "resource use of "+measuredProcessShort(res)), Width: DefaultWidth, Height: DefaultHeight * 4 / 3})
 			return nil
+		},
+		func() error {
+			return single("memory.png", "Memory per process", memoryCaption(res), MemoryPlot)
 		},
 		func() error {
 			return single("efficiency.png", "Efficiency", fmt.Sprintf("Events written per CPU-second of %s (events/s per core actually used), summed over a %d s moving window.", MeasuredProcess(res), EfficiencyWindow(res))+faultCaption(res), EfficiencyPlot)

@@ -138,7 +138,17 @@ func syntheticResult(t testing.TB) *harness.Result {
 		r.RSSBytes = uint64(90+s) << 20
 		r.GCPauseMS = float64((s*5)%7) * 0.2
 		r.Goroutines = 30 + (s*3)%5
+		r.RSSAnon = map[string]uint64{"harness": uint64(60+s%3) << 20, "infra": uint64(100+min(s, 20)*8) << 20}
+		if s >= 2 {
+			r.RSSAnon["pipeline"] = uint64(80+(s*7)%5) << 20
+		}
 		res.Timeline = append(res.Timeline, r)
+	}
+	res.Processes = []harness.ProcessMemory{
+		{Name: "harness", What: "harness process (load generator)", PeakBytes: 62 << 20, QuarterPeakBytes: [4]uint64{62 << 20, 62 << 20, 62 << 20, 62 << 20}},
+		{Name: "infra", What: "vectorstream infra serve (Kafka and Qdrant stand-ins)", PeakBytes: 260 << 20,
+			QuarterPeakBytes: [4]uint64{164 << 20, 236 << 20, 260 << 20, 260 << 20}, Growth: 0.1017},
+		{Name: "pipeline", What: "vectorstream pipeline", PeakBytes: 84 << 20, QuarterPeakBytes: [4]uint64{84 << 20, 84 << 20, 84 << 20, 84 << 20}},
 	}
 	return res
 }
