@@ -5,7 +5,7 @@ GO       ?= go
 SCENARIO ?= scenarios/smoke.yaml
 BIN      := bin/vectorstream
 
-.PHONY: all build test vet bench microbench report clean kafka-up kafka-down cuda-sdk build-cuda cuda-check cuda-device-bins mutants test-under-load
+.PHONY: all build test vet bench microbench report clean kafka-up kafka-down cuda-sdk build-cuda cuda-check cuda-device-bins mutants test-under-load bench-under-nice-hogs
 
 all: build
 
@@ -75,6 +75,11 @@ cuda-device-bins: $(CUDA_ENV)
 # idle machine fails here.
 test-under-load:
 	@bash .ci/under-load make test
+
+# make bench three times with one `nice -n 19 yes` hog per core (.ci/bench-under-nice-hogs):
+# the harness at normal priority must win the CPU, so every run must pass.
+bench-under-nice-hogs: build
+	@bash .ci/bench-under-nice-hogs 3
 
 # The in-memory exactly-once tests against deliberately broken pipelines (.ci/mutants):
 # each mutant must make its test fail. By hand; not part of `make test`.

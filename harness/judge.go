@@ -139,18 +139,21 @@ func judgeValidity(res *Result, sc *Scenario) {
 	if brokerDown {
 		res.Notes = append(res.Notes, "kafka_broker_restart: the load generator's send delay and lateness were not judged (the broker was down on purpose)")
 	} else if lim := sc.Validity.MaxSendDelayP99; v.SendDelayP99MS > ms(lim) {
-		v.Reasons = append(v.Reasons, fmt.Sprintf("load generator send delay p99 %.1f ms exceeds %v: the harness, not the system, limited the load", v.SendDelayP99MS, lim))
+		v.Reasons = append(v.Reasons, fmt.Sprintf("load generator send delay p99 %.1f ms > %s: the load generator fell behind its schedule; %s",
+			v.SendDelayP99MS, msText(lim), hostCause(v.Host, causeLoad)))
 	}
 	if !brokerDown && v.LateFraction > sc.Validity.MaxLateFraction {
-		v.Reasons = append(v.Reasons, fmt.Sprintf("%.2f%% of events were sent more than %v late (limit %.2f%%)", 100*v.LateFraction, sc.Validity.LateThreshold, 100*sc.Validity.MaxLateFraction))
+		v.Reasons = append(v.Reasons, fmt.Sprintf("%.2f%% of events were sent more than %s late (limit %.2f%%); %s",
+			100*v.LateFraction, msText(sc.Validity.LateThreshold), 100*sc.Validity.MaxLateFraction, hostCause(v.Host, causeLoad)))
 	}
 	if disruptive {
 		res.Notes = append(res.Notes, "faults stopped or slowed the pipeline on purpose: throughput drift was not judged")
 	} else if sc.Load.Kind == "constant" && (res.Throughput.FirstThirdEPS == 0 || res.Throughput.LastThirdEPS == 0) {
-		v.Reasons = append(v.Reasons, "fewer than two batch commits in the first or last third of the run: throughput drift cannot be judged (a stalled pipeline, or a duration too short for batch.interval)")
+		v.Reasons = append(v.Reasons, "fewer than two batch commits in the first or last third of the run: throughput drift cannot be judged (a stalled pipeline, or a duration too short for batch.interval); "+
+			hostCause(v.Host, causePipeline))
 	} else if sc.Load.Kind == "constant" && v.ThroughputDrift > sc.Validity.MaxThroughputDrift {
-		v.Reasons = append(v.Reasons, fmt.Sprintf("throughput in the last third (%.0f/s) differs from the first third (%.0f/s) by %.1f%% at constant load (limit %.0f%%)",
-			res.Throughput.LastThirdEPS, res.Throughput.FirstThirdEPS, 100*v.ThroughputDrift, 100*sc.Validity.MaxThroughputDrift))
+		v.Reasons = append(v.Reasons, fmt.Sprintf("throughput in the last third (%.0f/s) differs from the first third (%.0f/s) by %.1f%% at constant load (limit %.0f%%); %s",
+			res.Throughput.LastThirdEPS, res.Throughput.FirstThirdEPS, 100*v.ThroughputDrift, 100*sc.Validity.MaxThroughputDrift, hostCause(v.Host, causeDrift)))
 	}
 	if res.Counts.ProduceErrors > 0 {
 		v.Reasons = append(v.Reasons, fmt.Sprintf("%d events could not be produced", res.Counts.ProduceErrors))
@@ -160,6 +163,79 @@ func judgeValidity(res *Result, sc *Scenario) {
 	}
 	v.Valid = len(v.Reasons) == 0
 }
+
+// When a failed timing check blames the machine (hostCause). These choose the words
+// of a reason, never whether the run is valid: the checks' limits are the scenario's.
+const (
+	// saturatedBusyPercent: the host counts as saturated when its CPU was busy at
+	// least this share of all cores' time, or its load average exceeded its cores.
+	saturatedBusyPercent = 90
+	// starvedWaitShare: a process counts as short of CPU when its threads waited for
+	// a CPU at least this share of the time they asked for one (the CPU time they got
+	// plus the time they waited): roughly, it got less than 90% of what it needed.
+	starvedWaitShare = 0.10
+)
+
+// causeKind is what a failed check blames when the machine was not saturated.
+type causeKind int
+
+const (
+	causeLoad     causeKind = iota // the load generator fell behind: the harness was the limit
+	causePipeline                  // the pipeline committed too little to judge
+	causeDrift                     // the pipeline's throughput changed at constant load
+)
+
+// hostCause states what the host and the run's processes did during the measured
+// window (h) and what that makes the cause of a failed check of kind k. The machine
+// was saturated when the host was (saturatedBusyPercent, or a load average above its
+// cores) and the harness process got less CPU than it asked for (starvedWaitShare);
+// where the harness's run-queue wait was not measured, the host's saturation alone
+// decides. Otherwise the cause is the harness itself (causeLoad) or the pipeline.
+func hostCause(h *HostLoad, k causeKind) string {
+	if h == nil {
+		return "the host's load was not measured, so the cause is unknown"
+	}
+	hp, _ := h.process(ProcessHarness)
+	facts := fmt.Sprintf("host load avg %.2f (max %.2f) on %d cores, CPU %.0f%% busy (%.0f%% niced)",
+		h.LoadAvgMean, h.LoadAvgMax, h.Cores, h.CPUBusyPercent, h.CPUNicePercent)
+	if h.Samples == 0 {
+		facts = fmt.Sprintf("host load not readable (%d cores)", h.Cores)
+	}
+	if k == causeDrift && h.Samples > 0 {
+		facts += fmt.Sprintf(", %.0f%% in the first third and %.0f%% in the last", h.CPUBusyFirstThirdPercent, h.CPUBusyLastThirdPercent)
+	}
+	facts += fmt.Sprintf("; the harness process got %.2f core (max %.2f)", hp.CPUCores, hp.CPUCoresMax)
+	starved, waitKnown := false, hp.RunQueueWaitCores != nil
+	if waitKnown {
+		w := *hp.RunQueueWaitCores
+		facts += fmt.Sprintf(" while its threads waited %.2f s a second for a CPU", w)
+		starved = w+hp.CPUCores > 0 && w/(w+hp.CPUCores) >= starvedWaitShare
+	} else {
+		facts += " (its wait for a CPU not measured)"
+	}
+	if pp, ok := h.process(ProcessPipeline); ok {
+		facts += fmt.Sprintf(", the pipeline processes %.2f core (max %.2f)", pp.CPUCores, pp.CPUCoresMax)
+		if k != causeLoad {
+			waitKnown = false // the pipeline's own wait for a CPU is not measured
+		}
+	}
+	saturated := h.Samples > 0 && (h.CPUBusyPercent >= saturatedBusyPercent || h.LoadAvgMax > float64(h.Cores))
+	switch {
+	case saturated && (starved || !waitKnown):
+		return facts + ": the machine was saturated, not the pipeline"
+	case saturated:
+		facts += " (the host was busy, but the harness process got the CPU it asked for)"
+	default:
+		facts += " (the host was not saturated)"
+	}
+	if k == causeLoad {
+		return facts + ": the harness itself was the limit, not the machine (its ceiling here: vectorstream load --calibrate)"
+	}
+	return facts + ": the pipeline itself slowed, not the machine"
+}
+
+// msText writes d in milliseconds, as the reasons' measured values are.
+func msText(d time.Duration) string { return num(ms(d)) + " ms" }
 
 // evaluateGates returns the result of every gate g sets.
 func evaluateGates(res *Result, g Gates) []GateResult {

@@ -222,8 +222,9 @@ type ProcessLoad struct {
 	CPUCores    float64 `json:"cpu_cores"`
 	CPUCoresMax float64 `json:"cpu_cores_max"`
 	// RunQueueWaitCores is the mean time per wall second its threads were runnable
-	// but waited for a CPU (/proc/<pid>/schedstat): CPU it asked for and did not
-	// get. Absent when not measured.
+	// but waited for a CPU (/proc/<pid>/task/*/schedstat, summed over its threads,
+	// so it may exceed the cores): CPU time it asked for and did not get. Absent
+	// when not measured.
 	RunQueueWaitCores *float64 `json:"runqueue_wait_cores,omitempty"`
 }
 
