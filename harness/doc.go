@@ -10,11 +10,16 @@
 //	infra     startInfra     Kafka and Qdrant: embedded, containers or external (infra.go, external.go)
 //	model     prepareModel   the generator, the backend (embed.SelectBackend), the model fitted or loaded
 //	pipeline  startPipeline  in process, as one child, as a group or restartable (pipelines.go, handle.go, restart.go)
-//	offer     offer          the open-loop load, the faults and the per-second sampler (offer.go, load.go, timeline.go, fault*.go)
+//	offer     offer          the open-loop load, the faults and the per-second sampler (offer.go, load.go, timeline.go, fault*.go),
+//	                         which reads every process's RssAnon from the run's process table (procs.go)
 //	drain     drain          until every acknowledged record is committed and the spool replayed (drain.go)
-//	collect   collect        final statistics, counts, throughput, latency, recovery times (judge.go summarise)
+//	collect   collect        final statistics, counts, throughput, latency, recovery times (judge.go summarise),
+//	                         memory per process (procs.go processMemory)
 //	verify    verify         by identity against the regenerated stream, one method per check (verify.go)
 //	judge     judge          validity, gates and the verdict (judge.go, Result.Verdict)
+//
+// Before a run, CheckFits (estimate.go) estimates the memory and disk it needs here
+// and refuses one that cannot fit; bench's --force skips it.
 //
 // RunSeries runs a sweep or repeats of one scenario. Faults (fault.go) sit behind one
 // interface, one file per kind, found in a registry; each acts on an endpoint the run
