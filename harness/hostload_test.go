@@ -239,3 +239,19 @@ func TestDriftReasonNamesTheThirds(t *testing.T) {
 		}
 	}
 }
+
+func TestSummaryStatesTheHostOfAValidRun(t *testing.T) {
+	t.Parallel()
+	res := &Result{
+		Validity: Validity{Valid: true, SendDelayP99MS: 7.5, Host: &HostLoad{Cores: 2, Samples: 20, LoadAvgMean: 6.39, LoadAvgMax: 6.77,
+			CPUBusyPercent: 100, CPUNicePercent: 13, Processes: []ProcessLoad{{Name: ProcessHarness, CPUCores: 0.26, CPUCoresMax: 0.43, RunQueueWaitCores: wait(0.29)}}}},
+		Verification: Verification{Passed: true},
+		Passed:       true,
+	}
+	var b strings.Builder
+	PrintSummary(&b, res)
+	want := "\nhost load avg 6.39 (max 6.77) on 2 cores, CPU 100% busy (13% niced); the harness process got 0.26 core (max 0.43) while its threads waited 0.29 s a second for a CPU\n"
+	if !strings.Contains(b.String(), want) {
+		t.Errorf("summary lacks %q:\n%s", want, b.String())
+	}
+}

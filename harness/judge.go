@@ -195,29 +195,14 @@ func hostCause(h *HostLoad, k causeKind) string {
 	if h == nil {
 		return "the host's load was not measured, so the cause is unknown"
 	}
+	facts := hostFacts(h, k == causeDrift)
 	hp, _ := h.process(ProcessHarness)
-	facts := fmt.Sprintf("host load avg %.2f (max %.2f) on %d cores, CPU %.0f%% busy (%.0f%% niced)",
-		h.LoadAvgMean, h.LoadAvgMax, h.Cores, h.CPUBusyPercent, h.CPUNicePercent)
-	if h.Samples == 0 {
-		facts = fmt.Sprintf("host load not readable (%d cores)", h.Cores)
-	}
-	if k == causeDrift && h.Samples > 0 {
-		facts += fmt.Sprintf(", %.0f%% in the first third and %.0f%% in the last", h.CPUBusyFirstThirdPercent, h.CPUBusyLastThirdPercent)
-	}
-	facts += fmt.Sprintf("; the harness process got %.2f core (max %.2f)", hp.CPUCores, hp.CPUCoresMax)
 	starved, waitKnown := false, hp.RunQueueWaitCores != nil
-	if waitKnown {
-		w := *hp.RunQueueWaitCores
-		facts += fmt.Sprintf(" while its threads waited %.2f s a second for a CPU", w)
-		starved = w+hp.CPUCores > 0 && w/(w+hp.CPUCores) >= starvedWaitShare
-	} else {
-		facts += " (its wait for a CPU not measured)"
+	if w := hp.RunQueueWaitCores; waitKnown {
+		starved = *w+hp.CPUCores > 0 && *w/(*w+hp.CPUCores) >= starvedWaitShare
 	}
-	if pp, ok := h.process(ProcessPipeline); ok {
-		facts += fmt.Sprintf(", the pipeline processes %.2f core (max %.2f)", pp.CPUCores, pp.CPUCoresMax)
-		if k != causeLoad {
-			waitKnown = false // the pipeline's own wait for a CPU is not measured
-		}
+	if _, ok := h.process(ProcessPipeline); ok && k != causeLoad {
+		waitKnown = false // the pipeline processes' own wait for a CPU is not measured
 	}
 	saturated := h.Samples > 0 && (h.CPUBusyPercent >= saturatedBusyPercent || h.LoadAvgMax > float64(h.Cores))
 	switch {
@@ -232,6 +217,31 @@ func hostCause(h *HostLoad, k causeKind) string {
 		return facts + ": the harness itself was the limit, not the machine (its ceiling here: vectorstream load --calibrate)"
 	}
 	return facts + ": the pipeline itself slowed, not the machine"
+}
+
+// hostFacts states h's numbers in words: the host's load average and CPU busy share
+// (with the thirds' when thirds), the CPU the harness process got and how long its
+// threads waited for one, and the pipeline processes' CPU when they were measured.
+func hostFacts(h *HostLoad, thirds bool) string {
+	facts := fmt.Sprintf("host load avg %.2f (max %.2f) on %d cores, CPU %.0f%% busy (%.0f%% niced)",
+		h.LoadAvgMean, h.LoadAvgMax, h.Cores, h.CPUBusyPercent, h.CPUNicePercent)
+	if h.Samples == 0 {
+		facts = fmt.Sprintf("host load not readable (%d cores)", h.Cores)
+	}
+	if thirds && h.Samples > 0 {
+		facts += fmt.Sprintf(", %.0f%% in the first third and %.0f%% in the last", h.CPUBusyFirstThirdPercent, h.CPUBusyLastThirdPercent)
+	}
+	hp, _ := h.process(ProcessHarness)
+	facts += fmt.Sprintf("; the harness process got %.2f core (max %.2f)", hp.CPUCores, hp.CPUCoresMax)
+	if w := hp.RunQueueWaitCores; w != nil {
+		facts += fmt.Sprintf(" while its threads waited %.2f s a second for a CPU", *w)
+	} else {
+		facts += " (its wait for a CPU not measured)"
+	}
+	if pp, ok := h.process(ProcessPipeline); ok {
+		facts += fmt.Sprintf(", the pipeline processes %.2f core (max %.2f)", pp.CPUCores, pp.CPUCoresMax)
+	}
+	return facts
 }
 
 // msText writes d in milliseconds, as the reasons' measured values are.

@@ -52,6 +52,9 @@ func PrintSummary(w io.Writer, r *Result) {
 		v.VectorsChecked, v.MinVectorCos, v.StoredProfiles, v.ExpectedProfiles, v.ProfilesBad, v.MinProfileCos)
 	if r.Validity.Valid {
 		fmt.Fprintf(w, "validity: valid (send delay p99 %.2f ms, %.3f%% late, drift %.1f%%)\n", r.Validity.SendDelayP99MS, 100*r.Validity.LateFraction, 100*r.Validity.ThroughputDrift)
+		if h := r.Validity.Host; h != nil {
+			fmt.Fprintln(w, hostFacts(h, false))
+		}
 	} else {
 		fmt.Fprintf(w, "validity: INVALID — %s\n", strings.Join(r.Validity.Reasons, "; "))
 	}
