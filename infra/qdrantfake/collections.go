@@ -35,14 +35,18 @@ func (cs *collectionsService) Create(_ context.Context, req *qdrant.CreateCollec
 	if err != nil {
 		return nil, err
 	}
-	c := newCollection(name, named, specs, collectionConfig(req))
+	config := collectionConfig(req)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.collections[name]; ok {
 		return nil, errAlreadyExists(name)
 	}
-	s.collections[name] = c
+	st, err := s.newStore(specs)
+	if err != nil {
+		return nil, err
+	}
+	s.collections[name] = newCollection(name, named, specs, config, st)
 	return &qdrant.CollectionOperationResponse{Result: true, Time: since(start)}, nil
 }
 
@@ -137,9 +141,10 @@ func (cs *collectionsService) Get(_ context.Context, req *qdrant.GetCollectionIn
 	if err != nil {
 		return nil, err
 	}
-	c.mu.RLock()
-	n := uint64(len(c.points))
-	c.mu.RUnlock()
+	var n uint64
+	if err := c.read(func(st pointStore) error { n = uint64(st.count()); return nil }); err != nil {
+		return nil, err
+	}
 	zero := uint64(0)
 	return &qdrant.GetCollectionInfoResponse{
 		Result: &qdrant.CollectionInfo{
@@ -179,9 +184,14 @@ func (cs *collectionsService) Delete(_ context.Context, req *qdrant.DeleteCollec
 		return nil, err
 	}
 	s.mu.Lock()
-	_, ok := s.collections[req.GetCollectionName()]
+	c, ok := s.collections[req.GetCollectionName()]
 	delete(s.collections, req.GetCollectionName())
 	s.mu.Unlock()
+	if ok {
+		if err := c.drop(); err != nil {
+			return nil, errStore("delete collection", err)
+		}
+	}
 	return &qdrant.CollectionOperationResponse{Result: ok, Time: since(start)}, nil
 }
 

@@ -1,4 +1,4 @@
-// Package qdrantfake is an in-process, in-memory server that speaks Qdrant's
+// Package qdrantfake is an in-process server that speaks Qdrant's
 // gRPC API, built on the generated server stubs in
 // github.com/qdrant/go-client/qdrant. It is the embedded stand-in for Qdrant
 // 1.17: the pipeline and the harness talk to it with the official Go client,
@@ -19,14 +19,28 @@
 // except) and range conditions on top-level or dotted payload keys; anything
 // else is answered with InvalidArgument rather than silently ignored.
 //
-// Scroll order: points are kept in a slab with an id index; a sorted key index
-// is maintained lazily. New keys go to a pending list that is sorted and merged
-// into the sorted index on the next scroll (O(n + p log p)), so scrolling a
-// million points costs one sort, and paging after that is a binary search.
+// Points live in a point store, one per collection, behind the pointStore
+// interface (pointstore.go); every handler reads and writes through it.
+//   - In memory (the default, memstore.go): a slab with an id index and a
+//     lazily sorted key index. New keys go to a pending list that is sorted
+//     and merged into the sorted index on the next scroll (O(n + p log p)), so
+//     scrolling a million points costs one sort, and paging after that is a
+//     binary search. Memory grows with the points.
+//   - On disk (WithDataDir, diskstore.go): keys apart from values. An ordered
+//     index in pebble (an LSM) maps each key, encoded so that byte order is
+//     Qdrant's id order, to where the point's record (vectors and payload)
+//     lies in an append-only value log, one file per collection. Memory is
+//     bounded by pebble's fixed memtables and block cache whatever the number
+//     of points; the LSM compacts only ~30-byte index entries. Replaced and
+//     deleted records stay in the log as garbage until their collection is
+//     dropped. Nothing survives the server: it starts from a fresh directory
+//     and Close removes it. Filters, counts with a filter and searches scan
+//     the index and read the log at random, so they run at the speed of the
+//     page cache, not of memory.
 //
 // It must not be presented as Qdrant: its health check title says it is the
 // VectorStream embedded stand-in, and numbers measured against it are numbers
-// of the stand-in. It has no persistence, no HNSW, no sparse or multi vectors,
+// of the stand-in. It has no persistence across restarts, no HNSW, no sparse or multi vectors,
 // no payload indexes, no snapshots, no aliases and no cluster operations; those
 // RPCs answer Unimplemented.
 package qdrantfake

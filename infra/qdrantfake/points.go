@@ -128,11 +128,9 @@ func (ps *pointsService) Upsert(_ context.Context, req *qdrant.UpsertPoints) (*q
 			return nil, err
 		}
 	}
-	c.mu.Lock()
-	for _, p := range pts {
-		c.put(p)
+	if err := c.write(func(st pointStore) error { return st.put(pts) }); err != nil {
+		return nil, err
 	}
-	c.mu.Unlock()
 	return ps.updateResult(req.GetWait(), start), nil
 }
 
@@ -157,27 +155,30 @@ func (ps *pointsService) Delete(_ context.Context, req *qdrant.DeletePoints) (*q
 			}
 			keys = append(keys, k)
 		}
-		c.mu.Lock()
-		for _, k := range keys {
-			c.remove(k)
+		if err := c.write(func(st pointStore) error { return st.remove(keys) }); err != nil {
+			return nil, err
 		}
-		c.mu.Unlock()
 	case *qdrant.PointsSelector_Filter:
 		match, err := compileFilter(sel.Filter)
 		if err != nil {
 			return nil, err
 		}
-		c.mu.Lock()
-		var keys []pointKey
-		for i := range c.points {
-			if match(&c.points[i]) {
-				keys = append(keys, c.points[i].key)
+		err = c.write(func(st pointStore) error {
+			var keys []pointKey
+			err := st.each(filterLoad(sel.Filter), func(p *point) bool {
+				if match(p) {
+					keys = append(keys, p.key)
+				}
+				return true
+			})
+			if err != nil {
+				return err
 			}
+			return st.remove(keys)
+		})
+		if err != nil {
+			return nil, err
 		}
-		for _, k := range keys {
-			c.remove(k)
-		}
-		c.mu.Unlock()
 	default:
 		return nil, errValidation("points: points selector is required")
 	}
@@ -201,6 +202,30 @@ func payloadSelOf(w *qdrant.WithPayloadSelector, dflt bool) payloadSel {
 		return payloadSel{all: true, exclude: v.Exclude.GetFields()}
 	}
 	return payloadSel{all: dflt}
+}
+
+// load is what a read must load for s.
+func (s payloadSel) load() loadMask {
+	if s.all || len(s.include) > 0 {
+		return loadPayload
+	}
+	return loadKeys
+}
+
+// vecsLoad is what a read must load to render the vector slots.
+func vecsLoad(slots []int) loadMask {
+	if len(slots) > 0 {
+		return loadVecs
+	}
+	return loadKeys
+}
+
+// filterLoad is what a read must load to evaluate f.
+func filterLoad(f *qdrant.Filter) loadMask {
+	if f != nil {
+		return loadPayload
+	}
+	return loadKeys
 }
 
 // apply returns the selected payload. Include and exclude name top-level keys.
@@ -305,16 +330,27 @@ func (ps *pointsService) Get(_ context.Context, req *qdrant.GetPoints) (*qdrant.
 	}
 	resp := &qdrant.GetResponse{Result: make([]*qdrant.RetrievedPoint, 0, len(keys))}
 	seen := make(map[pointKey]bool, len(keys))
-	c.mu.RLock()
-	for _, k := range keys {
-		i, ok := c.index[k]
-		if !ok || seen[k] {
-			continue
+	load := psel.load() | vecsLoad(slots)
+	err = c.read(func(st pointStore) error {
+		for _, k := range keys {
+			if seen[k] {
+				continue
+			}
+			p, ok, err := st.get(k, load)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue
+			}
+			seen[k] = true
+			resp.Result = append(resp.Result, c.retrieved(&p, psel, slots))
 		}
-		seen[k] = true
-		resp.Result = append(resp.Result, c.retrieved(&c.points[i], psel, slots))
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	c.mu.RUnlock()
 	resp.Time = since(start)
 	return resp, nil
 }
@@ -331,39 +367,25 @@ func (ps *pointsService) Count(_ context.Context, req *qdrant.CountPoints) (*qdr
 	}
 	var n uint64
 	if req.GetFilter() == nil {
-		c.mu.RLock()
-		n = uint64(len(c.points))
-		c.mu.RUnlock()
+		err = c.read(func(st pointStore) error { n = uint64(st.count()); return nil })
 	} else {
 		match, err := compileFilter(req.GetFilter())
 		if err != nil {
 			return nil, err
 		}
-		c.mu.RLock()
-		for i := range c.points {
-			if match(&c.points[i]) {
-				n++
-			}
-		}
-		c.mu.RUnlock()
+		err = c.read(func(st pointStore) error {
+			return st.each(loadPayload, func(p *point) bool {
+				if match(p) {
+					n++
+				}
+				return true
+			})
+		})
+	}
+	if err != nil {
+		return nil, err
 	}
 	return &qdrant.CountResponse{Result: &qdrant.CountResult{Count: n}, Time: since(start)}, nil
-}
-
-// withSorted runs fn with the sorted index exact and mu held: a read lock when
-// the index is clean, otherwise the write lock after merging pending keys.
-func (c *collection) withSorted(fn func()) {
-	c.mu.RLock()
-	if c.indexClean() {
-		defer c.mu.RUnlock()
-		fn()
-		return
-	}
-	c.mu.RUnlock()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.fixIndex()
-	fn()
 }
 
 // Scroll pages through points in id order (numeric ids before UUIDs). A page
@@ -397,32 +419,33 @@ func (ps *pointsService) Scroll(_ context.Context, req *qdrant.ScrollPoints) (*q
 	if err != nil {
 		return nil, err
 	}
-	var from pointKey
-	hasFrom := req.Offset != nil
-	if hasFrom {
-		if from, err = keyOf(req.GetOffset()); err != nil {
+	var from *pointKey
+	if req.Offset != nil {
+		k, err := keyOf(req.GetOffset())
+		if err != nil {
 			return nil, err
 		}
+		from = &k
 	}
 	resp := &qdrant.ScrollResponse{}
-	c.withSorted(func() {
-		i := 0
-		if hasFrom {
-			i = sort.Search(len(c.sorted), func(j int) bool { return c.sorted[j].compare(from) >= 0 })
-		}
-		resp.Result = make([]*qdrant.RetrievedPoint, 0, min(limit, len(c.sorted)-i))
-		for ; i < len(c.sorted); i++ {
-			p := &c.points[c.index[c.sorted[i]]]
+	load := psel.load() | vecsLoad(slots) | filterLoad(req.GetFilter())
+	err = c.read(func(st pointStore) error {
+		resp.Result = make([]*qdrant.RetrievedPoint, 0, min(limit, st.count()))
+		return st.scan(from, load, func(p *point) bool {
 			if !match(p) {
-				continue
+				return true
 			}
 			if len(resp.Result) == limit {
 				resp.NextPageOffset = p.id
-				break
+				return false
 			}
 			resp.Result = append(resp.Result, c.retrieved(p, psel, slots))
-		}
+			return true
+		})
 	})
+	if err != nil {
+		return nil, err
+	}
 	resp.Time = since(start)
 	return resp, nil
 }
@@ -433,6 +456,7 @@ type searchReq struct {
 	query     []float32
 	exclude   *pointKey // a query by point id does not return that point
 	match     predicate
+	filter    *qdrant.Filter // what match was compiled from
 	limit     int
 	offset    int
 	threshold *float32
@@ -442,7 +466,7 @@ type searchReq struct {
 
 type hit struct {
 	score float32
-	pos   int
+	p     point
 }
 
 // hitHeap keeps the best k hits with the worst on top.
@@ -475,41 +499,61 @@ func (c *collection) search(r searchReq) ([]*qdrant.ScoredPoint, error) {
 	}
 	score, higher := scorer(sp.distance)
 	k := r.offset + r.limit
-	c.mu.RLock()
-	defer c.mu.RUnlock()
 	better := func(a, b hit) bool {
 		if a.score != b.score {
 			return (a.score > b.score) == higher
 		}
-		return c.points[a.pos].key.compare(c.points[b.pos].key) < 0
+		return a.p.key.compare(b.p.key) < 0
 	}
 	h := &hitHeap{h: make([]hit, 0, k+1), better: better}
-	for i := range c.points {
-		p := &c.points[i]
-		v := p.vecs[r.slot]
-		if v == nil || (r.exclude != nil && p.key == *r.exclude) || !r.match(p) {
-			continue
+	// The scan loads vectors, and payloads only when the filter needs them;
+	// the payloads of the few hits are read afterwards.
+	load := loadVecs | filterLoad(r.filter)
+	var out []*qdrant.ScoredPoint
+	err := c.read(func(st pointStore) error {
+		err := st.each(load, func(p *point) bool {
+			v := p.vecs[r.slot]
+			if v == nil || (r.exclude != nil && p.key == *r.exclude) || !r.match(p) {
+				return true
+			}
+			s := score(q, v)
+			if r.threshold != nil && ((higher && s < *r.threshold) || (!higher && s > *r.threshold)) {
+				return true
+			}
+			x := hit{score: s, p: *p}
+			if len(h.h) < k {
+				heap.Push(h, x)
+			} else if better(x, h.h[0]) {
+				h.h[0] = x
+				heap.Fix(h, 0)
+			}
+			return true
+		})
+		if err != nil {
+			return err
 		}
-		s := score(q, v)
-		if r.threshold != nil && ((higher && s < *r.threshold) || (!higher && s > *r.threshold)) {
-			continue
+		sort.Slice(h.h, func(i, j int) bool { return better(h.h[i], h.h[j]) })
+		hits := h.h[min(r.offset, len(h.h)):]
+		out = make([]*qdrant.ScoredPoint, len(hits))
+		for i := range hits {
+			p := &hits[i].p
+			if need := r.psel.load(); need&^load != 0 {
+				full, ok, err := st.get(p.key, load|need)
+				if err != nil {
+					return err
+				}
+				if ok {
+					p = &full
+				}
+			}
+			out[i] = &qdrant.ScoredPoint{
+				Id: p.id, Score: hits[i].score, Payload: r.psel.apply(p.payload), Vectors: c.vectorsOut(p, r.slots),
+			}
 		}
-		x := hit{score: s, pos: i}
-		if len(h.h) < k {
-			heap.Push(h, x)
-		} else if better(x, h.h[0]) {
-			h.h[0] = x
-			heap.Fix(h, 0)
-		}
-	}
-	sort.Slice(h.h, func(i, j int) bool { return better(h.h[i], h.h[j]) })
-	hits := h.h[min(r.offset, len(h.h)):]
-	out := make([]*qdrant.ScoredPoint, len(hits))
-	for i, x := range hits {
-		p := &c.points[x.pos]
-		out[i] = &qdrant.ScoredPoint{
-			Id: p.id, Score: x.score, Payload: r.psel.apply(p.payload), Vectors: c.vectorsOut(p, r.slots),
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -543,6 +587,7 @@ func (ps *pointsService) Search(_ context.Context, req *qdrant.SearchPoints) (*q
 	if r.match, err = compileFilter(req.GetFilter()); err != nil {
 		return nil, err
 	}
+	r.filter = req.GetFilter()
 	if r.slots, err = c.vectorSlots(req.GetWithVectors()); err != nil {
 		return nil, err
 	}
@@ -584,11 +629,16 @@ func (ps *pointsService) Query(_ context.Context, req *qdrant.QueryPoints) (*qdr
 	if r.match, err = compileFilter(req.GetFilter()); err != nil {
 		return nil, err
 	}
+	r.filter = req.GetFilter()
 	if r.slots, err = c.vectorSlots(req.GetWithVectors()); err != nil {
 		return nil, err
 	}
 	if req.GetQuery() == nil {
-		return &qdrant.QueryResponse{Result: c.firstByID(r), Time: since(start)}, nil
+		res, err := c.firstByID(r)
+		if err != nil {
+			return nil, err
+		}
+		return &qdrant.QueryResponse{Result: res, Time: since(start)}, nil
 	}
 	nearest, ok := req.GetQuery().GetVariant().(*qdrant.Query_Nearest)
 	if !ok {
@@ -605,12 +655,17 @@ func (ps *pointsService) Query(_ context.Context, req *qdrant.QueryPoints) (*qdr
 		if err != nil {
 			return nil, err
 		}
-		c.mu.RLock()
-		i, found := c.index[k]
-		if found {
-			r.query = c.points[i].vecs[r.slot]
+		var found bool
+		err = c.read(func(st pointStore) error {
+			p, ok, err := st.get(k, loadVecs)
+			if ok {
+				found, r.query = true, p.vecs[r.slot]
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
 		}
-		c.mu.RUnlock()
 		if !found || r.query == nil {
 			return nil, errInvalid("No point with id %s found", idString(k))
 		}
@@ -627,26 +682,27 @@ func (ps *pointsService) Query(_ context.Context, req *qdrant.QueryPoints) (*qdr
 
 // firstByID returns matching points in id order, as a query without a query
 // does.
-func (c *collection) firstByID(r searchReq) []*qdrant.ScoredPoint {
+func (c *collection) firstByID(r searchReq) ([]*qdrant.ScoredPoint, error) {
 	var out []*qdrant.ScoredPoint
-	c.withSorted(func() {
+	load := r.psel.load() | vecsLoad(r.slots) | filterLoad(r.filter)
+	err := c.read(func(st pointStore) error {
 		skip := r.offset
-		for _, k := range c.sorted {
+		return st.scan(nil, load, func(p *point) bool {
 			if len(out) == r.limit {
-				break
+				return false
 			}
-			p := &c.points[c.index[k]]
 			if !r.match(p) {
-				continue
+				return true
 			}
 			if skip > 0 {
 				skip--
-				continue
+				return true
 			}
 			out = append(out, &qdrant.ScoredPoint{Id: p.id, Payload: r.psel.apply(p.payload), Vectors: c.vectorsOut(p, r.slots)})
-		}
+			return true
+		})
 	})
-	return out
+	return out, err
 }
 
 func idString(k pointKey) string {

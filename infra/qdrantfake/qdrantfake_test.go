@@ -51,6 +51,33 @@ func start(t testing.TB, opts ...qdrantfake.Opt) (*qdrantfake.Server, *qdrant.Cl
 	return srv, client
 }
 
+// starter starts a server with one kind of point store, as start does.
+type starter func(t testing.TB, opts ...qdrantfake.Opt) (*qdrantfake.Server, *qdrant.Client)
+
+// stores are the point stores the suite runs against: the in-memory default
+// and the disk-backed one (WithDataDir) in the test's temporary directory.
+var stores = []struct {
+	name  string
+	start starter
+}{
+	{"mem", start},
+	{"disk", startDisk},
+}
+
+// startDisk starts a server that keeps its points under t.TempDir().
+func startDisk(t testing.TB, opts ...qdrantfake.Opt) (*qdrantfake.Server, *qdrant.Client) {
+	t.Helper()
+	return start(t, append([]qdrantfake.Opt{qdrantfake.WithDataDir(t.TempDir())}, opts...)...)
+}
+
+// forEachStore runs test once per point store, as subtests; a test that may
+// run in parallel calls t.Parallel itself.
+func forEachStore(t *testing.T, test func(t *testing.T, start starter)) {
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) { test(t, st.start) })
+	}
+}
+
 func splitAddr(t testing.TB, addr string) (string, int) {
 	t.Helper()
 	i := strings.LastIndexByte(addr, ':')
@@ -149,6 +176,11 @@ func TestHealthCheck(t *testing.T) {
 
 func TestCollectionLifecycle(t *testing.T) {
 	t.Parallel()
+	forEachStore(t, testCollectionLifecycle)
+}
+
+func testCollectionLifecycle(t *testing.T, start starter) {
+	t.Parallel()
 	_, c := start(t)
 	ctx := t.Context()
 	createCollection(t, c, "events", 128, qdrant.Distance_Cosine)
@@ -195,6 +227,11 @@ func TestCollectionLifecycle(t *testing.T) {
 }
 
 func TestUpsertGetCountScroll(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, testUpsertGetCountScroll)
+}
+
+func testUpsertGetCountScroll(t *testing.T, start starter) {
 	t.Parallel()
 	_, c := start(t)
 	ctx := t.Context()
@@ -333,6 +370,11 @@ func bruteForce(vecs [][]float32, q []float32, d qdrant.Distance, k int) []strin
 
 func TestQueryMatchesBruteForce(t *testing.T) {
 	t.Parallel()
+	forEachStore(t, testQueryMatchesBruteForce)
+}
+
+func testQueryMatchesBruteForce(t *testing.T, start starter) {
+	t.Parallel()
 	for _, d := range []qdrant.Distance{qdrant.Distance_Cosine, qdrant.Distance_Dot, qdrant.Distance_Euclid} {
 		t.Run(d.String(), func(t *testing.T) {
 			t.Parallel()
@@ -381,6 +423,11 @@ func TestQueryMatchesBruteForce(t *testing.T) {
 
 func TestQueryByIDExcludesPoint(t *testing.T) {
 	t.Parallel()
+	forEachStore(t, testQueryByIDExcludesPoint)
+}
+
+func testQueryByIDExcludesPoint(t *testing.T, start starter) {
+	t.Parallel()
 	_, c := start(t)
 	createCollection(t, c, "ev", 4, qdrant.Distance_Cosine)
 	upsertN(t, c, "ev", 50, 4, 4)
@@ -399,6 +446,11 @@ func TestQueryByIDExcludesPoint(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, testErrors)
+}
+
+func testErrors(t *testing.T, start starter) {
 	t.Parallel()
 	_, c := start(t)
 	ctx := t.Context()
@@ -468,6 +520,11 @@ func TestFaultHook(t *testing.T) {
 
 func TestDelete(t *testing.T) {
 	t.Parallel()
+	forEachStore(t, testDelete)
+}
+
+func testDelete(t *testing.T, start starter) {
+	t.Parallel()
 	_, c := start(t)
 	ctx := t.Context()
 	createCollection(t, c, "ev", 4, qdrant.Distance_Cosine)
@@ -502,6 +559,11 @@ func TestDelete(t *testing.T) {
 }
 
 func TestConcurrentUpsertAndScroll(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, testConcurrentUpsertAndScroll)
+}
+
+func testConcurrentUpsertAndScroll(t *testing.T, start starter) {
 	t.Parallel()
 	_, c := start(t)
 	createCollection(t, c, "ev", 8, qdrant.Distance_Cosine)

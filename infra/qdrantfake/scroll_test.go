@@ -10,6 +10,10 @@ import (
 // exactly once, in order. -short and -race scroll 100,000 (a million takes
 // about 35 s under the race detector on two cores).
 func TestScrollMillion(t *testing.T) {
+	forEachStore(t, testScrollMillion)
+}
+
+func testScrollMillion(t *testing.T, start starter) {
 	n := 1_000_000
 	if testing.Short() || raceEnabled {
 		n = 100_000

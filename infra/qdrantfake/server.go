@@ -2,6 +2,7 @@ package qdrantfake
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net"
@@ -38,6 +39,7 @@ type Opt interface{ apply(*cfg) }
 type cfg struct {
 	maxMsg  int
 	version string
+	dataDir string
 	fault   func(method string) error
 	unary   []grpc.UnaryServerInterceptor // run by Listen's server; see WithAPIKey
 }
@@ -58,6 +60,14 @@ func WithMaxMessageSize(n int) Opt { return optFunc(func(c *cfg) { c.maxMsg = n 
 // Version.
 func WithVersion(v string) Opt { return optFunc(func(c *cfg) { c.version = v }) }
 
+// WithDataDir keeps points on disk, under a fresh directory the server makes
+// in dir (created if missing) and Close removes, overriding the default of
+// keeping them in memory. The server's memory then stays bounded however many
+// points it holds: each collection keeps an index in pebble and an
+// append-only log of point records (replaced and deleted points stay in the
+// log until the collection is dropped). Nothing survives a restart.
+func WithDataDir(dir string) Opt { return optFunc(func(c *cfg) { c.dataDir = dir }) }
+
 // WithFault installs a fault hook at construction, overriding the default of
 // none; see Server.SetFault.
 func WithFault(fn func(method string) error) Opt { return optFunc(func(c *cfg) { c.fault = fn }) }
@@ -65,8 +75,8 @@ func WithFault(fn func(method string) error) Opt { return optFunc(func(c *cfg) {
 // faultFunc wraps the hook so that it can live in an atomic.Pointer.
 type faultFunc struct{ fn func(method string) error }
 
-// Server is an in-memory Qdrant stand-in. Its methods are safe for concurrent
-// use.
+// Server is a Qdrant stand-in, its points in memory or, with WithDataDir, on
+// disk. Its methods are safe for concurrent use.
 type Server struct {
 	cfg cfg
 
@@ -79,6 +89,10 @@ type Server struct {
 
 	mu          sync.RWMutex // guards collections (the map, not their contents)
 	collections map[string]*collection
+
+	disk     *diskDB // with WithDataDir; nil keeps points in memory
+	diskErr  error   // why the data dir could not be opened
+	released bool    // guarded by mu: Close has dropped everything
 
 	// Set by Listen.
 	grpcServer *grpc.Server
@@ -93,7 +107,9 @@ type Server struct {
 }
 
 // New returns a Server with no collections. It serves nothing until it is
-// registered on a gRPC server (Register) or started with Listen.
+// registered on a gRPC server (Register) or started with Listen. With
+// WithDataDir, a data dir that cannot be opened makes every collection create
+// fail (Listen reports it at once); Close removes the data dir.
 func New(opts ...Opt) *Server {
 	s := &Server{
 		cfg:         defaultCfg(),
@@ -109,7 +125,27 @@ func New(opts ...Opt) *Server {
 	if s.cfg.fault != nil {
 		s.SetFault(s.cfg.fault)
 	}
+	if s.cfg.dataDir != "" {
+		s.disk, s.diskErr = openDiskDB(s.cfg.dataDir)
+	}
 	return s
+}
+
+// newStore returns an empty point store for a new collection. Callers hold mu.
+func (s *Server) newStore(specs []vectorSpec) (pointStore, error) {
+	switch {
+	case s.disk != nil && s.released:
+		return nil, errStore("create collection", errors.New("server closed"))
+	case s.diskErr != nil:
+		return nil, errStore("open data dir", s.diskErr)
+	case s.disk != nil:
+		st, err := s.disk.newStore(specs)
+		if err != nil {
+			return nil, errStore("create collection", err)
+		}
+		return st, nil
+	}
+	return newMemStore(), nil
 }
 
 // Register registers the Qdrant, Collections and Points services on r.
@@ -124,9 +160,12 @@ func (s *Server) Register(r grpc.ServiceRegistrar) {
 // ("127.0.0.1:0" picks a free port). Close stops it.
 func Listen(addr string, opts ...Opt) (*Server, error) {
 	s := New(opts...)
+	if s.diskErr != nil {
+		return nil, s.diskErr
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("qdrantfake: listen on %s: %w", addr, err)
+		return nil, errors.Join(fmt.Errorf("qdrantfake: listen on %s: %w", addr, err), s.release())
 	}
 	s.ln = ln
 	s.grpcServer = grpc.NewServer(
@@ -153,31 +192,57 @@ func (s *Server) Addr() string {
 }
 
 // Close stops a server started by Listen: it waits up to five seconds for RPCs
-// in flight, then cuts the rest. It is a no-op for a Server made with New, and
-// safe to call more than once.
+// in flight, then cuts the rest. Then, for any Server, it drops every
+// collection and removes the data dir (WithDataDir); RPCs that come later
+// answer NotFound. It is safe to call more than once.
 func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		s.closeErr = errors.Join(s.stop(), s.release())
+	})
+	return s.closeErr
+}
+
+// stop stops the gRPC server Listen started, if any.
+func (s *Server) stop() error {
 	if s.grpcServer == nil {
 		return nil
 	}
-	s.closeOnce.Do(func() {
-		stopped := make(chan struct{})
-		go func() {
-			s.grpcServer.GracefulStop()
-			close(stopped)
-		}()
-		t := time.NewTimer(closeGrace)
-		select {
-		case <-stopped:
-			t.Stop()
-		case <-t.C:
-			s.grpcServer.Stop()
-			<-stopped
+	stopped := make(chan struct{})
+	go func() {
+		s.grpcServer.GracefulStop()
+		close(stopped)
+	}()
+	t := time.NewTimer(closeGrace)
+	select {
+	case <-stopped:
+		t.Stop()
+	case <-t.C:
+		s.grpcServer.Stop()
+		<-stopped
+	}
+	if err := <-s.served; err != nil && err != grpc.ErrServerStopped {
+		return fmt.Errorf("qdrantfake: serve: %w", err)
+	}
+	return nil
+}
+
+// release drops every collection and closes the data dir.
+func (s *Server) release() error {
+	s.mu.Lock()
+	colls := s.collections
+	s.collections = make(map[string]*collection)
+	s.released = true
+	s.mu.Unlock()
+	var errs []error
+	for _, c := range colls {
+		if err := c.drop(); err != nil {
+			errs = append(errs, err)
 		}
-		if err := <-s.served; err != nil && err != grpc.ErrServerStopped {
-			s.closeErr = fmt.Errorf("qdrantfake: serve: %w", err)
-		}
-	})
-	return s.closeErr
+	}
+	if s.disk != nil {
+		errs = append(errs, s.disk.close())
+	}
+	return errors.Join(errs...)
 }
 
 // SetFault installs a hook called before every RPC with its full gRPC method

@@ -3,7 +3,6 @@ package qdrantfake
 import (
 	"bytes"
 	"math"
-	"slices"
 	"sync"
 
 	"github.com/google/uuid"
@@ -69,6 +68,8 @@ type vectorSpec struct {
 
 // point is one stored point. Its slices and payload values are never mutated
 // after they are stored; an upsert replaces them, so responses may share them.
+// A point a store reads back may leave out what its loadMask did not ask for:
+// vecs or payload are then nil.
 type point struct {
 	key     pointKey
 	id      *qdrant.PointId
@@ -76,30 +77,54 @@ type point struct {
 	payload map[string]*qdrant.Value
 }
 
-// collection holds the points of one collection. mu guards everything below
-// it; the configuration above it is immutable.
+// collection is one collection: its immutable configuration and its points.
+// Every access to the points goes through read or write, which hold mu and
+// answer NotFound once the collection has been dropped.
 type collection struct {
 	name   string
 	named  bool         // vectors configured as a map of names
 	specs  []vectorSpec // sorted by name; one unnamed spec when !named
 	config *qdrant.CollectionConfig
 
-	mu     sync.RWMutex
-	points []point          // slab, unordered
-	index  map[pointKey]int // key -> position in points
-	sorted []pointKey       // sorted keys; may hold deleted keys when stale > 0
-	pend   []pointKey       // keys added since sorted was last merged
-	stale  int              // deletions since sorted was last merged
+	mu      sync.RWMutex
+	store   pointStore // guarded by mu: readers hold it for reading, writers for writing
+	dropped bool       // guarded by mu
 }
 
-func newCollection(name string, named bool, specs []vectorSpec, config *qdrant.CollectionConfig) *collection {
-	return &collection{
-		name:   name,
-		named:  named,
-		specs:  specs,
-		config: config,
-		index:  make(map[pointKey]int),
+func newCollection(name string, named bool, specs []vectorSpec, config *qdrant.CollectionConfig, store pointStore) *collection {
+	return &collection{name: name, named: named, specs: specs, config: config, store: store}
+}
+
+// read runs fn with mu held for reading; fn may call the store's read methods.
+func (c *collection) read(fn func(st pointStore) error) error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.dropped {
+		return errNotFound(c.name)
 	}
+	return fn(c.store)
+}
+
+// write runs fn with mu held for writing; fn may call any store method.
+func (c *collection) write(fn func(st pointStore) error) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dropped {
+		return errNotFound(c.name)
+	}
+	return fn(c.store)
+}
+
+// drop releases the collection's points once the RPCs using them are done;
+// RPCs that still hold the collection then answer NotFound.
+func (c *collection) drop() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dropped {
+		return nil
+	}
+	c.dropped = true
+	return c.store.drop()
 }
 
 // slot returns the slot of the vector called name ("" is the unnamed vector).
@@ -113,74 +138,6 @@ func (c *collection) slot(name string) (int, error) {
 		return 0, errInvalid("Vector with name `` is not configured in this collection")
 	}
 	return 0, errVectorName(name)
-}
-
-// indexClean reports whether sorted is exact. Callers hold mu.
-func (c *collection) indexClean() bool { return len(c.pend) == 0 && c.stale == 0 }
-
-// fixIndex merges pending keys into the sorted index and drops deleted keys.
-// Callers hold mu for writing.
-func (c *collection) fixIndex() {
-	if c.indexClean() {
-		return
-	}
-	slices.SortFunc(c.pend, pointKey.compare)
-	out := make([]pointKey, 0, len(c.index))
-	a, b := c.sorted, c.pend
-	push := func(k pointKey) {
-		if _, ok := c.index[k]; !ok {
-			return
-		}
-		if n := len(out); n > 0 && out[n-1] == k {
-			return
-		}
-		out = append(out, k)
-	}
-	for len(a) > 0 && len(b) > 0 {
-		if a[0].compare(b[0]) <= 0 {
-			push(a[0])
-			a = a[1:]
-		} else {
-			push(b[0])
-			b = b[1:]
-		}
-	}
-	for _, k := range a {
-		push(k)
-	}
-	for _, k := range b {
-		push(k)
-	}
-	c.sorted, c.pend, c.stale = out, nil, 0
-}
-
-// put inserts or replaces a point. Callers hold mu for writing.
-func (c *collection) put(p point) {
-	if i, ok := c.index[p.key]; ok {
-		c.points[i] = p
-		return
-	}
-	c.index[p.key] = len(c.points)
-	c.points = append(c.points, p)
-	c.pend = append(c.pend, p.key)
-}
-
-// remove deletes a point if present. Callers hold mu for writing.
-func (c *collection) remove(k pointKey) bool {
-	i, ok := c.index[k]
-	if !ok {
-		return false
-	}
-	last := len(c.points) - 1
-	if i != last {
-		c.points[i] = c.points[last]
-		c.index[c.points[i].key] = i
-	}
-	c.points[last] = point{}
-	c.points = c.points[:last]
-	delete(c.index, k)
-	c.stale++
-	return true
 }
 
 // normalize scales v to unit length in place, as Qdrant does for Cosine;
