@@ -84,6 +84,12 @@ type EmbeddedConfig struct {
 	KafkaAddr  string `json:"kafka_addr" yaml:"kafka_addr"`
 	QdrantAddr string `json:"qdrant_addr" yaml:"qdrant_addr"`
 
+	// QdrantDataDir, when set, makes the Qdrant stand-in keep its points on
+	// disk, in a fresh directory under it that is removed when the stand-in
+	// stops (qdrantfake.WithDataDir), so its memory stays bounded however
+	// long the run. Empty keeps them in memory.
+	QdrantDataDir string `json:"qdrant_data_dir,omitempty" yaml:"qdrant_data_dir,omitempty"`
+
 	// KafkaOpts are extra kfake options, applied last (for example
 	// kfake.BrokerConfigs or kfake.GroupMinSessionTimeout).
 	KafkaOpts []kfake.Opt `json:"-" yaml:"-"`
@@ -189,7 +195,11 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Env, error) {
 			}
 		}
 	}
-	srv, err := qdrantfake.Listen(cfg.QdrantAddr, cfg.QdrantOpts...)
+	qopts := cfg.QdrantOpts
+	if cfg.QdrantDataDir != "" {
+		qopts = append([]qdrantfake.Opt{qdrantfake.WithDataDir(cfg.QdrantDataDir)}, qopts...)
+	}
+	srv, err := qdrantfake.Listen(cfg.QdrantAddr, qopts...)
 	if err != nil {
 		cluster.Close()
 		return nil, listenErr(fmt.Errorf("infra: start qdrantfake: %w", err))

@@ -21,19 +21,20 @@ const (
 // The names (without dashes) of the flags of the child commands. cmd/vectorstream
 // defines its flags with these constants, so argv built here always parses there.
 const (
-	FlagConfig     = "config"     // pipeline: the app_config.yaml file
-	FlagModel      = "model"      // pipeline: the embedding model file
-	FlagBackend    = "backend"    // pipeline: cpu, cuda or auto
-	FlagBrokers    = "brokers"    // pipeline, load: Kafka bootstrap brokers, comma-separated
-	FlagQdrant     = "qdrant"     // pipeline: Qdrant's gRPC address; infra serve: where the stand-in listens
-	FlagSecurity   = "security"   // pipeline: a YAML file of TLS, SASL and API key settings
-	FlagAnnounce   = "announce"   // pipeline: print the Announcement on stdout
-	FlagKafka      = "kafka"      // infra serve: where the embedded Kafka listens
-	FlagPartitions = "partitions" // infra serve: partitions of the seeded topics
-	FlagTopic      = "topic"      // infra serve: a topic to create (repeatable)
-	FlagPart       = "part"       // load: k/M, this process's share of the schedule
-	FlagStart      = "start"      // load: the schedule's start, Unix nanoseconds
-	FlagOut        = "out"        // load: where the part writes its report
+	FlagConfig     = "config"      // pipeline: the app_config.yaml file
+	FlagModel      = "model"       // pipeline: the embedding model file
+	FlagBackend    = "backend"     // pipeline: cpu, cuda or auto
+	FlagBrokers    = "brokers"     // pipeline, load: Kafka bootstrap brokers, comma-separated
+	FlagQdrant     = "qdrant"      // pipeline: Qdrant's gRPC address; infra serve: where the stand-in listens
+	FlagSecurity   = "security"    // pipeline: a YAML file of TLS, SASL and API key settings
+	FlagAnnounce   = "announce"    // pipeline: print the Announcement on stdout
+	FlagKafka      = "kafka"       // infra serve: where the embedded Kafka listens
+	FlagPartitions = "partitions"  // infra serve: partitions of the seeded topics
+	FlagTopic      = "topic"       // infra serve: a topic to create (repeatable)
+	FlagQdrantData = "qdrant-data" // infra serve: where the Qdrant stand-in keeps its points on disk
+	FlagPart       = "part"        // load: k/M, this process's share of the schedule
+	FlagStart      = "start"       // load: the schedule's start, Unix nanoseconds
+	FlagOut        = "out"         // load: where the part writes its report
 )
 
 func dash(name string) string { return "--" + name }
@@ -64,6 +65,9 @@ type InfraServeArgs struct {
 	Kafka, Qdrant string
 	Partitions    int
 	Topics        []string
+	// QdrantDataDir is where the Qdrant stand-in keeps its points, in a fresh
+	// directory it removes when it stops; "" keeps them in memory.
+	QdrantDataDir string
 }
 
 // Argv returns the command line after the binary's name.
@@ -72,6 +76,9 @@ func (a InfraServeArgs) Argv() []string {
 		dash(FlagPartitions), strconv.Itoa(a.Partitions)}
 	for _, t := range a.Topics {
 		argv = append(argv, dash(FlagTopic), t)
+	}
+	if a.QdrantDataDir != "" {
+		argv = append(argv, dash(FlagQdrantData), a.QdrantDataDir)
 	}
 	return argv
 }
