@@ -254,7 +254,11 @@ func (s *diskStore) decodeRecord(p *point, b []byte, load loadMask) error {
 	return nil
 }
 
-// has reports whether the index holds key.
+// has reports whether the index holds key. Most upserted keys are new, and
+// pebble skips its bloom filters in the last level by default (they are big),
+// so a miss there reads one index data block: ~5 µs per key at 500,000 points.
+// An iterator with UseL6Filters made it ~1.7 µs, but only while the filter
+// blocks fit the block cache, so it is not used.
 func (s *diskStore) has(key []byte) (bool, error) {
 	_, closer, err := s.d.db.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {

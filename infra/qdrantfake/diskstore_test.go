@@ -105,9 +105,10 @@ func FuzzDecodeRecord(f *testing.F) {
 // TestDiskStoreBoundedHeap puts 200,000 points of 128 float32s with an
 // event-like payload into the disk-backed store and checks that the Go heap
 // holds far less than the points would take in memory (200,000 × ~700 B =
-// 140 MB), and that the second 100,000 points add next to nothing. pebble's
-// memtables and block cache are fixed in size (and off the Go heap when cgo
-// is on), so the bound holds however many points the store has.
+// 140 MB), and that the second 100,000 points add far less than the first
+// would in memory. pebble's memtables and block cache are fixed in size (and
+// off the Go heap when cgo is on), so the bound holds however many points the
+// store has.
 func TestDiskStoreBoundedHeap(t *testing.T) {
 	const dim, batch, half = 128, 1000, 100_000
 	s := newTestDiskStore(t, []vectorSpec{{dim: dim, distance: qdrant.Distance_Cosine}})
@@ -156,7 +157,10 @@ func TestDiskStoreBoundedHeap(t *testing.T) {
 	}
 	t.Logf("heap in use: %.1f MiB at start, %.1f MiB after %d points, %.1f MiB after %d; value log %.1f MiB",
 		mib(base), mib(mid), half, mib(end), 2*half, float64(logSize())/(1<<20))
-	const bound, growth = 40 << 20, 10 << 20
+	// Without cgo the block cache (16 MiB) and memtables (up to 4 × 4 MiB)
+	// are on the Go heap and may still be filling between the two halves;
+	// an in-memory store would add ~70 MB per half.
+	const bound, growth = 40 << 20, 20 << 20
 	if end > base+bound {
 		t.Errorf("heap grew by %.1f MiB for %d points, want under %.0f MiB", mib(end-base), 2*half, mib(bound))
 	}
