@@ -79,7 +79,8 @@ func (r *run) hostLoad() *HostLoad {
 
 // summariseHost sums up the one-second intervals between consecutive samples that
 // end inside (from, to]: the host's load average, runnable tasks and CPU busy share,
-// and the CPU this process got and waited for. pipeline, when set, adds the
+// and the CPU this process got and waited for (per wall second, and per time its
+// threads were put on a CPU). pipeline, when set, adds the
 // pipeline processes' CPU from the timeline rows (row k ends at start + k s) that
 // end inside the window. It returns nil when no interval lies in the window.
 func summariseHost(samples []measure.HostSample, start, from, to time.Time, pipeline []TimelineRow) *HostLoad {
@@ -89,6 +90,8 @@ func summariseHost(samples []measure.HostSample, start, from, to time.Time, pipe
 	hp := ProcessLoad{Name: ProcessHarness}
 	var n, nWait int
 	var load, runnable, busy, nice, cpu, wait float64
+	var waitSum time.Duration
+	var slices uint64
 	var first, last struct{ busy, n float64 }
 	for i := 1; i < len(samples); i++ {
 		a, b := samples[i-1], samples[i]
@@ -104,6 +107,8 @@ func summariseHost(samples []measure.HostSample, start, from, to time.Time, pipe
 		if a.WaitOK && b.WaitOK {
 			nWait++
 			wait += (b.RunQueueWait - a.RunQueueWait).Seconds() / wall
+			waitSum += b.RunQueueWait - a.RunQueueWait
+			slices += b.Slices - a.Slices
 		}
 		bz, nz, ok := measure.HostBusy(a, b)
 		if !ok {
@@ -131,6 +136,10 @@ func summariseHost(samples []measure.HostSample, start, from, to time.Time, pipe
 	if nWait > 0 {
 		w := wait / float64(nWait)
 		hp.RunQueueWaitCores = &w
+		if slices > 0 {
+			perRun := float64(waitSum) / float64(slices) / float64(time.Millisecond)
+			hp.RunQueueWaitPerRunMS = &perRun
+		}
 	}
 	if m := float64(h.Samples); m > 0 {
 		h.LoadAvgMean, h.RunnableMean = load/m, runnable/m

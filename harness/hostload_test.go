@@ -11,7 +11,8 @@ import (
 )
 
 // hostSeries builds one sample a second from start: second k has the given host
-// busy and nice shares, load average, and harness CPU and run-queue wait (cores).
+// busy and nice shares, load average, and harness CPU and run-queue wait (cores),
+// its threads put on a CPU 1000 times a second.
 type hostSecond struct {
 	busy, nice, load float64
 	cpu, wait        float64
@@ -31,6 +32,7 @@ func hostSeries(start time.Time, cores int, secs []hostSecond) []measure.HostSam
 		s.Runnable = int(math.Round(x.load))
 		s.CPU += time.Duration(x.cpu * float64(time.Second))
 		s.RunQueueWait += time.Duration(x.wait * float64(time.Second))
+		s.Slices += 1000 // the threads were put on a CPU 1000 times a second
 		out = append(out, s)
 	}
 	return out
@@ -80,6 +82,10 @@ func TestSummariseHostWindowAndThirds(t *testing.T) {
 	if !ok || !near(hp.CPUCores, 2.0/6) || !near(hp.CPUCoresMax, 0.5) || hp.RunQueueWaitCores == nil || !near(*hp.RunQueueWaitCores, 1.0/6) {
 		t.Errorf("harness = %+v (wait %v), want 0.333 core, max 0.5, wait 0.167", hp, hp.RunQueueWaitCores)
 	}
+	// 1 s of wait over 6000 times on a CPU in the window.
+	if r := hp.RunQueueWaitPerRunMS; r == nil || !near(*r, 1000.0/6000) {
+		t.Errorf("wait per run = %v, want 0.1667 ms", r)
+	}
 	pp, ok := h.process(ProcessPipeline)
 	if !ok || !near(pp.CPUCores, 1) || !near(pp.CPUCoresMax, 1.5) {
 		t.Errorf("pipeline = %+v (ok %v), want the rows of seconds 3 and 5 only: 1 core, max 1.5", pp, ok)
@@ -99,7 +105,7 @@ func TestSummariseHostNothingMeasured(t *testing.T) {
 		s[i].HostOK, s[i].WaitOK = false, false
 	}
 	h := summariseHost(s, start, start, start.Add(2*time.Second), nil)
-	if h == nil || h.Samples != 0 || len(h.Processes) != 1 || !near(h.Processes[0].CPUCores, 0.5) || h.Processes[0].RunQueueWaitCores != nil {
+	if h == nil || h.Samples != 0 || len(h.Processes) != 1 || !near(h.Processes[0].CPUCores, 0.5) || h.Processes[0].RunQueueWaitCores != nil || h.Processes[0].RunQueueWaitPerRunMS != nil {
 		t.Errorf("no host counters: %+v", h)
 	}
 }
@@ -145,7 +151,7 @@ func invalidBySendDelay(h *HostLoad) (*Result, *Scenario) {
 	return res, &sc
 }
 
-func wait(w float64) *float64 { return &w }
+func ptr(v float64) *float64 { return &v }
 
 func TestInvalidReasonNamesTheMeasuredCause(t *testing.T) {
 	t.Parallel()
@@ -157,22 +163,22 @@ func TestInvalidReasonNamesTheMeasuredCause(t *testing.T) {
 	}{{
 		name: "saturated machine",
 		host: &HostLoad{Cores: 2, Samples: 20, LoadAvgMean: 7.4, LoadAvgMax: 9.2, CPUBusyPercent: 99, CPUNicePercent: 3,
-			Processes: []ProcessLoad{{Name: ProcessHarness, CPUCores: 0.4, CPUCoresMax: 0.7, RunQueueWaitCores: wait(0.35)}}},
+			Processes: []ProcessLoad{{Name: ProcessHarness, CPUCores: 0.4, CPUCoresMax: 0.7, RunQueueWaitCores: ptr(0.35), RunQueueWaitPerRunMS: ptr(3.1)}}},
 		want: []string{"send delay p99 96.8 ms > 50 ms", "host load avg 7.40 (max 9.20) on 2 cores", "CPU 99% busy (3% niced)",
-			"the harness process got 0.40 core (max 0.70) while its threads waited 0.35 s a second for a CPU", "the machine was saturated, not the pipeline"},
+			"the harness process got 0.40 core (max 0.70) while its threads waited 0.35 s a second for a CPU, 3.100 ms each time on average", "the machine was saturated, not the pipeline"},
 		never: []string{"the harness itself was the limit"},
 	}, {
 		name: "harness-limited on an idle machine",
 		host: &HostLoad{Cores: 2, Samples: 20, LoadAvgMean: 0.8, LoadAvgMax: 1.1, CPUBusyPercent: 35, CPUNicePercent: 0,
-			Processes: []ProcessLoad{{Name: ProcessHarness, CPUCores: 0.95, CPUCoresMax: 1.0, RunQueueWaitCores: wait(0.01)}}},
+			Processes: []ProcessLoad{{Name: ProcessHarness, CPUCores: 0.95, CPUCoresMax: 1.0, RunQueueWaitCores: ptr(0.18), RunQueueWaitPerRunMS: ptr(0.041)}}},
 		want: []string{"send delay p99 96.8 ms > 50 ms", "host load avg 0.80 (max 1.10) on 2 cores", "CPU 35% busy",
-			"got 0.95 core (max 1.00) while its threads waited 0.01 s a second", "(the host was not saturated)", "the harness itself was the limit, not the machine"},
+			"got 0.95 core (max 1.00) while its threads waited 0.18 s a second for a CPU, 0.041 ms each time", "(the host was not saturated)", "the harness itself was the limit, not the machine"},
 		never: []string{"the machine was saturated"},
 	}, {
 		name: "nice hogs: the host busy, the harness got its CPU",
 		host: &HostLoad{Cores: 2, Samples: 20, LoadAvgMean: 2.5, LoadAvgMax: 3.1, CPUBusyPercent: 100, CPUNicePercent: 80,
-			Processes: []ProcessLoad{{Name: ProcessHarness, CPUCores: 0.4, CPUCoresMax: 0.5, RunQueueWaitCores: wait(0.02)}}},
-		want:  []string{"CPU 100% busy (80% niced)", "waited 0.02 s a second", "the host was busy, but the harness process got the CPU it asked for", "the harness itself was the limit"},
+			Processes: []ProcessLoad{{Name: ProcessHarness, CPUCores: 0.4, CPUCoresMax: 0.5, RunQueueWaitCores: ptr(0.35), RunQueueWaitPerRunMS: ptr(0.092)}}},
+		want:  []string{"CPU 100% busy (80% niced)", "waited 0.35 s a second for a CPU, 0.092 ms each time", "the host was busy, but the harness process got the CPU it asked for", "the harness itself was the limit"},
 		never: []string{"the machine was saturated"},
 	}, {
 		name: "saturated, wait not measured",
@@ -209,18 +215,18 @@ func TestInvalidReasonNamesTheMeasuredCause(t *testing.T) {
 func TestDriftReasonNamesTheThirds(t *testing.T) {
 	t.Parallel()
 	sc := DefaultScenario()
-	host := func(busyLast float64, wait *float64) *HostLoad {
+	host := func(busyLast float64, perRun *float64) *HostLoad {
 		return &HostLoad{Cores: 2, Samples: 20, LoadAvgMean: 1.5, LoadAvgMax: 2.5, CPUBusyPercent: 92,
 			CPUBusyFirstThirdPercent: 80, CPUBusyLastThirdPercent: busyLast,
-			Processes: []ProcessLoad{{Name: ProcessHarness, CPUCores: 0.6, CPUCoresMax: 0.9, RunQueueWaitCores: wait}}}
+			Processes: []ProcessLoad{{Name: ProcessHarness, CPUCores: 0.6, CPUCoresMax: 0.9, RunQueueWaitCores: ptr(0.5), RunQueueWaitPerRunMS: perRun}}}
 	}
 	for _, tc := range []struct {
 		name string
 		host *HostLoad
 		want string
 	}{
-		{"starved in the last third", host(100, wait(0.3)), "the machine was saturated, not the pipeline"},
-		{"got its CPU", host(100, wait(0.01)), "the pipeline itself slowed, not the machine"},
+		{"starved in the last third", host(100, ptr(2.5)), "the machine was saturated, not the pipeline"},
+		{"got its CPU", host(100, ptr(0.05)), "the pipeline itself slowed, not the machine"},
 	} {
 		res := &Result{
 			Throughput:   Throughput{FirstThirdEPS: 2000, LastThirdEPS: 1500},
@@ -244,13 +250,13 @@ func TestSummaryStatesTheHostOfAValidRun(t *testing.T) {
 	t.Parallel()
 	res := &Result{
 		Validity: Validity{Valid: true, SendDelayP99MS: 7.5, Host: &HostLoad{Cores: 2, Samples: 20, LoadAvgMean: 6.39, LoadAvgMax: 6.77,
-			CPUBusyPercent: 100, CPUNicePercent: 13, Processes: []ProcessLoad{{Name: ProcessHarness, CPUCores: 0.26, CPUCoresMax: 0.43, RunQueueWaitCores: wait(0.29)}}}},
+			CPUBusyPercent: 100, CPUNicePercent: 13, Processes: []ProcessLoad{{Name: ProcessHarness, CPUCores: 0.26, CPUCoresMax: 0.43, RunQueueWaitCores: ptr(0.29), RunQueueWaitPerRunMS: ptr(0.09)}}}},
 		Verification: Verification{Passed: true},
 		Passed:       true,
 	}
 	var b strings.Builder
 	PrintSummary(&b, res)
-	want := "\nhost load avg 6.39 (max 6.77) on 2 cores, CPU 100% busy (13% niced); the harness process got 0.26 core (max 0.43) while its threads waited 0.29 s a second for a CPU\n"
+	want := "\nhost load avg 6.39 (max 6.77) on 2 cores, CPU 100% busy (13% niced); the harness process got 0.26 core (max 0.43) while its threads waited 0.29 s a second for a CPU, 0.090 ms each time on average\n"
 	if !strings.Contains(b.String(), want) {
 		t.Errorf("summary lacks %q:\n%s", want, b.String())
 	}

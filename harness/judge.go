@@ -168,12 +168,14 @@ func judgeValidity(res *Result, sc *Scenario) {
 // of a reason, never whether the run is valid: the checks' limits are the scenario's.
 const (
 	// saturatedBusyPercent: the host counts as saturated when its CPU was busy at
-	// least this share of all cores' time, or its load average exceeded its cores.
+	// least this share of all cores' time, or its mean load average exceeded its cores.
 	saturatedBusyPercent = 90
-	// starvedWaitShare: a process counts as short of CPU when its threads waited for
-	// a CPU at least this share of the time they asked for one (the CPU time they got
-	// plus the time they waited): roughly, it got less than 90% of what it needed.
-	starvedWaitShare = 0.10
+	// starvedWaitPerRun: a process counts as short of CPU when its threads waited
+	// this long on average for a CPU each time they were put on one: about the
+	// scheduler's base time slice (0.75 ms × (1 + log2 cores)), so most wakeups
+	// queued behind another task's whole slice. On a machine with CPU to spare the
+	// wait is tens of microseconds.
+	starvedWaitPerRun = time.Millisecond
 )
 
 // causeKind is what a failed check blames when the machine was not saturated.
@@ -188,7 +190,7 @@ const (
 // hostCause states what the host and the run's processes did during the measured
 // window (h) and what that makes the cause of a failed check of kind k. The machine
 // was saturated when the host was (saturatedBusyPercent, or a load average above its
-// cores) and the harness process got less CPU than it asked for (starvedWaitShare);
+// cores) and the harness process's threads queued for a CPU (starvedWaitPerRun);
 // where the harness's run-queue wait was not measured, the host's saturation alone
 // decides. Otherwise the cause is the harness itself (causeLoad) or the pipeline.
 func hostCause(h *HostLoad, k causeKind) string {
@@ -197,14 +199,14 @@ func hostCause(h *HostLoad, k causeKind) string {
 	}
 	facts := hostFacts(h, k == causeDrift)
 	hp, _ := h.process(ProcessHarness)
-	starved, waitKnown := false, hp.RunQueueWaitCores != nil
-	if w := hp.RunQueueWaitCores; waitKnown {
-		starved = *w+hp.CPUCores > 0 && *w/(*w+hp.CPUCores) >= starvedWaitShare
+	starved, waitKnown := false, hp.RunQueueWaitPerRunMS != nil
+	if waitKnown {
+		starved = *hp.RunQueueWaitPerRunMS >= ms(starvedWaitPerRun)
 	}
 	if _, ok := h.process(ProcessPipeline); ok && k != causeLoad {
 		waitKnown = false // the pipeline processes' own wait for a CPU is not measured
 	}
-	saturated := h.Samples > 0 && (h.CPUBusyPercent >= saturatedBusyPercent || h.LoadAvgMax > float64(h.Cores))
+	saturated := h.Samples > 0 && (h.CPUBusyPercent >= saturatedBusyPercent || h.LoadAvgMean > float64(h.Cores))
 	switch {
 	case saturated && (starved || !waitKnown):
 		return facts + ": the machine was saturated, not the pipeline"
@@ -235,6 +237,9 @@ func hostFacts(h *HostLoad, thirds bool) string {
 	facts += fmt.Sprintf("; the harness process got %.2f core (max %.2f)", hp.CPUCores, hp.CPUCoresMax)
 	if w := hp.RunQueueWaitCores; w != nil {
 		facts += fmt.Sprintf(" while its threads waited %.2f s a second for a CPU", *w)
+		if r := hp.RunQueueWaitPerRunMS; r != nil {
+			facts += fmt.Sprintf(", %.3f ms each time on average", *r)
+		}
 	} else {
 		facts += " (its wait for a CPU not measured)"
 	}

@@ -226,6 +226,10 @@ type ProcessLoad struct {
 	// so it may exceed the cores): CPU time it asked for and did not get. Absent
 	// when not measured.
 	RunQueueWaitCores *float64 `json:"runqueue_wait_cores,omitempty"`
+	// RunQueueWaitPerRunMS is its threads' mean wait for a CPU each time they were
+	// put on one (ms): the scheduling latency they met, which does not grow with the
+	// number of threads as RunQueueWaitCores does. Absent when not measured.
+	RunQueueWaitPerRunMS *float64 `json:"runqueue_wait_per_run_ms,omitempty"`
 }
 
 // process returns the named process's load, and whether it was measured.

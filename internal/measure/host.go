@@ -33,6 +33,9 @@ type HostSample struct {
 	// schedstats).
 	WaitOK       bool
 	RunQueueWait time.Duration
+	// Slices is how many times its threads were put on a CPU so far (schedstat's
+	// third field): RunQueueWait over Slices is their mean wait for a CPU each time.
+	Slices uint64
 }
 
 // CPUTicks are /proc/stat's counters for all cores together, in USER_HZ ticks.
@@ -61,31 +64,31 @@ func SampleHost() HostSample {
 		s.Ticks, err2 = ParseProcStat(string(st))
 		s.HostOK = err1 == nil && err2 == nil
 	}
-	s.RunQueueWait, s.WaitOK = runQueueWait("/proc/self/task")
+	s.RunQueueWait, s.Slices, s.WaitOK = runQueueWait("/proc/self/task")
 	return s
 }
 
 // runQueueWait sums the run-queue wait of every thread under dir (/proc/<pid>/task):
 // /proc/<pid>/schedstat alone is the main thread's, which a Go program leaves mostly
 // asleep. A thread that ended takes its wait with it; Go seldom ends threads.
-func runQueueWait(dir string) (time.Duration, bool) {
+func runQueueWait(dir string) (wait time.Duration, slices uint64, ok bool) {
 	tasks, err := os.ReadDir(dir)
 	if err != nil {
-		return 0, false
+		return 0, 0, false
 	}
-	var sum time.Duration
 	n := 0
 	for _, t := range tasks {
 		b, err := os.ReadFile(dir + "/" + t.Name() + "/schedstat")
 		if err != nil {
 			continue // the thread ended meanwhile
 		}
-		if w, err := ParseSchedstat(string(b)); err == nil {
-			sum += w
+		if w, k, err := ParseSchedstat(string(b)); err == nil {
+			wait += w
+			slices += k
 			n++
 		}
 	}
-	return sum, n > 0
+	return wait, slices, n > 0
 }
 
 var errFormat = errors.New("measure: unexpected /proc format")
@@ -136,18 +139,22 @@ func ParseProcStat(s string) (CPUTicks, error) {
 	return t, nil
 }
 
-// ParseSchedstat reads /proc/<pid>/schedstat ("on-cpu-ns wait-ns timeslices") and
-// returns the time spent runnable but waiting on a run queue.
-func ParseSchedstat(s string) (time.Duration, error) {
+// ParseSchedstat reads /proc/<pid>/schedstat ("on-cpu-ns wait-ns timeslices"): the
+// time spent runnable but waiting on a run queue, and how many times the task was
+// put on a CPU.
+func ParseSchedstat(s string) (wait time.Duration, slices uint64, err error) {
 	f := strings.Fields(s)
-	if len(f) < 2 {
-		return 0, errFormat
+	if len(f) < 3 {
+		return 0, 0, errFormat
 	}
 	w, err := strconv.ParseInt(f[1], 10, 64)
 	if err != nil || w < 0 {
-		return 0, errFormat
+		return 0, 0, errFormat
 	}
-	return time.Duration(w), nil
+	if slices, err = strconv.ParseUint(f[2], 10, 64); err != nil {
+		return 0, 0, errFormat
+	}
+	return time.Duration(w), slices, nil
 }
 
 // HostBusy returns the share of all cores' time between two samples that was busy,

@@ -51,11 +51,13 @@ func TestParseProcStat(t *testing.T) {
 
 func TestParseSchedstat(t *testing.T) {
 	t.Parallel()
-	if w, err := ParseSchedstat("260097 243605 4\n"); err != nil || w != 243605*time.Nanosecond {
-		t.Errorf("ParseSchedstat = %v, %v", w, err)
+	if w, k, err := ParseSchedstat("260097 243605 4\n"); err != nil || w != 243605*time.Nanosecond || k != 4 {
+		t.Errorf("ParseSchedstat = %v, %v, %v; want 243.605µs, 4", w, k, err)
 	}
-	if _, err := ParseSchedstat("12"); err == nil {
-		t.Error("one field: no error")
+	for _, bad := range []string{"12", "1 2", "1 -2 3", "1 2 x"} {
+		if _, _, err := ParseSchedstat(bad); err == nil {
+			t.Errorf("ParseSchedstat(%q): no error", bad)
+		}
 	}
 }
 
@@ -83,7 +85,7 @@ func TestSampleHostOnLinux(t *testing.T) {
 	if !s.HostOK || s.Cores < 1 || s.Runnable < 1 || s.Ticks.Total == 0 || s.CPU <= 0 {
 		t.Errorf("SampleHost on Linux = %+v", s)
 	}
-	if _, err := os.Stat("/proc/self/schedstat"); err == nil && !s.WaitOK {
+	if _, err := os.Stat("/proc/self/schedstat"); err == nil && (!s.WaitOK || s.Slices == 0) {
 		t.Errorf("schedstats present, but the run-queue wait was not read: %+v", s)
 	}
 }
