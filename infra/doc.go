@@ -2,7 +2,7 @@
 // clients for them. It owns the infrastructure modes of DESIGN.md:
 //
 //   - embedded: franz-go's kfake (one in-process broker on loopback) and
-//     qdrantfake (an in-process, in-memory server speaking Qdrant's gRPC API),
+//     qdrantfake (an in-process server speaking Qdrant's gRPC API, its points in memory or on disk),
 //     started by StartEmbedded, or as their own process by Serve for
 //     `vectorstream infra serve`;
 //   - external: addresses of services already running (Connect), with TLS,

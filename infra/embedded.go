@@ -32,8 +32,12 @@ const (
 	kfakeVersion = "v0.0.0-20260918054303-01f206a7e32c"
 )
 
-// QdrantFakeLabel is the label of the embedded Qdrant stand-in.
-const QdrantFakeLabel = "qdrantfake (embedded stand-in for Qdrant 1.17, in-memory)"
+// QdrantFakeLabel is the label of the embedded Qdrant stand-in with its points in
+// memory; QdrantFakeDiskLabel with them on disk (EmbeddedConfig.QdrantDataDir).
+const (
+	QdrantFakeLabel     = "qdrantfake (embedded stand-in for Qdrant 1.17, in-memory)"
+	QdrantFakeDiskLabel = "qdrantfake (embedded stand-in for Qdrant 1.17, points on disk)"
+)
 
 // KfakeLabel returns the label of the embedded Kafka stand-in, with kfake's
 // module version.
@@ -216,7 +220,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Env, error) {
 		QdrantHost:   host,
 		QdrantPort:   port,
 		KafkaLabel:   KfakeLabel(),
-		QdrantLabel:  QdrantFakeLabel,
+		QdrantLabel:  map[bool]string{false: QdrantFakeLabel, true: QdrantFakeDiskLabel}[cfg.QdrantDataDir != ""],
 		KafkaCluster: cluster,
 		QdrantServer: srv,
 		QdrantFaults: localFaults{srv},

@@ -48,7 +48,7 @@ func TestStartEmbedded(t *testing.T) {
 	if !strings.HasPrefix(env.KafkaLabel, "kfake v") || !strings.HasSuffix(env.KafkaLabel, "(embedded stand-in, in-process)") {
 		t.Fatalf("kafka label %q", env.KafkaLabel)
 	}
-	if env.QdrantLabel != "qdrantfake (embedded stand-in for Qdrant 1.17, in-memory)" {
+	if env.QdrantLabel != infra.QdrantFakeLabel {
 		t.Fatalf("qdrant label %q", env.QdrantLabel)
 	}
 	for _, topic := range []string{"raw_data", "raw_data.dlq"} {

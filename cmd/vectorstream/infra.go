@@ -44,6 +44,6 @@ func runInfra(ctx context.Context, args []string) error {
 	if len(topics) == 0 {
 		topics = stringsFlag{"raw_data", "raw_data.dlq"}
 	}
-	fmt.Fprintln(os.Stderr, "vectorstream infra serve: embedded stand-ins (kfake, in-memory Qdrant protocol server) — not Kafka or Qdrant; Ctrl-C stops them")
+	fmt.Fprintln(os.Stderr, "vectorstream infra serve: embedded stand-ins (kfake, a Qdrant-protocol server) — not Kafka or Qdrant; Ctrl-C stops them")
 	return infra.Serve(ctx, infra.EmbeddedConfig{Partitions: *f.partitions, Topics: topics, KafkaAddr: *f.kafkaAddr, QdrantAddr: *f.qdrantAddr, QdrantDataDir: *f.qdrantData}, *f.control, os.Stdout)
 }

@@ -23,7 +23,7 @@ const Version = "1.17.1"
 
 // Title is the title the server reports in its health check. It says what the
 // server is, so nobody mistakes it for Qdrant.
-const Title = "qdrantfake - VectorStream embedded stand-in for Qdrant (in-memory, exact search)"
+const Title = "qdrantfake - VectorStream embedded stand-in for Qdrant (exact search)"
 
 // DefaultMaxMessageSize is the gRPC message size limit, in bytes, for both
 // directions, large enough for upsert batches of thousands of vectors and for
