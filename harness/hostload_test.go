@@ -163,9 +163,9 @@ func TestInvalidReasonNamesTheMeasuredCause(t *testing.T) {
 	}{{
 		name: "saturated machine",
 		host: &HostLoad{Cores: 2, Samples: 20, LoadAvgMean: 7.4, LoadAvgMax: 9.2, CPUBusyPercent: 99, CPUNicePercent: 3,
-			Processes: []ProcessLoad{{Name: ProcessHarness, CPUCores: 0.4, CPUCoresMax: 0.7, RunQueueWaitCores: ptr(0.35), RunQueueWaitPerRunMS: ptr(3.1)}}},
+			Processes: []ProcessLoad{{Name: ProcessHarness, CPUCores: 0.2, CPUCoresMax: 0.27, RunQueueWaitCores: ptr(0.92), RunQueueWaitPerRunMS: ptr(0.41)}}},
 		want: []string{"send delay p99 96.8 ms > 50 ms", "host load avg 7.40 (max 9.20) on 2 cores", "CPU 99% busy (3% niced)",
-			"the harness process got 0.40 core (max 0.70) while its threads waited 0.35 s a second for a CPU, 3.100 ms each time on average", "the machine was saturated, not the pipeline"},
+			"the harness process got 0.20 core (max 0.27) while its threads waited 0.92 s a second for a CPU, 0.410 ms each time on average", "the machine was saturated, not the pipeline"},
 		never: []string{"the harness itself was the limit"},
 	}, {
 		name: "harness-limited on an idle machine",
@@ -215,18 +215,18 @@ func TestInvalidReasonNamesTheMeasuredCause(t *testing.T) {
 func TestDriftReasonNamesTheThirds(t *testing.T) {
 	t.Parallel()
 	sc := DefaultScenario()
-	host := func(busyLast float64, perRun *float64) *HostLoad {
+	host := func(busyLast float64, wait *float64) *HostLoad {
 		return &HostLoad{Cores: 2, Samples: 20, LoadAvgMean: 1.5, LoadAvgMax: 2.5, CPUBusyPercent: 92,
 			CPUBusyFirstThirdPercent: 80, CPUBusyLastThirdPercent: busyLast,
-			Processes: []ProcessLoad{{Name: ProcessHarness, CPUCores: 0.6, CPUCoresMax: 0.9, RunQueueWaitCores: ptr(0.5), RunQueueWaitPerRunMS: perRun}}}
+			Processes: []ProcessLoad{{Name: ProcessHarness, CPUCores: 0.6, CPUCoresMax: 0.9, RunQueueWaitCores: wait, RunQueueWaitPerRunMS: ptr(0.2)}}}
 	}
 	for _, tc := range []struct {
 		name string
 		host *HostLoad
 		want string
 	}{
-		{"starved in the last third", host(100, ptr(2.5)), "the machine was saturated, not the pipeline"},
-		{"got its CPU", host(100, ptr(0.05)), "the pipeline itself slowed, not the machine"},
+		{"starved in the last third", host(100, ptr(1.5)), "the machine was saturated, not the pipeline"},
+		{"got its CPU", host(100, ptr(0.3)), "the pipeline itself slowed, not the machine"},
 	} {
 		res := &Result{
 			Throughput:   Throughput{FirstThirdEPS: 2000, LastThirdEPS: 1500},

@@ -164,19 +164,11 @@ func judgeValidity(res *Result, sc *Scenario) {
 	v.Valid = len(v.Reasons) == 0
 }
 
-// When a failed timing check blames the machine (hostCause). These choose the words
-// of a reason, never whether the run is valid: the checks' limits are the scenario's.
-const (
-	// saturatedBusyPercent: the host counts as saturated when its CPU was busy at
-	// least this share of all cores' time, or its mean load average exceeded its cores.
-	saturatedBusyPercent = 90
-	// starvedWaitPerRun: a process counts as short of CPU when its threads waited
-	// this long on average for a CPU each time they were put on one: about the
-	// scheduler's base time slice (0.75 ms × (1 + log2 cores)), so most wakeups
-	// queued behind another task's whole slice. On a machine with CPU to spare the
-	// wait is tens of microseconds.
-	starvedWaitPerRun = time.Millisecond
-)
+// saturatedBusyPercent: the host counts as saturated (hostCause) when its CPU was
+// busy at least this share of all cores' time, or its mean load average exceeded its
+// cores. It chooses the words of a reason, never whether the run is valid: the
+// checks' limits are the scenario's.
+const saturatedBusyPercent = 90
 
 // causeKind is what a failed check blames when the machine was not saturated.
 type causeKind int
@@ -190,7 +182,9 @@ const (
 // hostCause states what the host and the run's processes did during the measured
 // window (h) and what that makes the cause of a failed check of kind k. The machine
 // was saturated when the host was (saturatedBusyPercent, or a load average above its
-// cores) and the harness process's threads queued for a CPU (starvedWaitPerRun);
+// cores) and the harness process was short of CPU: its threads waited longer for a
+// CPU than they ran on one (Go wakes threads often, so some wait is normal: about
+// half the running time where CPU is to spare);
 // where the harness's run-queue wait was not measured, the host's saturation alone
 // decides. Otherwise the cause is the harness itself (causeLoad) or the pipeline.
 func hostCause(h *HostLoad, k causeKind) string {
@@ -199,9 +193,9 @@ func hostCause(h *HostLoad, k causeKind) string {
 	}
 	facts := hostFacts(h, k == causeDrift)
 	hp, _ := h.process(ProcessHarness)
-	starved, waitKnown := false, hp.RunQueueWaitPerRunMS != nil
+	starved, waitKnown := false, hp.RunQueueWaitCores != nil
 	if waitKnown {
-		starved = *hp.RunQueueWaitPerRunMS >= ms(starvedWaitPerRun)
+		starved = *hp.RunQueueWaitCores > hp.CPUCores
 	}
 	if _, ok := h.process(ProcessPipeline); ok && k != causeLoad {
 		waitKnown = false // the pipeline processes' own wait for a CPU is not measured
