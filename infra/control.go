@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"time"
 
@@ -153,7 +154,13 @@ func serveControl(ctx context.Context, addr string, srv *qdrantfake.Server) (str
 	if err != nil {
 		return "", nil, listenErr(fmt.Errorf("infra: control endpoint: listen on %s: %w", addr, err))
 	}
-	hs := &http.Server{Handler: ControlHandler(srv), ReadHeaderTimeout: 10 * time.Second}
+	mux := http.NewServeMux()
+	mux.Handle("/", ControlHandler(srv))
+	// The stand-ins' own profiles (heap, CPU, goroutines), for a run that asks why
+	// they grew: go tool pprof <control_url>/debug/pprof/heap.
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

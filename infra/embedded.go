@@ -115,7 +115,7 @@ func (cfg EmbeddedConfig) withDefaults() EmbeddedConfig {
 		cfg.RetentionBytes = DefaultRetentionBytes
 	}
 	if cfg.RetentionBytes > 0 {
-		tc := map[string]string{"retention.bytes": strconv.FormatInt(cfg.RetentionBytes, 10)}
+		tc := map[string]string{"retention.bytes": strconv.FormatInt(cfg.RetentionBytes, 10), "segment.bytes": strconv.Itoa(segmentBytes)}
 		maps.Copy(tc, cfg.TopicConfigs)
 		cfg.TopicConfigs = tc
 	}
@@ -128,6 +128,9 @@ func (cfg EmbeddedConfig) withDefaults() EmbeddedConfig {
 // may lag for longer, e.g. a long Qdrant outage with the batch held.
 const DefaultRetentionBytes = 64 << 20
 
+// segmentBytes is the embedded broker's segment size (see kafkaRetentionOpts).
+const segmentBytes = 8 << 20
+
 // kafkaRetentionOpts make kfake trim by retention every second (it checks once
 // an hour by default) and apply the limit to topics created later, too. kfake
 // frees memory a whole segment at a time, so segments are 8 MiB, not Kafka's
@@ -139,7 +142,7 @@ func (cfg EmbeddedConfig) kafkaRetentionOpts() []kfake.Opt {
 	return []kfake.Opt{kfake.BrokerConfigs(map[string]string{
 		"log.cleaner.backoff.ms": "1000",
 		"log.retention.bytes":    strconv.FormatInt(cfg.RetentionBytes, 10),
-		"log.segment.bytes":      strconv.Itoa(8 << 20),
+		"log.segment.bytes":      strconv.Itoa(segmentBytes),
 	})}
 }
 
