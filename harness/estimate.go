@@ -86,7 +86,7 @@ func EstimateRun(sc *Scenario) (Estimate, error) {
 		}
 		parts := int64(sc.Kafka.Partitions)
 		kafka := min(n*estKafkaRecord, 2*parts*(infra.DefaultRetentionBytes+8<<20))
-		add(host, "embedded Kafka log (bounded by retention)", kafka, 0, append(events, "kafka.partitions")...)
+		add(host, "embedded Kafka log on disk (bounded by retention)", 0, kafka, append(events, "kafka.partitions")...)
 		add(host, "Qdrant stand-in index caches", estQdrantCache, 0)
 		add(host, "Qdrant stand-in points", 0, n*(dim*4+estQdrantPayload)+users*(dim*4+estQdrantPayload),
 			append(events, "embedding.dimensions")...)

@@ -68,11 +68,11 @@ func TestEstimateCountsOnlyWhatRunsHere(t *testing.T) {
 		return EstimatePart{}
 	}
 	k := part(estimateOf(t, sc), "embedded Kafka log")
-	if k.Memory <= 0 || k.Memory > 2*int64(sc.Kafka.Partitions)*(72<<20) {
-		t.Fatalf("embedded Kafka over a day: %d bytes, want at most its retention", k.Memory)
+	if k.Disk <= 0 || k.Disk > 2*int64(sc.Kafka.Partitions)*(72<<20) {
+		t.Fatalf("embedded Kafka over a day: %d bytes, want at most its retention", k.Disk)
 	}
 	sc.Infra.Mode = "external"
-	if p := part(estimateOf(t, sc), "embedded Kafka log"); p.Memory != 0 {
+	if p := part(estimateOf(t, sc), "embedded Kafka log"); p.Disk != 0 {
 		t.Fatalf("external Kafka counted on this machine: %+v", p)
 	}
 }

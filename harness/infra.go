@@ -21,10 +21,11 @@ import (
 
 // startInfra starts or connects to the scenario's Kafka and Qdrant.
 func startInfra(ctx context.Context, sc *Scenario, self string, procs *procTable) (*infra.Env, error) {
-	// The Qdrant stand-in keeps its points on disk under the user's cache directory,
-	// so its memory does not grow with the run (the estimate counts that disk).
+	// The stand-ins keep their data on disk under the user's cache directory (the
+	// broker its logs, bounded by retention; Qdrant its points), so their memory
+	// does not grow with the run (the estimate counts that disk).
 	emb := infra.EmbeddedConfig{Partitions: sc.Kafka.Partitions, Topics: []string{sc.Pipeline.Kafka.Topic, sc.Pipeline.Kafka.DLQTopic},
-		QdrantDataDir: infra.DataRoot()}
+		QdrantDataDir: infra.DataRoot(), KafkaDataDir: infra.DataRoot()}
 	var ext infra.External
 	switch {
 	case sc.Infra.Mode == infra.ModeExternal:
@@ -58,7 +59,7 @@ func serveChild(ctx context.Context, sc *Scenario, self string, procs *procTable
 	}
 	args := childproc.InfraServeArgs{Kafka: "127.0.0.1:0", Qdrant: "127.0.0.1:0",
 		Partitions: sc.Kafka.Partitions, Topics: []string{sc.Pipeline.Kafka.Topic, sc.Pipeline.Kafka.DLQTopic},
-		QdrantDataDir: infra.DataRoot()}
+		QdrantDataDir: infra.DataRoot(), KafkaDataDir: infra.DataRoot()}
 	cmd := exec.Command(self, args.Argv()...)
 	cmd.Env = childproc.Env(os.Environ(), childproc.CmdInfra)
 	cmd.Stderr = io.Discard

@@ -9,11 +9,13 @@ import (
 	"io"
 	"maps"
 	"net"
+	"os"
 	"runtime/debug"
 	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/vectorstream/vectorstream/infra/qdrantfake"
+	"github.com/vectorstream/vectorstream/internal/scratch"
 )
 
 // DefaultAddr is where embedded services listen unless told otherwise: a free
@@ -93,6 +95,11 @@ type EmbeddedConfig struct {
 	// stops (qdrantfake.WithDataDir), so its memory stays bounded however
 	// long the run. Empty keeps them in memory.
 	QdrantDataDir string `json:"qdrant_data_dir,omitempty" yaml:"qdrant_data_dir,omitempty"`
+	// KafkaDataDir, when set, makes the embedded broker keep its logs on disk
+	// (kfake.DataDir), in a fresh directory under it removed when it stops,
+	// as Kafka does: its memory then holds only the logs' indexes, and
+	// retention bounds the disk. Empty keeps the logs in memory.
+	KafkaDataDir string `json:"kafka_data_dir,omitempty" yaml:"kafka_data_dir,omitempty"`
 
 	// KafkaOpts are extra kfake options, applied last (for example
 	// kfake.BrokerConfigs or kfake.GroupMinSessionTimeout).
@@ -123,8 +130,8 @@ func (cfg EmbeddedConfig) withDefaults() EmbeddedConfig {
 }
 
 // DefaultRetentionBytes is the embedded broker's log.retention.bytes: 64 MiB
-// per partition (256 MiB of record batches on the default 4 partitions), held
-// in memory. Raise it (EmbeddedConfig.RetentionBytes) for runs whose consumer
+// per partition (256 MiB of record batches on the default 4 partitions), in
+// memory or, with KafkaDataDir, on disk. Raise it (EmbeddedConfig.RetentionBytes) for runs whose consumer
 // may lag for longer, e.g. a long Qdrant outage with the batch held.
 const DefaultRetentionBytes = 64 << 20
 
@@ -189,15 +196,34 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Env, error) {
 		opts = append(opts, kfake.SeedTopics(int32(cfg.Partitions), cfg.Topics...))
 	}
 	opts = append(opts, cfg.kafkaRetentionOpts()...)
+	var kafkaDir string
+	if cfg.KafkaDataDir != "" {
+		dir, err := scratch.Dir(cfg.KafkaDataDir, "kfake-")
+		if err != nil {
+			return nil, fmt.Errorf("infra: kafka data dir: %w", err)
+		}
+		kafkaDir = dir
+		opts = append(opts, kfake.DataDir(dir))
+	}
 	opts = append(opts, cfg.KafkaOpts...)
 	cluster, err := kfake.NewCluster(opts...)
 	if err != nil {
+		if kafkaDir != "" {
+			_ = os.RemoveAll(kafkaDir)
+		}
 		return nil, listenErr(fmt.Errorf("infra: start kfake on %s: %w", kafkaAddr, err))
+	}
+	closeKafka := cluster.Close
+	if kafkaDir != "" {
+		closeKafka = func() {
+			cluster.Close()
+			_ = os.RemoveAll(kafkaDir)
+		}
 	}
 	if cfg.TopicConfigs != nil {
 		for _, t := range cfg.Topics {
 			if err := cluster.CreateTopic(t, int32(cfg.Partitions), cfg.TopicConfigs); err != nil {
-				cluster.Close()
+				closeKafka()
 				return nil, fmt.Errorf("infra: create topic %s: %w", t, err)
 			}
 		}
@@ -208,12 +234,12 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Env, error) {
 	}
 	srv, err := qdrantfake.Listen(cfg.QdrantAddr, qopts...)
 	if err != nil {
-		cluster.Close()
+		closeKafka()
 		return nil, listenErr(fmt.Errorf("infra: start qdrantfake: %w", err))
 	}
 	host, port, err := splitAddr(srv.Addr())
 	if err != nil {
-		cluster.Close()
+		closeKafka()
 		_ = srv.Close()
 		return nil, fmt.Errorf("infra: qdrantfake address: %w", err)
 	}
@@ -228,7 +254,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Env, error) {
 		QdrantServer: srv,
 		QdrantFaults: localFaults{srv},
 	}
-	env.closers = append(env.closers, cluster.Close, func() { _ = srv.Close() })
+	env.closers = append(env.closers, closeKafka, func() { _ = srv.Close() })
 	return env, nil
 }
 

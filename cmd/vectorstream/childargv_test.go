@@ -39,14 +39,14 @@ func TestChildArgvParses(t *testing.T) {
 	})
 	t.Run("infra serve", func(t *testing.T) {
 		t.Parallel()
-		a := childproc.InfraServeArgs{Kafka: "127.0.0.1:0", Qdrant: "127.0.0.1:1", Partitions: 3, Topics: []string{"raw", "raw.dlq"}, QdrantDataDir: "/tmp/q"}
+		a := childproc.InfraServeArgs{Kafka: "127.0.0.1:0", Qdrant: "127.0.0.1:1", Partitions: 3, Topics: []string{"raw", "raw.dlq"}, QdrantDataDir: "/tmp/q", KafkaDataDir: "/tmp/k"}
 		argv := a.Argv()
 		fs, f := newInfraServeFlags()
 		if !isCommand(argv[0]) || argv[1] != childproc.CmdInfraServe || fs.Parse(argv[2:]) != nil || fs.NArg() != 0 {
 			t.Fatalf("%q does not parse as a command with its flags", argv)
 		}
 		if *f.kafkaAddr != a.Kafka || *f.qdrantAddr != a.Qdrant || *f.partitions != a.Partitions || !slices.Equal(f.topics, a.Topics) ||
-			*f.qdrantData != a.QdrantDataDir {
+			*f.qdrantData != a.QdrantDataDir || *f.kafkaData != a.KafkaDataDir {
 			t.Errorf("%q parsed as kafka %s qdrant %s partitions %d topics %v qdrant data %s, want %+v", argv, *f.kafkaAddr, *f.qdrantAddr, *f.partitions, f.topics, *f.qdrantData, a)
 		}
 	})

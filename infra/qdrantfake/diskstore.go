@@ -8,14 +8,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync/atomic"
-	"syscall"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/qdrant/go-client/qdrant"
+	"github.com/vectorstream/vectorstream/internal/scratch"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -56,30 +54,6 @@ type diskDB struct {
 	nextID atomic.Uint64 // collection prefixes; never reused, so a new collection starts empty
 }
 
-// dataDirPrefix starts the name of a server's directory, followed by its pid.
-const dataDirPrefix = "qdrantfake-"
-
-// removeOrphans removes the directories under parent of servers whose process is
-// gone (killed before Close could remove them, e.g. by SIGKILL), so the disk of
-// a long run is not lost to the next ones.
-func removeOrphans(parent string) {
-	entries, err := os.ReadDir(parent)
-	if err != nil {
-		return
-	}
-	for _, e := range entries {
-		rest, ok := strings.CutPrefix(e.Name(), dataDirPrefix)
-		pidText, _, found := strings.Cut(rest, "-")
-		pid, err := strconv.Atoi(pidText)
-		if !ok || !found || err != nil || pid <= 0 || !e.IsDir() {
-			continue
-		}
-		if errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
-			_ = os.RemoveAll(filepath.Join(parent, e.Name()))
-		}
-	}
-}
-
 // openDiskDB creates a fresh directory under parent (created if missing) and
 // opens an empty index in it. Durability is not needed, a collection lives as
 // long as the server, so the write-ahead log is off.
@@ -87,8 +61,7 @@ func openDiskDB(parent string) (*diskDB, error) {
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return nil, fmt.Errorf("qdrantfake: create data dir: %w", err)
 	}
-	removeOrphans(parent)
-	root, err := os.MkdirTemp(parent, dataDirPrefix+strconv.Itoa(os.Getpid())+"-")
+	root, err := scratch.Dir(parent, "qdrantfake-")
 	if err != nil {
 		return nil, fmt.Errorf("qdrantfake: create data dir: %w", err)
 	}

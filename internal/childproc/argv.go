@@ -32,6 +32,7 @@ const (
 	FlagPartitions = "partitions"  // infra serve: partitions of the seeded topics
 	FlagTopic      = "topic"       // infra serve: a topic to create (repeatable)
 	FlagQdrantData = "qdrant-data" // infra serve: where the Qdrant stand-in keeps its points on disk
+	FlagKafkaData  = "kafka-data"  // infra serve: where the embedded broker keeps its logs on disk
 	FlagPart       = "part"        // load: k/M, this process's share of the schedule
 	FlagStart      = "start"       // load: the schedule's start, Unix nanoseconds
 	FlagOut        = "out"         // load: where the part writes its report
@@ -68,6 +69,8 @@ type InfraServeArgs struct {
 	// QdrantDataDir is where the Qdrant stand-in keeps its points, in a fresh
 	// directory it removes when it stops; "" keeps them in memory.
 	QdrantDataDir string
+	// KafkaDataDir is where the embedded broker keeps its logs, likewise.
+	KafkaDataDir string
 }
 
 // Argv returns the command line after the binary's name.
@@ -79,6 +82,9 @@ func (a InfraServeArgs) Argv() []string {
 	}
 	if a.QdrantDataDir != "" {
 		argv = append(argv, dash(FlagQdrantData), a.QdrantDataDir)
+	}
+	if a.KafkaDataDir != "" {
+		argv = append(argv, dash(FlagKafkaData), a.KafkaDataDir)
 	}
 	return argv
 }

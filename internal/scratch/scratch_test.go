@@ -1,16 +1,17 @@
-package qdrantfake
+package scratch
 
 import (
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
 // TestOrphanedDataDirsAreRemoved: a server killed before Close leaves its directory;
-// the next server under the same data dir removes it (its pid is gone) and keeps
-// those of live servers.
+// the next one under the same parent removes it (its pid is gone) and keeps those of
+// live processes and names not its own.
 func TestOrphanedDataDirsAreRemoved(t *testing.T) {
 	parent := t.TempDir()
 	cmd := exec.Command("true")
@@ -25,11 +26,13 @@ func TestOrphanedDataDirsAreRemoved(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	db, err := openDiskDB(parent)
+	dir, err := Dir(parent, "qdrantfake-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.close()
+	if filepath.Dir(dir) != parent || !strings.HasPrefix(filepath.Base(dir), fmt.Sprintf("qdrantfake-%d-", os.Getpid())) {
+		t.Fatalf("new directory %s", dir)
+	}
 	if _, err := os.Stat(dead); !os.IsNotExist(err) {
 		t.Fatalf("the dead server's directory is still there (%v)", err)
 	}
