@@ -40,6 +40,8 @@ var reserved = []Reserved{
 		Purpose: "crash point `exit_after_upsert[:N]`, `exit_before_commit` or `exit_after_commit`: the pipeline exits 75 there (crash tests only)"},
 	{Name: "VECTORSTREAM_TEST_MAIN", ReadBy: "tests of cmd/vectorstream", Children: []string{ChildInfra, ChildLoad, ChildPipeline},
 		Purpose: "`1` makes the test binary run the command line instead of the tests, so it can start itself as the harness's child processes"},
+	{Name: "VECTORSTREAM_QDRANTFAKE_SOAK", ReadBy: "tests of infra/qdrantfake", Children: nil,
+		Purpose: "a duration (e.g. `15m`) runs the opt-in soak of the Qdrant stand-in's disk store, which checks its RssAnon stays flat"},
 	{Name: "VECTORSTREAM_KAFKA_BROKERS", ReadBy: "tests of pipeline, infra, cmd/vectorstream", Children: nil,
 		Purpose: "a real broker the tests also run against; `deploy/kafka/up.sh` prints it and `.ci/run` exports it"},
 	{Name: "VECTORSTREAM_KAFKA_PORT", ReadBy: "deploy/kafka", Children: nil,
