@@ -184,49 +184,9 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Env, error) {
 		return nil, fmt.Errorf("infra: start embedded: %w", err)
 	}
 	cfg = cfg.withDefaults()
-	kafkaAddr := cfg.KafkaAddr
-	opts := []kfake.Opt{
-		kfake.NumBrokers(1),
-		// kfake asks for 127.0.0.1:<port>; listen where configured instead.
-		kfake.ListenFn(func(network, _ string) (net.Listener, error) { return net.Listen(network, kafkaAddr) }),
-		kfake.DefaultNumPartitions(cfg.Partitions),
-		kfake.AllowAutoTopicCreation(),
-	}
-	if len(cfg.Topics) > 0 && cfg.TopicConfigs == nil {
-		opts = append(opts, kfake.SeedTopics(int32(cfg.Partitions), cfg.Topics...))
-	}
-	opts = append(opts, cfg.kafkaRetentionOpts()...)
-	var kafkaDir string
-	if cfg.KafkaDataDir != "" {
-		dir, err := scratch.Dir(cfg.KafkaDataDir, "kfake-")
-		if err != nil {
-			return nil, fmt.Errorf("infra: kafka data dir: %w", err)
-		}
-		kafkaDir = dir
-		opts = append(opts, kfake.DataDir(dir))
-	}
-	opts = append(opts, cfg.KafkaOpts...)
-	cluster, err := kfake.NewCluster(opts...)
+	cluster, closeKafka, err := startKfake(cfg)
 	if err != nil {
-		if kafkaDir != "" {
-			_ = os.RemoveAll(kafkaDir)
-		}
-		return nil, listenErr(fmt.Errorf("infra: start kfake on %s: %w", kafkaAddr, err))
-	}
-	closeKafka := cluster.Close
-	if kafkaDir != "" {
-		closeKafka = func() {
-			cluster.Close()
-			_ = os.RemoveAll(kafkaDir)
-		}
-	}
-	if cfg.TopicConfigs != nil {
-		for _, t := range cfg.Topics {
-			if err := cluster.CreateTopic(t, int32(cfg.Partitions), cfg.TopicConfigs); err != nil {
-				closeKafka()
-				return nil, fmt.Errorf("infra: create topic %s: %w", t, err)
-			}
-		}
+		return nil, err
 	}
 	qopts := cfg.QdrantOpts
 	if cfg.QdrantDataDir != "" {
@@ -256,6 +216,51 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Env, error) {
 	}
 	env.closers = append(env.closers, closeKafka, func() { _ = srv.Close() })
 	return env, nil
+}
+
+// startKfake starts the embedded broker of cfg (with its defaults) and creates its
+// topics; closeKafka stops it and removes its data directory, if it has one.
+func startKfake(cfg EmbeddedConfig) (cluster *kfake.Cluster, closeKafka func(), err error) {
+	kafkaAddr := cfg.KafkaAddr
+	opts := []kfake.Opt{
+		kfake.NumBrokers(1),
+		// kfake asks for 127.0.0.1:<port>; listen where configured instead.
+		kfake.ListenFn(func(network, _ string) (net.Listener, error) { return net.Listen(network, kafkaAddr) }),
+		kfake.DefaultNumPartitions(cfg.Partitions),
+		kfake.AllowAutoTopicCreation(),
+	}
+	if len(cfg.Topics) > 0 && cfg.TopicConfigs == nil {
+		opts = append(opts, kfake.SeedTopics(int32(cfg.Partitions), cfg.Topics...))
+	}
+	opts = append(opts, cfg.kafkaRetentionOpts()...)
+	removeDir := func() {}
+	if cfg.KafkaDataDir != "" {
+		dir, err := scratch.Dir(cfg.KafkaDataDir, "kfake-")
+		if err != nil {
+			return nil, nil, fmt.Errorf("infra: kafka data dir: %w", err)
+		}
+		removeDir = func() { _ = os.RemoveAll(dir) }
+		opts = append(opts, kfake.DataDir(dir))
+	}
+	opts = append(opts, cfg.KafkaOpts...)
+	cluster, err = kfake.NewCluster(opts...)
+	if err != nil {
+		removeDir()
+		return nil, nil, listenErr(fmt.Errorf("infra: start kfake on %s: %w", kafkaAddr, err))
+	}
+	closeKafka = func() {
+		cluster.Close()
+		removeDir()
+	}
+	if cfg.TopicConfigs != nil {
+		for _, t := range cfg.Topics {
+			if err := cluster.CreateTopic(t, int32(cfg.Partitions), cfg.TopicConfigs); err != nil {
+				closeKafka()
+				return nil, nil, fmt.Errorf("infra: create topic %s: %w", t, err)
+			}
+		}
+	}
+	return cluster, closeKafka, nil
 }
 
 // ServeInfo is the one JSON line Serve writes: where the services listen and

@@ -19,27 +19,41 @@ import (
 	"github.com/vectorstream/vectorstream/pipeline"
 )
 
-func runBench(ctx context.Context, args []string) error {
+// benchFlags are the flags of `vectorstream bench`.
+type benchFlags struct {
+	sets                                  stringsFlag
+	resultsDir, runID, rerun, logLevel    *string
+	pprof, quiet, recreate, force, dryRun *bool
+}
+
+func newBenchFlags() (*flag.FlagSet, *benchFlags) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	var sets stringsFlag
-	fs.Var(&sets, "set", "override a scenario field, e.g. --set load.rate=5000 (repeatable; beats VECTORSTREAM_* variables and the file)")
-	resultsDir := fs.String("results", "results", "folder that receives <scenario>/<run-id>/")
-	runID := fs.String("run-id", "", "name of the run folder (default: start time, UTC)")
-	rerun := fs.String("rerun", "", "repeat a recorded run (its result.json or folder) with its exact scenario and seed")
-	doPprof := fs.Bool("pprof", false, "write cpu.pprof and heap.pprof of the run into its folder")
-	logLevel := fs.String("log-level", "warn", "harness log level: debug, info, warn, error")
-	quiet := fs.Bool("quiet", false, "no progress lines")
-	recreate := fs.Bool("recreate", false, "external infra: delete existing topics and collections of the names the run uses (only pinned names can exist)")
-	force := fs.Bool("force", false, "run even if the memory and disk estimate says the scenario does not fit this machine (the fixed caps still hold)")
-	dryRun := fs.Bool("dry-run", false, "load, migrate and validate the scenario (or the --rerun's recorded one), say what would run, and exit; nothing is started or written")
+	f := &benchFlags{
+		resultsDir: fs.String("results", "results", "folder that receives <scenario>/<run-id>/"),
+		runID:      fs.String("run-id", "", "name of the run folder (default: start time, UTC)"),
+		rerun:      fs.String("rerun", "", "repeat a recorded run (its result.json or folder) with its exact scenario and seed"),
+		pprof:      fs.Bool("pprof", false, "write cpu.pprof and heap.pprof of the run into its folder"),
+		logLevel:   fs.String("log-level", "warn", "harness log level: debug, info, warn, error"),
+		quiet:      fs.Bool("quiet", false, "no progress lines"),
+		recreate:   fs.Bool("recreate", false, "external infra: delete existing topics and collections of the names the run uses (only pinned names can exist)"),
+		force:      fs.Bool("force", false, "run even if the memory and disk estimate says the scenario does not fit this machine (the fixed caps still hold)"),
+		dryRun:     fs.Bool("dry-run", false, "load, migrate and validate the scenario (or the --rerun's recorded one), say what would run, and exit; nothing is started or written"),
+	}
+	fs.Var(&f.sets, "set", "override a scenario field, e.g. --set load.rate=5000 (repeatable; beats VECTORSTREAM_* variables and the file)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: vectorstream bench [flags] scenario.yaml\n       vectorstream bench [flags] --rerun results/<scenario>/<run-id>\n       vectorstream bench --dry-run [flags] (scenario.yaml | --rerun results/<scenario>/<run-id>)")
 		fs.PrintDefaults()
 	}
+	return fs, f
+}
+
+func runBench(ctx context.Context, args []string) error {
+	fs, f := newBenchFlags()
 	if err := fs.Parse(interspersed(fs, args)); err != nil {
 		return flagErr(err)
 	}
-	sc, err := benchScenario(fs, *rerun, sets)
+	sets, runID, logLevel := f.sets, f.runID, f.logLevel
+	sc, err := benchScenario(fs, *f.rerun, sets)
 	if err != nil {
 		return err
 	}
@@ -51,14 +65,14 @@ func runBench(ctx context.Context, args []string) error {
 	if *runID, err = runName(*runID); err != nil {
 		return err
 	}
-	dir := filepath.Join(*resultsDir, sc.Name, *runID)
-	if *dryRun {
+	dir := filepath.Join(*f.resultsDir, sc.Name, *runID)
+	if *f.dryRun {
 		// Nothing past this point runs: no prerequisite (broker, Docker, GPU, machine
 		// fit) is checked, no folder written, no service started.
 		fmt.Fprintf(os.Stdout, "dry run: would run %s; results in %s\n", describeRun(sc), dir)
 		return nil
 	}
-	if !*force {
+	if !*f.force {
 		// Before any load and before the run's folder: a scenario that cannot fit
 		// leaves nothing behind.
 		if err := harness.CheckFits(sc, sets); err != nil {
@@ -68,7 +82,7 @@ func runBench(ctx context.Context, args []string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("results folder: %w", err)
 	}
-	opts, err := benchOptions(log, *runID, *recreate, *quiet)
+	opts, err := benchOptions(log, *runID, *f.recreate, *f.quiet)
 	if err != nil {
 		return err
 	}
@@ -79,19 +93,10 @@ func runBench(ctx context.Context, args []string) error {
 	var live atomic.Pointer[pipeline.Pipeline]
 	opts.OnPipeline = live.Store
 	if sc.File != "" {
-		defer reloadOnSIGHUP(ctx, log, live.Load, func() (pipeline.Config, error) {
-			next, err := harness.LoadScenario(sc.File, sets)
-			if err != nil {
-				return pipeline.Config{}, err
-			}
-			if next.Infra.Mode == "external" {
-				harness.ScopeToRun(next, *runID) // the names the run is using
-			}
-			return next.Pipeline, nil
-		})()
+		defer reloadOnSIGHUP(ctx, log, live.Load, reloadScenario(sc.File, sets, *runID))()
 	}
 
-	if *doPprof {
+	if *f.pprof {
 		stop, err := startPprof(dir, log)
 		if err != nil {
 			return err
@@ -112,6 +117,21 @@ func runBench(ctx context.Context, args []string) error {
 		return errors.Join(runErr, err)
 	}
 	return runErr
+}
+
+// reloadScenario re-reads a bench's scenario file for a SIGHUP: the pipeline
+// settings of the run named runID.
+func reloadScenario(file string, sets []string, runID string) func() (pipeline.Config, error) {
+	return func() (pipeline.Config, error) {
+		next, err := harness.LoadScenario(file, sets)
+		if err != nil {
+			return pipeline.Config{}, err
+		}
+		if next.Infra.Mode == "external" {
+			harness.ScopeToRun(next, runID) // the names the run is using
+		}
+		return next.Pipeline, nil
+	}
 }
 
 // runName checks a --run-id (it names a folder under results/), or makes one from
