@@ -2,9 +2,15 @@ package qdrantfake
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/qdrant/go-client/qdrant"
 	"google.golang.org/protobuf/proto"
@@ -16,8 +22,8 @@ type collectionsService struct {
 	s *Server
 }
 
-// Create creates a collection with dense vectors. Qdrant answers the creation
-// of an existing collection with InvalidArgument, and so does this.
+// Create creates a collection with dense vectors. Like Qdrant, it answers the
+// creation of an existing collection with AlreadyExists.
 func (cs *collectionsService) Create(_ context.Context, req *qdrant.CreateCollection) (*qdrant.CollectionOperationResponse, error) {
 	start := time.Now()
 	s := cs.s
@@ -25,8 +31,8 @@ func (cs *collectionsService) Create(_ context.Context, req *qdrant.CreateCollec
 		return nil, err
 	}
 	name := req.GetCollectionName()
-	if name == "" || strings.ContainsAny(name, "/\\") {
-		return nil, errValidation("collection_name: invalid collection name %q", name)
+	if err := checkCollectionName(name); err != nil {
+		return nil, err
 	}
 	if req.GetSparseVectorsConfig() != nil && len(req.GetSparseVectorsConfig().GetMap()) > 0 {
 		return nil, errUnsupported("sparse vectors")
@@ -50,12 +56,59 @@ func (cs *collectionsService) Create(_ context.Context, req *qdrant.CreateCollec
 	return &qdrant.CollectionOperationResponse{Result: true, Time: since(start)}, nil
 }
 
+// Limits Qdrant sets on a new collection: the length of its name in
+// characters and the size of its dense vectors.
+const (
+	maxCollectionName = 255
+	maxVectorSize     = 65536
+)
+
+// forbiddenNameChars are the characters Qdrant refuses in the name of a new
+// collection, in the order it looks for them.
+const forbiddenNameChars = "<>:\"/\\|?*\x00\x1f"
+
+// checkCollectionName validates the name of a new collection as Qdrant does:
+// 1 to 255 characters, none of forbiddenNameChars. Every problem is reported,
+// in Qdrant's words.
+func checkCollectionName(name string) error {
+	var problems []string
+	if n := utf8.RuneCountInString(name); n < 1 || n > maxCollectionName {
+		problems = append(problems, fmt.Sprintf("collection_name: value %s invalid, must be from 1 to %d characters",
+			jsonString(name), maxCollectionName))
+	}
+	for _, c := range forbiddenNameChars {
+		if strings.ContainsRune(name, c) {
+			problems = append(problems, fmt.Sprintf("collection_name: collection name cannot contain \"%c\" char", c))
+			break
+		}
+	}
+	if len(problems) > 0 {
+		return errValidations(problems)
+	}
+	return nil
+}
+
+// jsonString quotes s as JSON, the way Qdrant's messages quote a value.
+func jsonString(s string) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(s); err != nil {
+		return strconv.Quote(s)
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
 // vectorSpecs validates a VectorsConfig. A nil config is a collection without
 // dense vectors, which Qdrant allows.
 func vectorSpecs(vc *qdrant.VectorsConfig) (bool, []vectorSpec, error) {
 	check := func(name string, p *qdrant.VectorParams) (vectorSpec, error) {
-		if p.GetSize() == 0 {
-			return vectorSpec{}, errValidation("vectors_config.size: value 0 invalid, must be 1 or larger")
+		if size := p.GetSize(); size < 1 || size > maxVectorSize {
+			field := "vectors_config.config.size"
+			if _, ok := vc.GetConfig().(*qdrant.VectorsConfig_ParamsMap); ok {
+				field = "vectors_config.config.map.[].size"
+			}
+			return vectorSpec{}, errValidation("%s: value %d invalid, must be from 1 to %d", field, size, maxVectorSize)
 		}
 		if p.GetMultivectorConfig() != nil {
 			return vectorSpec{}, errUnsupported("multivectors")
@@ -110,9 +163,13 @@ func collectionConfig(req *qdrant.CreateCollection) *qdrant.CollectionConfig {
 	if w := req.GetWalConfig(); w != nil {
 		proto.Merge(wal, w)
 	}
+	onDiskPayload := true // Qdrant's default configuration stores payloads on disk
+	if req.OnDiskPayload != nil {
+		onDiskPayload = req.GetOnDiskPayload()
+	}
 	params := &qdrant.CollectionParams{
 		ShardNumber:            1,
-		OnDiskPayload:          req.GetOnDiskPayload(),
+		OnDiskPayload:          onDiskPayload,
 		ReplicationFactor:      u32(1),
 		WriteConsistencyFactor: u32(1),
 	}
@@ -150,7 +207,7 @@ func (cs *collectionsService) Get(_ context.Context, req *qdrant.GetCollectionIn
 		Result: &qdrant.CollectionInfo{
 			Status:              qdrant.CollectionStatus_Green,
 			OptimizerStatus:     &qdrant.OptimizerStatus{Ok: true},
-			SegmentsCount:       1,
+			SegmentsCount:       segmentsCount(c.config.GetOptimizerConfig().GetDefaultSegmentNumber()),
 			Config:              c.config,
 			PayloadSchema:       map[string]*qdrant.PayloadSchemaInfo{},
 			PointsCount:         &n,
@@ -158,6 +215,22 @@ func (cs *collectionsService) Get(_ context.Context, req *qdrant.GetCollectionIn
 		},
 		Time: since(start),
 	}, nil
+}
+
+// segmentsCount is the number of segments a new Qdrant collection starts
+// with: default_segment_number when it is set, otherwise one per two CPUs,
+// at least 2 and at most 8. CPUs are counted as Qdrant counts them: the
+// QDRANT_NUM_CPUS environment variable when it holds a positive number,
+// otherwise the CPUs the process may run on.
+func segmentsCount(defaultSegmentNumber uint64) uint64 {
+	if defaultSegmentNumber > 0 {
+		return defaultSegmentNumber
+	}
+	cpus := runtime.NumCPU()
+	if n, err := strconv.Atoi(os.Getenv("QDRANT_NUM_CPUS")); err == nil && n > 0 {
+		cpus = n
+	}
+	return uint64(min(max(cpus/2, 2), 8))
 }
 
 // List answers the names of all collections, sorted.

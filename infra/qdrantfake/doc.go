@@ -1,18 +1,24 @@
 // Package qdrantfake is an in-process server that speaks Qdrant's
 // gRPC API, built on the generated server stubs in
-// github.com/qdrant/go-client/qdrant. It is the embedded stand-in for Qdrant
-// 1.17: the pipeline and the harness talk to it with the official Go client,
-// exactly as they talk to a real Qdrant.
+// github.com/qdrant/go-client/qdrant. It is the embedded stand-in for Qdrant,
+// answering as Qdrant 1.18 does: the pipeline and the harness talk to it with
+// the official Go client, exactly as they talk to a real Qdrant.
 //
 // It owns the calls VectorStream makes: the health check; collection create,
 // get, list, delete and exists; point upsert, get, count, scroll, search,
 // query (nearest to a dense vector or to a stored point) and delete (by ids or
 // by filter). Search is exact (brute force), never approximate, so results are
 // the true nearest neighbours. Cosine collections normalise vectors on upsert,
-// as Qdrant does, and dense vectors come back in the deprecated `data` field of
-// VectorOutput, as Qdrant 1.17 sends them. Error codes and messages follow
-// Qdrant's: NotFound for a missing collection, InvalidArgument for a wrong
-// vector dimension or an existing collection.
+// as Qdrant does, and dense vectors come back in the `dense` field of
+// VectorOutput, as Qdrant 1.18 sends them (the deprecated `data` field stays
+// empty). A point whose vector holds a NaN ranks first, with score NaN.
+// Error codes and messages follow Qdrant's: NotFound for a missing
+// collection, AlreadyExists for an existing one, InvalidArgument for a wrong
+// vector dimension, an upsert of no points, a vector size outside 1..65536 and
+// a new collection's name that is empty, longer than 255 characters or holds
+// one of < > : " / \ | ? * NUL or U+001F. A new collection reports
+// on_disk_payload true and as many segments as Qdrant would make: one per two
+// CPUs, from 2 to 8, unless default_segment_number says otherwise.
 //
 // Filters support must/should/must_not/min_should over has_id, nested filters,
 // is_empty, is_null and field match (keyword, integer, boolean, any-of,

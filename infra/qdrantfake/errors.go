@@ -2,6 +2,7 @@ package qdrantfake
 
 import (
 	"fmt"
+	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -15,7 +16,13 @@ func errNotFound(collection string) error {
 }
 
 func errAlreadyExists(collection string) error {
-	return status.Errorf(codes.InvalidArgument, "Wrong input: Collection `%s` already exists!", collection)
+	return status.Errorf(codes.AlreadyExists, "Wrong input: Collection `%s` already exists!", collection)
+}
+
+// errEmptyUpdate is Qdrant's answer to an update that touches no point, such
+// as an upsert of no points.
+func errEmptyUpdate() error {
+	return status.Error(codes.InvalidArgument, "Bad request: Empty update request")
 }
 
 func errDim(expected, got int) error {
@@ -32,6 +39,12 @@ func errInvalid(format string, args ...any) error {
 
 func errValidation(format string, args ...any) error {
 	return status.Errorf(codes.InvalidArgument, "Validation error in body: [%s]", fmt.Sprintf(format, args...))
+}
+
+// errValidations reports several validation problems in one error, joined as
+// Qdrant joins them.
+func errValidations(problems []string) error {
+	return errValidation("%s", strings.Join(problems, "; "))
 }
 
 func errUnsupported(what string) error {

@@ -3,6 +3,7 @@ package qdrantfake
 import (
 	"container/heap"
 	"context"
+	"math"
 	"sort"
 	"strconv"
 	"time"
@@ -121,6 +122,9 @@ func (ps *pointsService) Upsert(_ context.Context, req *qdrant.UpsertPoints) (*q
 	}
 	if req.GetUpdateFilter() != nil {
 		return nil, errUnsupported("upsert with update_filter")
+	}
+	if len(req.GetPoints()) == 0 {
+		return nil, errEmptyUpdate()
 	}
 	pts := make([]point, len(req.GetPoints()))
 	for i, p := range req.GetPoints() {
@@ -277,26 +281,29 @@ func (c *collection) vectorSlots(w *qdrant.WithVectorsSelector) ([]int, error) {
 	return nil, nil
 }
 
-// vectorsOut renders the selected vectors of p. Dense data goes in the
-// deprecated data field, which is where Qdrant 1.17 puts it.
+// vectorsOut renders the selected vectors of p. Dense data goes in the dense
+// field of VectorOutput, which is where Qdrant 1.18 puts it; the deprecated
+// data field stays empty.
 func (c *collection) vectorsOut(p *point, slots []int) *qdrant.VectorsOutput {
 	if len(slots) == 0 {
 		return nil
 	}
 	if !c.named {
-		return &qdrant.VectorsOutput{VectorsOptions: &qdrant.VectorsOutput_Vector{
-			Vector: &qdrant.VectorOutput{Data: p.vecs[0]},
-		}}
+		return &qdrant.VectorsOutput{VectorsOptions: &qdrant.VectorsOutput_Vector{Vector: denseOut(p.vecs[0])}}
 	}
 	m := make(map[string]*qdrant.VectorOutput, len(slots))
 	for _, s := range slots {
 		if p.vecs[s] != nil {
-			m[c.specs[s].name] = &qdrant.VectorOutput{Data: p.vecs[s]}
+			m[c.specs[s].name] = denseOut(p.vecs[s])
 		}
 	}
 	return &qdrant.VectorsOutput{VectorsOptions: &qdrant.VectorsOutput_Vectors{
 		Vectors: &qdrant.NamedVectorsOutput{Vectors: m},
 	}}
+}
+
+func denseOut(v []float32) *qdrant.VectorOutput {
+	return &qdrant.VectorOutput{Vector: &qdrant.VectorOutput_Dense{Dense: &qdrant.DenseVector{Data: v}}}
 }
 
 func (c *collection) retrieved(p *point, psel payloadSel, slots []int) *qdrant.RetrievedPoint {
@@ -486,7 +493,9 @@ func (h *hitHeap) Pop() any {
 }
 
 // search scores every point exactly and returns the best offset+limit hits
-// after skipping offset. Ties are broken by point id, smaller first.
+// after skipping offset. Ties are broken by point id, smaller first. A NaN
+// score (a point whose vector holds a NaN) ranks before every other score,
+// as in Qdrant, which orders scores as ordered floats.
 func (c *collection) search(r searchReq) ([]*qdrant.ScoredPoint, error) {
 	sp := c.specs[r.slot]
 	if len(r.query) != sp.dim {
@@ -500,7 +509,11 @@ func (c *collection) search(r searchReq) ([]*qdrant.ScoredPoint, error) {
 	score, higher := scorer(sp.distance)
 	k := r.offset + r.limit
 	better := func(a, b hit) bool {
-		if a.score != b.score {
+		aNaN, bNaN := math.IsNaN(float64(a.score)), math.IsNaN(float64(b.score))
+		switch {
+		case aNaN != bNaN:
+			return aNaN
+		case !aNaN && a.score != b.score:
 			return (a.score > b.score) == higher
 		}
 		return a.p.key.compare(b.p.key) < 0

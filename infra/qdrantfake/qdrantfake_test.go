@@ -208,7 +208,7 @@ func testCollectionLifecycle(t *testing.T, start starter) {
 		CollectionName: "events",
 		VectorsConfig:  qdrant.NewVectorsConfig(&qdrant.VectorParams{Size: 128, Distance: qdrant.Distance_Cosine}),
 	})
-	wantCode(t, err, codes.InvalidArgument, "Wrong input: Collection `events` already exists!")
+	wantCode(t, err, codes.AlreadyExists, "Wrong input: Collection `events` already exists!")
 
 	if err := c.DeleteCollection(ctx, "events"); err != nil {
 		t.Fatal(err)
@@ -271,7 +271,7 @@ func testUpsertGetCountScroll(t *testing.T, start starter) {
 	if got[0].GetPayload()["i"].GetIntegerValue() != 7 || got[0].GetPayload()["tag"].GetStringValue() != "t1" {
 		t.Fatalf("payload = %v", got[0].GetPayload())
 	}
-	stored := got[0].GetVectors().GetVector().GetData()
+	stored := got[0].GetVectors().GetVector().GetDense().GetData()
 	if len(stored) != dim {
 		t.Fatalf("vector = %v", got[0].GetVectors())
 	}
