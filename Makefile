@@ -5,7 +5,7 @@ GO       ?= go
 SCENARIO ?= scenarios/smoke.yaml
 BIN      := bin/vectorstream
 
-.PHONY: all build test vet bench microbench report clean kafka-up kafka-down cuda-sdk build-cuda cuda-check cuda-device-bins mutants test-under-load bench-under-nice-hogs
+.PHONY: all build engine engine-optional test vet bench microbench report clean kafka-up kafka-down cuda-sdk build-cuda cuda-check cuda-device-bins mutants test-under-load bench-under-nice-hogs
 
 all: build
 
@@ -20,7 +20,18 @@ vet:
 test: vet
 	$(GO) test -race ./...
 
-bench: build
+# The Qdrant engine server (infra/qdrant-engine, Rust: Qdrant's storage engine behind
+# VectorStream's gRPC server) into bin/qdrant-engine, cached by recipe hash under
+# ~/.cache/vectorstream (deploy/qdrant-engine/build.sh). The first build takes about
+# 8 minutes on 2 cores; later ones copy the cached binary.
+engine:
+	@deploy/qdrant-engine/build.sh
+
+# As engine, but without cargo it says so on one line and bench runs on the stand-in.
+engine-optional:
+	@deploy/qdrant-engine/build.sh --optional
+
+bench: build engine-optional
 	$(BIN) bench $(SCENARIO)
 
 # Redraw every committed run's plots and report.html (and every series' curve).

@@ -3,6 +3,7 @@ package harness
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"runtime"
@@ -32,13 +33,50 @@ type Environment struct {
 	InfraMode   string `json:"infra_mode"`
 	Kafka       string `json:"kafka"`
 	Qdrant      string `json:"qdrant"`
-	// Embedded is true when Kafka and Qdrant were in-process stand-ins, whose numbers
-	// are not Kafka's or Qdrant's.
-	Embedded         bool   `json:"embedded_stand_ins"`
+	// StandIns says which of Kafka and Qdrant were embedded stand-ins, whose
+	// numbers are not Kafka's or Qdrant's. Qdrant's engine server (QdrantStore
+	// "engine") is Qdrant's storage engine, not a stand-in.
+	StandIns StandIns `json:"embedded_stand_ins"`
+	// QdrantStore is what served Qdrant in the embedded mode (infra.qdrant_store).
+	QdrantStore      string `json:"qdrant_store,omitempty"`
 	EmbeddingBackend string `json:"embedding_backend"`
 	// BackendSelection is which backend embedding.backend chose and why (auto picks
 	// CUDA only when built in and a device answers), with the GPU and its memory.
 	BackendSelection *embed.Selection `json:"backend_selection,omitempty"`
+}
+
+// StandIns says which services were embedded stand-ins.
+type StandIns struct {
+	Kafka  bool `json:"kafka"`
+	Qdrant bool `json:"qdrant"`
+}
+
+// Any reports whether any service was a stand-in.
+func (s StandIns) Any() bool { return s.Kafka || s.Qdrant }
+
+// Label names the stand-ins for a plot title or a table, "" when none.
+func (s StandIns) Label() string {
+	switch {
+	case s.Kafka && s.Qdrant:
+		return "embedded Kafka/Qdrant stand-ins"
+	case s.Kafka:
+		return "embedded Kafka stand-in; Qdrant's engine"
+	case s.Qdrant:
+		return "embedded Qdrant stand-in"
+	}
+	return ""
+}
+
+// UnmarshalJSON reads the object, or the one boolean results recorded before
+// the engine server (true: both were stand-ins).
+func (s *StandIns) UnmarshalJSON(b []byte) error {
+	var both bool
+	if err := json.Unmarshal(b, &both); err == nil {
+		*s = StandIns{Kafka: both, Qdrant: both}
+		return nil
+	}
+	type plain StandIns
+	return json.Unmarshal(b, (*plain)(s))
 }
 
 // CaptureEnvironment describes this machine and build.

@@ -22,6 +22,9 @@ func (f qdrantFault) Check(s *Scenario) []problem.Problem {
 	if s.Infra.Mode == infra.ModeExternal && s.Infra.QdrantControl == "" {
 		l.Add("kind", "%s makes the Qdrant stand-in misbehave: in external mode it needs infra.qdrant_control (the control_url `vectorstream infra serve` prints)", f.spec.Kind)
 	}
+	if s.Infra.QdrantStore == QdrantStoreEngine {
+		l.Add("kind", "%s makes the Qdrant stand-in misbehave, and infra.qdrant_store is engine, which takes no fault injections: set infra.qdrant_store: standin", f.spec.Kind)
+	}
 	l = append(l, checkNoCommands(f.spec)...)
 	return append(l, checkWindow(s, f.spec, false)...)
 }

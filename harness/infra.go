@@ -25,7 +25,7 @@ func startInfra(ctx context.Context, sc *Scenario, self string, procs *procTable
 	// broker its logs, bounded by retention; Qdrant its points), so their memory
 	// does not grow with the run (the estimate counts that disk).
 	emb := infra.EmbeddedConfig{Partitions: sc.Kafka.Partitions, Topics: []string{sc.Pipeline.Kafka.Topic, sc.Pipeline.Kafka.DLQTopic},
-		QdrantDataDir: infra.DataRoot(), KafkaDataDir: infra.DataRoot()}
+		QdrantDataDir: infra.DataRoot(), KafkaDataDir: infra.DataRoot(), QdrantEngine: sc.Infra.qdrantEngine}
 	var ext infra.External
 	switch {
 	case sc.Infra.Mode == infra.ModeExternal:
@@ -40,6 +40,10 @@ func startInfra(ctx context.Context, sc *Scenario, self string, procs *procTable
 	env, err := infra.Start(ctx, sc.Infra.Mode, emb, ext)
 	if err != nil {
 		return nil, fmt.Errorf("infra: %w", err)
+	}
+	if env.QdrantEngine {
+		procs.started(procQdrantEngine, env.QdrantPid)
+		env.OnClose(func() { procs.ended(procQdrantEngine) })
 	}
 	if env.Mode == infra.ModeExternal {
 		// One clear error per service that does not answer, within the timeout.
@@ -59,7 +63,7 @@ func serveChild(ctx context.Context, sc *Scenario, self string, procs *procTable
 	}
 	args := childproc.InfraServeArgs{Kafka: "127.0.0.1:0", Qdrant: "127.0.0.1:0",
 		Partitions: sc.Kafka.Partitions, Topics: []string{sc.Pipeline.Kafka.Topic, sc.Pipeline.Kafka.DLQTopic},
-		QdrantDataDir: infra.DataRoot(), KafkaDataDir: infra.DataRoot()}
+		QdrantDataDir: infra.DataRoot(), KafkaDataDir: infra.DataRoot(), QdrantEngine: sc.Infra.qdrantEngine}
 	cmd := exec.Command(self, args.Argv()...)
 	cmd.Env = childproc.Env(os.Environ(), childproc.CmdInfra)
 	cmd.Stderr = io.Discard
@@ -81,13 +85,15 @@ func serveChild(ctx context.Context, sc *Scenario, self string, procs *procTable
 		stop()
 		return nil, fmt.Errorf("infra serve: %w", err)
 	}
-	ext, err := si.External()
+	env, err := si.Connect()
 	if err != nil {
 		stop()
 		return nil, err
 	}
-	env := infra.Connect(ext)
-	env.Mode = infra.ModeEmbedded
+	if env.QdrantEngine {
+		procs.started(procQdrantEngine, env.QdrantPid)
+		env.OnClose(func() { procs.ended(procQdrantEngine) })
+	}
 	for _, l := range []*string{&env.KafkaLabel, &env.QdrantLabel} {
 		*l = strings.Replace(*l, "in-process", "own process", 1)
 		*l = strings.TrimSuffix(*l, ")") + ", vectorstream infra serve)"

@@ -18,7 +18,7 @@ import (
 // ScenarioSchemaVersion is the layout of the scenario this build records in a run's
 // result.json, written there as the scenario's "schema_version". A recorded scenario
 // without one is version 1: the layout of the committed 2026-11-26 baselines.
-const ScenarioSchemaVersion = 2
+const ScenarioSchemaVersion = 3
 
 // scenarioFields is the current layout (ScenarioSchemaVersion): the JSON path of every
 // field a recorded scenario may hold, "[]" marking the elements of a list. The JSON
@@ -80,6 +80,7 @@ var scenarioFields = []string{
 	"infra.process",
 	"infra.qdrant_addr",
 	"infra.qdrant_control",
+	"infra.qdrant_store",
 	"kafka.partitions",
 	"kafka.producer_linger",
 	"kafka.replication_factor",
@@ -206,6 +207,18 @@ var scenarioMigrations = []scenarioMigration{
 				Set: func(s *Scenario) { s.Pipeline.Spool.Enabled, s.Pipeline.Spool.Dir = false, "spool" }},
 		},
 		Forward: retryV1,
+	},
+	{
+		// Version 2: before the Qdrant engine server, every embedded run's Qdrant was
+		// the Go stand-in. infra.qdrant_store is omitted when empty, so it is set in
+		// Forward, once the recorded mode is known, not as a Lacked default.
+		Version: 2,
+		Forward: func(sc *Scenario, rec recording) error {
+			if !rec.has("infra.qdrant_store") && (sc.Infra.Mode == infra.ModeEmbedded || sc.Infra.Mode == "auto") {
+				sc.Infra.QdrantStore = QdrantStoreStandin
+			}
+			return nil
+		},
 	},
 }
 

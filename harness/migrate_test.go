@@ -179,7 +179,24 @@ func TestScenarioMigrations(t *testing.T) {
 			t.Errorf("security timeout %v: recorded with security, 0 is the default it ran with", sc.Infra.Security.Timeout)
 		}
 	})
-	t.Run("v2, the current layout", func(t *testing.T) {
+	t.Run("v2 before the engine server", func(t *testing.T) {
+		t.Parallel()
+		for mode, want := range map[string]string{"embedded": QdrantStoreStandin, "auto": QdrantStoreStandin, "external": ""} {
+			tree := map[string]any{"schema_version": 2, "name": "v2", "infra": map[string]any{"mode": mode}}
+			b, err := json.Marshal(tree)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sc Scenario
+			if err := json.Unmarshal(b, &sc); err != nil {
+				t.Fatal(err)
+			}
+			if sc.Infra.QdrantStore != want {
+				t.Errorf("mode %s recorded by v2: qdrant_store %q, want %q (v2's embedded Qdrant was the stand-in)", mode, sc.Infra.QdrantStore, want)
+			}
+		}
+	})
+	t.Run("v3, the current layout", func(t *testing.T) {
 		t.Parallel()
 		want := DefaultScenario()
 		want.Name, want.Seed = "now", 9
@@ -192,7 +209,7 @@ func TestScenarioMigrations(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.HasPrefix(string(b), `{"schema_version":2,`) {
+		if !strings.HasPrefix(string(b), `{"schema_version":3,`) {
 			t.Errorf("recorded as %.40s…, want schema_version first", b)
 		}
 		var got Scenario
@@ -210,7 +227,7 @@ func TestScenarioMigrations(t *testing.T) {
 func TestScenarioSchemaVersionRefused(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ body, want string }{
-		{`{"schema_version": 3, "name": "x"}`, "this build reads up to 2"},
+		{`{"schema_version": 4, "name": "x"}`, "this build reads up to 3"},
 		{`{"schema_version": 0}`, "want a whole number of at least 1"},
 		{`{"schema_version": "2"}`, "want a whole number"},
 		{`{"schema_version": 1.5}`, "want a whole number"},

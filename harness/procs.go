@@ -17,6 +17,9 @@ const (
 	procInfra    = "infra"
 	procPipeline = "pipeline"
 	procLoad     = "load"
+	// procQdrantEngine is the Qdrant engine server, a child of the harness or
+	// of `vectorstream infra serve`.
+	procQdrantEngine = "qdrant-engine"
 )
 
 // procTable names the processes of a run, the harness first, with the pid each has

@@ -51,8 +51,17 @@ type Options struct {
 // when the run is invalid or a gate failed; err then wraps exitcode.ErrInvalid or exitcode.ErrGate.
 // Other errors mean no result.
 func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
-	r := newRun(ctx, sc, o)
+	resolved := *sc
+	fellBack, err := ResolveQdrantStore(&resolved)
+	if err != nil {
+		return nil, err
+	}
+	r := newRun(ctx, &resolved, o)
 	defer r.close()
+	if fellBack != "" {
+		r.note("%s", fellBack)
+		r.log.Info(fellBack)
+	}
 	phases := []func(context.Context) error{r.startInfra, r.prepareModel, r.startPipeline, r.offer, r.drain, r.collect, r.verify}
 	for _, phase := range phases {
 		if err := phase(ctx); err != nil {
@@ -136,9 +145,14 @@ func (r *run) startInfra(ctx context.Context) error {
 	envr := &r.res.Environment
 	envr.InfraMode = env.Mode
 	envr.Kafka, envr.Qdrant = env.KafkaLabel, env.QdrantLabel
-	envr.Embedded = env.Mode == infra.ModeEmbedded
-	if envr.Embedded {
-		r.note("Kafka and Qdrant were embedded stand-ins (%s; %s): these numbers are not Kafka's or Qdrant's.", env.KafkaLabel, env.QdrantLabel)
+	envr.QdrantStore = r.sc.Infra.QdrantStore
+	if env.Mode == infra.ModeEmbedded {
+		envr.StandIns = StandIns{Kafka: true, Qdrant: !env.QdrantEngine}
+		if env.QdrantEngine {
+			r.note("Kafka was an embedded stand-in (%s): its numbers are not Kafka's. Qdrant was %s: Qdrant's storage engine, without a Qdrant server's REST API, cluster layer or request scheduling.", env.KafkaLabel, env.QdrantLabel)
+		} else {
+			r.note("Kafka and Qdrant were embedded stand-ins (%s; %s): these numbers are not Kafka's or Qdrant's.", env.KafkaLabel, env.QdrantLabel)
+		}
 	}
 	if env.Picked != "" {
 		r.note("infra %s", env.Picked)

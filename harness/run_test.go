@@ -66,7 +66,7 @@ func TestEmbeddedRunPassesAndVerifies(t *testing.T) {
 	if w := c.Warmup; w.Offered != 400 || w.Produced != 400 || w.Written+w.DeadLettered != 400 {
 		t.Errorf("warm-up counts %+v, want 400 offered, produced and finished (counts %+v)", w, c)
 	}
-	if !res.Environment.Embedded || res.Environment.Kafka == "" || len(res.Notes) == 0 {
+	if !res.Environment.StandIns.Kafka || res.Environment.Kafka == "" || len(res.Notes) == 0 {
 		t.Errorf("embedded stand-ins not labelled: %+v %v", res.Environment, res.Notes)
 	}
 	if e2e := res.Latency["e2e"]; e2e.Count == 0 || e2e.P50 <= 0 || e2e.Max < e2e.P99 {
@@ -203,7 +203,7 @@ func TestExternalRunsAreScopedAndCheckTopics(t *testing.T) {
 	if got := res.Scenario.Pipeline.Qdrant.EventsCollection; got != "ecommerce_events_ext1" {
 		t.Errorf("collection %q, want ecommerce_events_ext1", got)
 	}
-	if !strings.Contains(res.Environment.Qdrant, "stand-in") || res.Environment.Embedded {
+	if !strings.Contains(res.Environment.Qdrant, "stand-in") || res.Environment.StandIns.Any() {
 		t.Errorf("environment %+v: the Qdrant stand-in must be named as such", res.Environment)
 	}
 

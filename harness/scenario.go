@@ -119,6 +119,15 @@ type InfraConfig struct {
 	// QdrantControl is the fault control URL of a Qdrant stand-in served by
 	// `vectorstream infra serve` (its control_url), for qdrant_* faults in external mode.
 	QdrantControl string `yaml:"qdrant_control" json:"qdrant_control,omitempty"`
+	// QdrantStore is what serves Qdrant in the embedded mode: "engine", the
+	// Qdrant engine server (Qdrant's storage engine qdrant-edge behind
+	// VectorStream's gRPC server, a process of its own, built by `make
+	// engine`), or "standin", the exact in-memory Go stand-in. Empty picks the
+	// engine when it is built and the scenario injects no Qdrant faults, else
+	// the stand-in; the scenario recorded in result.json says which ran.
+	QdrantStore string `yaml:"qdrant_store" json:"qdrant_store,omitempty"`
+	// qdrantEngine is the engine binary QdrantStore "engine" resolved to.
+	qdrantEngine string
 	// Security is TLS, SASL and the Qdrant API key for external clusters; secrets come
 	// from environment variables or files it names, never from the scenario.
 	Security infra.Security `yaml:",inline" json:",inline"`
@@ -395,6 +404,14 @@ func (in InfraConfig) problems() []problem.Problem {
 	}
 	if in.Process && in.Mode != "embedded" && in.Mode != "auto" {
 		ps.Add("process", "only the embedded mode can run in a child process")
+	}
+	switch in.QdrantStore {
+	case "", QdrantStoreEngine, QdrantStoreStandin:
+		if in.QdrantStore != "" && in.Mode != "embedded" && in.Mode != "auto" {
+			ps.Add("qdrant_store", "only the embedded mode picks its Qdrant store, got %q in mode %s", in.QdrantStore, in.Mode)
+		}
+	default:
+		ps.Add("qdrant_store", "must be engine or standin, got %q", in.QdrantStore)
 	}
 	switch in.Mode {
 	case "embedded":

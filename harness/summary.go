@@ -16,8 +16,11 @@ func PrintSummary(w io.Writer, r *Result) {
 	env := r.Environment
 	fmt.Fprintf(w, "\nscenario %s  run %s  (%s, %d cores, %s)\n", r.Scenario.Name, r.RunID, env.CPUModel, env.CPUCores, env.GoVersion)
 	fmt.Fprintf(w, "infra: %s — kafka: %s; qdrant: %s; embeddings: %s\n", env.InfraMode, env.Kafka, env.Qdrant, env.EmbeddingBackend)
-	if env.Embedded {
+	switch {
+	case env.StandIns.Kafka && env.StandIns.Qdrant:
 		fmt.Fprintln(w, "NOTE: embedded stand-ins, not Kafka or Qdrant: compare these numbers only with other embedded runs.")
+	case env.StandIns.Kafka:
+		fmt.Fprintln(w, "NOTE: Kafka was an embedded stand-in, Qdrant its storage engine behind VectorStream's gRPC server, not a Qdrant server: compare these numbers only with other runs on the same store.")
 	}
 	t := r.Throughput
 	fmt.Fprintf(w, "\nthroughput (after warm-up): offered %.0f/s  produced %.0f/s  %s (%.1f%% of offered)  first third %.0f/s  last third %.0f/s\n",

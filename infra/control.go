@@ -118,6 +118,10 @@ type FaultStatus struct {
 func ControlHandler(srv *qdrantfake.Server) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc(faultPath, func(w http.ResponseWriter, r *http.Request) {
+		if srv == nil {
+			http.Error(w, "the Qdrant engine server takes no fault injections: use the stand-in (infra.qdrant_store: standin)", http.StatusNotImplemented)
+			return
+		}
 		switch r.Method {
 		case http.MethodPut, http.MethodPost:
 			dec := json.NewDecoder(io.LimitReader(r.Body, 1<<16))

@@ -14,6 +14,7 @@ import (
 	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/vectorstream/vectorstream/infra/qdrantengine"
 	"github.com/vectorstream/vectorstream/infra/qdrantfake"
 	"github.com/vectorstream/vectorstream/internal/scratch"
 )
@@ -100,6 +101,14 @@ type EmbeddedConfig struct {
 	// as Kafka does: its memory then holds only the logs' indexes, and
 	// retention bounds the disk. Empty keeps the logs in memory.
 	KafkaDataDir string `json:"kafka_data_dir,omitempty" yaml:"kafka_data_dir,omitempty"`
+
+	// QdrantEngine, when set, is the path of a built Qdrant engine server
+	// (infra/qdrant-engine, Qdrant's storage engine qdrant-edge behind a
+	// gRPC server): StartEmbedded runs it as a child process on a loopback
+	// port instead of the Go stand-in, its storage in a fresh directory under
+	// QdrantDataDir (or DataRoot when that is empty). The engine takes no
+	// fault injections: Env.QdrantServer and Env.QdrantFaults stay nil.
+	QdrantEngine string `json:"qdrant_engine,omitempty" yaml:"qdrant_engine,omitempty"`
 
 	// KafkaOpts are extra kfake options, applied last (for example
 	// kfake.BrokerConfigs or kfake.GroupMinSessionTimeout).
@@ -188,6 +197,9 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.QdrantEngine != "" {
+		return startWithEngine(ctx, cfg, cluster, closeKafka)
+	}
 	qopts := cfg.QdrantOpts
 	if cfg.QdrantDataDir != "" {
 		qopts = append([]qdrantfake.Opt{qdrantfake.WithDataDir(cfg.QdrantDataDir)}, qopts...)
@@ -213,6 +225,40 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Env, error) {
 		KafkaCluster: cluster,
 		QdrantServer: srv,
 		QdrantFaults: localFaults{srv},
+	}
+	env.closers = append(env.closers, closeKafka, func() { _ = srv.Close() })
+	return env, nil
+}
+
+// startWithEngine completes StartEmbedded with the Qdrant engine server as
+// Qdrant.
+func startWithEngine(ctx context.Context, cfg EmbeddedConfig, cluster *kfake.Cluster, closeKafka func()) (*Env, error) {
+	dataDir := cfg.QdrantDataDir
+	if dataDir == "" {
+		dataDir = DataRoot()
+	}
+	srv, err := qdrantengine.Start(ctx, qdrantengine.Config{Binary: cfg.QdrantEngine, DataDir: dataDir, Addr: cfg.QdrantAddr, Stderr: os.Stderr})
+	if err != nil {
+		closeKafka()
+		return nil, listenErr(fmt.Errorf("infra: start the Qdrant engine: %w", err))
+	}
+	host, port, err := splitAddr(srv.Addr())
+	if err != nil {
+		closeKafka()
+		_ = srv.Close()
+		return nil, fmt.Errorf("infra: Qdrant engine address: %w", err)
+	}
+	env := &Env{
+		Mode:          ModeEmbedded,
+		KafkaBrokers:  cluster.ListenAddrs(),
+		QdrantHost:    host,
+		QdrantPort:    port,
+		KafkaLabel:    KfakeLabel(),
+		QdrantLabel:   qdrantengine.Label,
+		QdrantEngine:  true,
+		QdrantPid:     srv.Pid(),
+		QdrantMetrics: "http://" + srv.MetricsAddr() + "/metrics",
+		KafkaCluster:  cluster,
 	}
 	env.closers = append(env.closers, closeKafka, func() { _ = srv.Close() })
 	return env, nil
@@ -273,6 +319,11 @@ type ServeInfo struct {
 	// ControlURL is the fault control endpoint of the Qdrant stand-in (see
 	// ControlHandler).
 	ControlURL string `json:"control_url,omitempty"`
+	// QdrantEngine is true when Qdrant is the engine server, a process of
+	// its own (QdrantPid) with Prometheus metrics at QdrantMetrics.
+	QdrantEngine  bool   `json:"qdrant_engine,omitempty"`
+	QdrantPid     int    `json:"qdrant_pid,omitempty"`
+	QdrantMetrics string `json:"qdrant_metrics,omitempty"`
 }
 
 // External returns the External that connects to the served services, with
@@ -290,6 +341,23 @@ func (si ServeInfo) External() (External, error) {
 		QdrantLabel:   si.QdrantLabel,
 		QdrantControl: si.ControlURL,
 	}, nil
+}
+
+// Connect connects to the served services, as Connect(si.External()) does,
+// and carries over what ServeInfo says of the engine server; the engine takes
+// no fault injections, so QdrantFaults stays nil for it.
+func (si ServeInfo) Connect() (*Env, error) {
+	ext, err := si.External()
+	if err != nil {
+		return nil, err
+	}
+	env := Connect(ext)
+	env.Mode = ModeEmbedded
+	if si.QdrantEngine {
+		env.QdrantFaults = nil
+		env.QdrantEngine, env.QdrantPid, env.QdrantMetrics = true, si.QdrantPid, si.QdrantMetrics
+	}
+	return env, nil
 }
 
 // ReadServeInfo reads the line Serve writes, for a process that started
@@ -325,11 +393,14 @@ func Serve(ctx context.Context, cfg EmbeddedConfig, controlAddr string, w io.Wri
 	}
 	defer stopControl()
 	line, err := json.Marshal(ServeInfo{
-		KafkaBrokers: env.KafkaBrokers,
-		QdrantAddr:   env.QdrantAddr(),
-		KafkaLabel:   env.KafkaLabel,
-		QdrantLabel:  env.QdrantLabel,
-		ControlURL:   controlURL,
+		KafkaBrokers:  env.KafkaBrokers,
+		QdrantAddr:    env.QdrantAddr(),
+		KafkaLabel:    env.KafkaLabel,
+		QdrantLabel:   env.QdrantLabel,
+		ControlURL:    controlURL,
+		QdrantEngine:  env.QdrantEngine,
+		QdrantPid:     env.QdrantPid,
+		QdrantMetrics: env.QdrantMetrics,
 	})
 	if err != nil {
 		return fmt.Errorf("infra: encode serve info: %w", err)

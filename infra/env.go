@@ -73,6 +73,12 @@ type Env struct {
 	// the embedded stand-in, in this process or served by `vectorstream infra
 	// serve` (External.QdrantControl); nil for a real Qdrant.
 	QdrantFaults QdrantFaults
+	// QdrantEngine is true when Qdrant is the engine server
+	// (EmbeddedConfig.QdrantEngine), in its own process QdrantPid, with its
+	// Prometheus metrics at the URL QdrantMetrics.
+	QdrantEngine  bool
+	QdrantPid     int
+	QdrantMetrics string
 
 	closeOnce sync.Once
 	closers   []func()

@@ -89,7 +89,7 @@ func WriteCompareHTML(dir string, c *Comparison) error {
 				Memory: fmt.Sprintf("%.1f GiB", float64(e.MemoryBytes)/(1<<30)), GPU: e.GPU,
 				Infra: e.InfraMode, Kafka: e.Kafka, Qdrant: e.Qdrant, Backend: e.EmbeddingBackend,
 			})
-			data.StandIns = data.StandIns || e.Embedded
+			data.StandIns = data.StandIns || e.StandIns.Any()
 		}
 	}
 	var b bytes.Buffer

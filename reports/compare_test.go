@@ -28,7 +28,7 @@ func cmpSynth(t testing.TB, eps, p99 float64, backend string, batch int) *harnes
 	r.Scenario.Embedding.Backend = backend
 	r.Environment = harness.Environment{GitRevision: "0123456789abcdef", GoVersion: "go1.26.0", CPUModel: "Test CPU",
 		CPUCores: 8, GOMAXPROCS: 8, MemoryBytes: 16 << 30, GPU: "none detected", InfraMode: "embedded",
-		Kafka: "kfake (embedded stand-in)", Qdrant: "qdrantfake (embedded stand-in)", Embedded: true, EmbeddingBackend: backend}
+		Kafka: "kfake (embedded stand-in)", Qdrant: "qdrantfake (embedded stand-in)", StandIns: harness.StandIns{Kafka: true, Qdrant: true}, EmbeddingBackend: backend}
 	r.Throughput = harness.Throughput{OfferedEPS: math.Round(eps), ProducedEPS: eps, AchievedEPS: eps, AchievedRatio: 1}
 	h := hdrhistogram.New(1, 3_600_000_000, 3)
 	for i := 1; i <= 1000; i++ {

@@ -58,8 +58,8 @@ func titled(res *harness.Result, title string) string {
 	if res.Scenario.Name != "" {
 		t = res.Scenario.Name + ": " + t
 	}
-	if res.Environment.Embedded {
-		t += "  [embedded Kafka/Qdrant stand-ins]"
+	if l := res.Environment.StandIns.Label(); l != "" {
+		t += "  [" + l + "]"
 	}
 	return t
 }
@@ -489,7 +489,7 @@ func MeasuredProcess(res *harness.Result) string {
 		return fmt.Sprintf("the %d pipeline processes, summed", in.PipelineProcesses)
 	case in.PipelineProcess:
 		return "the pipeline process"
-	case res.Environment.Embedded && !in.Process:
+	case res.Environment.StandIns.Any() && !in.Process:
 		return "the harness process (pipeline, load generator and stand-ins together)"
 	}
 	return "the harness process (pipeline and load generator together)"
@@ -503,7 +503,7 @@ func measuredProcessShort(res *harness.Result) string {
 		return fmt.Sprintf("%d pipeline processes", in.PipelineProcesses)
 	case in.PipelineProcess:
 		return "the pipeline process"
-	case res.Environment.Embedded && !in.Process:
+	case res.Environment.StandIns.Any() && !in.Process:
 		return "the harness process (pipeline + load + stand-ins)"
 	}
 	return "the harness process (pipeline + load)"
@@ -759,8 +759,10 @@ func latencyPercentilesCaption(res *harness.Result) string {
 func resourcesCaption(res *harness.Result) string {
 	c := "CPU, memory, GC pauses and goroutines of " + MeasuredProcess(res) + ", sampled once a second."
 	switch in := res.Scenario.Infra; {
-	case !in.PipelineProcess && res.Environment.Embedded && !in.Process:
+	case !in.PipelineProcess && res.Environment.StandIns.Qdrant && !in.Process:
 		c += " The pipeline ran inside the harness process, beside the load generator and the embedded Kafka and Qdrant stand-ins: their CPU and memory are included."
+	case !in.PipelineProcess && res.Environment.StandIns.Kafka && !in.Process:
+		c += " The pipeline ran inside the harness process, beside the load generator and the embedded Kafka stand-in: their CPU and memory are included (the Qdrant engine server's are not: it is a process of its own)."
 	case !in.PipelineProcess:
 		c += " The pipeline ran inside the harness process, beside the load generator: its CPU and memory are included."
 	}

@@ -72,7 +72,7 @@ func syntheticResult(t testing.TB) *harness.Result {
 			GitRevision: "0123456789abcdef0123456789abcdef01234567", GoVersion: "go1.26.0", OS: "linux", Arch: "amd64",
 			Kernel: "6.1.0", Hostname: "bench", CPUModel: "Test CPU", CPUCores: 4, GOMAXPROCS: 4, MemoryBytes: 16 << 30,
 			GPU: "none detected", InfraMode: "embedded", Kafka: "kfake (embedded stand-in, in-process)",
-			Qdrant: "qdrantfake (embedded stand-in for Qdrant 1.17, in-memory)", Embedded: true, EmbeddingBackend: "cpu",
+			Qdrant: "qdrantfake (embedded stand-in for Qdrant 1.17, in-memory)", StandIns: harness.StandIns{Kafka: true, Qdrant: true}, EmbeddingBackend: "cpu",
 		},
 		Started:      time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC),
 		Finished:     time.Date(2026, 11, 26, 12, 0, 41, 0, time.UTC),
@@ -670,7 +670,7 @@ func TestMeasuredProcessNamesWhatTheTimelineRecords(t *testing.T) {
 		{harness.InfraConfig{Mode: "external", PipelineProcess: true, PipelineProcesses: 2}, false, "the 2 pipeline processes, summed"},
 	} {
 		res := &harness.Result{}
-		res.Scenario.Infra, res.Environment.Embedded = c.infra, c.embedded
+		res.Scenario.Infra, res.Environment.StandIns = c.infra, harness.StandIns{Kafka: c.embedded, Qdrant: c.embedded}
 		if got := MeasuredProcess(res); got != c.want {
 			t.Errorf("%+v: %q, want %q", c.infra, got, c.want)
 		}

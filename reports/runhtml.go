@@ -187,7 +187,7 @@ func WriteRunHTML(w io.Writer, res *harness.Result) error {
 }
 
 func writeRunHTML(w io.Writer, res *harness.Result, figs []Figure, missing []Missing) error {
-	v := runView{Res: res, Figures: figs, Missing: missing, Embedded: res.Environment.Embedded}
+	v := runView{Res: res, Figures: figs, Missing: missing, Embedded: res.Environment.StandIns.Any()}
 	v.Title = fmt.Sprintf("%s — run %s", res.Scenario.Name, res.RunID)
 	v.Verdict, v.Reasons = Verdict(res)
 	v.Scenario, v.ScenarioYAML = scenarioView(res)
@@ -254,8 +254,11 @@ func environmentView(res *harness.Result) []kv {
 		mem = fmt.Sprintf("%.1f GiB", float64(e.MemoryBytes)/(1<<30))
 	}
 	mode := e.InfraMode
-	if e.Embedded {
+	switch {
+	case e.StandIns.Qdrant:
 		mode += " — in-process stand-ins, not Kafka or Qdrant"
+	case e.StandIns.Kafka:
+		mode += " — Kafka an in-process stand-in; Qdrant its storage engine behind VectorStream's gRPC server, not a Qdrant server"
 	}
 	rows := []kv{
 		{"git revision", rev},

@@ -33,9 +33,13 @@ const (
 	FlagTopic      = "topic"       // infra serve: a topic to create (repeatable)
 	FlagQdrantData = "qdrant-data" // infra serve: where the Qdrant stand-in keeps its points on disk
 	FlagKafkaData  = "kafka-data"  // infra serve: where the embedded broker keeps its logs on disk
-	FlagPart       = "part"        // load: k/M, this process's share of the schedule
-	FlagStart      = "start"       // load: the schedule's start, Unix nanoseconds
-	FlagOut        = "out"         // load: where the part writes its report
+	// FlagQdrantEngine is infra serve's Qdrant engine server binary; FlagQdrantStore
+	// picks engine or standin (default: the engine when it is built).
+	FlagQdrantEngine = "qdrant-engine"
+	FlagQdrantStore  = "qdrant-store"
+	FlagPart         = "part"  // load: k/M, this process's share of the schedule
+	FlagStart        = "start" // load: the schedule's start, Unix nanoseconds
+	FlagOut          = "out"   // load: where the part writes its report
 )
 
 func dash(name string) string { return "--" + name }
@@ -71,6 +75,9 @@ type InfraServeArgs struct {
 	QdrantDataDir string
 	// KafkaDataDir is where the embedded broker keeps its logs, likewise.
 	KafkaDataDir string
+	// QdrantEngine is the Qdrant engine server's binary; "" serves the Go
+	// stand-in.
+	QdrantEngine string
 }
 
 // Argv returns the command line after the binary's name.
@@ -85,6 +92,11 @@ func (a InfraServeArgs) Argv() []string {
 	}
 	if a.KafkaDataDir != "" {
 		argv = append(argv, dash(FlagKafkaData), a.KafkaDataDir)
+	}
+	if a.QdrantEngine != "" {
+		argv = append(argv, dash(FlagQdrantStore), "engine", dash(FlagQdrantEngine), a.QdrantEngine)
+	} else {
+		argv = append(argv, dash(FlagQdrantStore), "standin")
 	}
 	return argv
 }

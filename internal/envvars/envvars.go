@@ -40,6 +40,8 @@ var reserved = []Reserved{
 		Purpose: "crash point `exit_after_upsert[:N]`, `exit_before_commit` or `exit_after_commit`: the pipeline exits 75 there (crash tests only)"},
 	{Name: "VECTORSTREAM_TEST_MAIN", ReadBy: "tests of cmd/vectorstream", Children: []string{ChildInfra, ChildLoad, ChildPipeline},
 		Purpose: "`1` makes the test binary run the command line instead of the tests, so it can start itself as the harness's child processes"},
+	{Name: "VECTORSTREAM_QDRANT_ENGINE", ReadBy: "bench, infra serve, tests of infra and harness", Children: []string{ChildInfra},
+		Purpose: "the Qdrant engine server's binary (`make engine` builds `bin/qdrant-engine`, which bench and infra serve also find beside `bin/vectorstream`); tests use the Go stand-in unless it is set, and `.ci/run` sets it"},
 	{Name: "VECTORSTREAM_QDRANTFAKE_SOAK", ReadBy: "tests of infra/qdrantfake", Children: nil,
 		Purpose: "a duration (e.g. `15m`) runs the opt-in soak of the Qdrant stand-in's disk store, which checks its RssAnon stays flat"},
 	{Name: "VECTORSTREAM_KAFKA_BROKERS", ReadBy: "tests of pipeline, infra, cmd/vectorstream", Children: nil,
