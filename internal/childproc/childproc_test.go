@@ -287,7 +287,9 @@ func TestArgv(t *testing.T) {
 		"pipeline with security": {childproc.PipelineArgs{Config: "c", Model: "m", Backend: "auto", Brokers: []string{"a:1"}, Qdrant: "q:1", Security: "s.yaml"}.Argv(),
 			[]string{"pipeline", "--config", "c", "--model", "m", "--backend", "auto", "--brokers", "a:1", "--qdrant", "q:1", "--announce", "--security", "s.yaml"}},
 		"infra serve": {childproc.InfraServeArgs{Kafka: "127.0.0.1:0", Qdrant: "127.0.0.1:0", Partitions: 3, Topics: []string{"raw", "raw.dlq"}}.Argv(),
-			[]string{"infra", "serve", "--kafka", "127.0.0.1:0", "--qdrant", "127.0.0.1:0", "--partitions", "3", "--topic", "raw", "--topic", "raw.dlq"}},
+			[]string{"infra", "serve", "--kafka", "127.0.0.1:0", "--qdrant", "127.0.0.1:0", "--partitions", "3", "--topic", "raw", "--topic", "raw.dlq", "--qdrant-store", "standin"}},
+		"infra serve on the engine": {childproc.InfraServeArgs{Kafka: "k:0", Qdrant: "q:0", Partitions: 1, QdrantEngine: "/bin/qdrant-engine"}.Argv(),
+			[]string{"infra", "serve", "--kafka", "k:0", "--qdrant", "q:0", "--partitions", "1", "--qdrant-store", "engine", "--qdrant-engine", "/bin/qdrant-engine"}},
 		"load part": {childproc.LoadPartArgs{Part: 1, Parts: 2, Start: start, Brokers: []string{"a:1", "b:2"}, Out: "p.gob", Scenario: "s.yaml"}.Argv(),
 			[]string{"load", "--part", "1/2", "--start", "1234567890", "--brokers", "a:1,b:2", "--out", "p.gob", "s.yaml"}},
 	} {

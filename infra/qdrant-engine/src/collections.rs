@@ -220,12 +220,13 @@ impl Collections for CollectionsService {
                 })
             })
             .collect();
+        let config = c.config.read().clone();
         Ok(Response::new(proto::GetCollectionInfoResponse {
             result: Some(proto::CollectionInfo {
                 status: status as i32,
                 optimizer_status: Some(proto::OptimizerStatus { ok: err.is_none(), error: err.unwrap_or_default() }),
                 segments_count: info.segments_count as u64,
-                config: Some(c.config.read().clone()),
+                config: Some(config),
                 payload_schema,
                 points_count: Some(info.points_count as u64),
                 indexed_vectors_count: Some(info.indexed_vectors_count as u64),

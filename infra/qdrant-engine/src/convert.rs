@@ -117,6 +117,9 @@ pub fn payload_out(p: Option<Payload>) -> HashMap<String, proto::Value> {
 
 /// One input vector: dense only (the engine's sparse and multi-vector
 /// collections are not served).
+// The deprecated `data` is how clients before 1.13 sent a dense vector; the
+// Go client still does for NewVectorsDense.
+#[allow(deprecated)]
 fn vector_in(v: &proto::Vector) -> Result<Vec<f32>, Status> {
     match &v.vector {
         Some(vector::Vector::Dense(d)) => Ok(d.data.clone()),

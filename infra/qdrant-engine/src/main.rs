@@ -104,7 +104,12 @@ async fn shutdown_signal() {
 
 #[tokio::main]
 async fn main() {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(
+        // qdrant-edge warns that the server's feature flags and mmap check were
+        // never initialised: both are Qdrant-server start-up steps it does not
+        // export, and their defaults are the ones a server starts with.
+        "warn,qdrant_edge::common::flags=error,qdrant_edge::common::mmap::ops=error",
+    )).init();
     let args = match parse_args() {
         Ok(a) => a,
         Err(e) => {

@@ -91,16 +91,6 @@ impl PointsService {
     }
 }
 
-macro_rules! unimplemented_methods {
-    ($($method:ident($req:ty) -> $resp:ty = $name:literal;)+) => {
-        $(
-            async fn $method(&self, _: Request<$req>) -> Result<Response<$resp>, Status> {
-                Err(crate::unimplemented($name))
-            }
-        )+
-    };
-}
-
 #[tonic::async_trait]
 impl Points for PointsService {
     async fn upsert(&self, req: Request<proto::UpsertPoints>) -> Result<Response<proto::PointsOperationResponse>, Status> {
@@ -268,26 +258,64 @@ impl Points for PointsService {
         }))
     }
 
-    unimplemented_methods! {
-        update_vectors(proto::UpdatePointVectors) -> proto::PointsOperationResponse = "Points/UpdateVectors";
-        delete_vectors(proto::DeletePointVectors) -> proto::PointsOperationResponse = "Points/DeleteVectors";
-        set_payload(proto::SetPayloadPoints) -> proto::PointsOperationResponse = "Points/SetPayload";
-        overwrite_payload(proto::SetPayloadPoints) -> proto::PointsOperationResponse = "Points/OverwritePayload";
-        delete_payload(proto::DeletePayloadPoints) -> proto::PointsOperationResponse = "Points/DeletePayload";
-        clear_payload(proto::ClearPayloadPoints) -> proto::PointsOperationResponse = "Points/ClearPayload";
-        delete_field_index(proto::DeleteFieldIndexCollection) -> proto::PointsOperationResponse = "Points/DeleteFieldIndex";
-        search_batch(proto::SearchBatchPoints) -> proto::SearchBatchResponse = "Points/SearchBatch";
-        search_groups(proto::SearchPointGroups) -> proto::SearchGroupsResponse = "Points/SearchGroups";
-        recommend(proto::RecommendPoints) -> proto::RecommendResponse = "Points/Recommend";
-        recommend_batch(proto::RecommendBatchPoints) -> proto::RecommendBatchResponse = "Points/RecommendBatch";
-        recommend_groups(proto::RecommendPointGroups) -> proto::RecommendGroupsResponse = "Points/RecommendGroups";
-        discover(proto::DiscoverPoints) -> proto::DiscoverResponse = "Points/Discover";
-        discover_batch(proto::DiscoverBatchPoints) -> proto::DiscoverBatchResponse = "Points/DiscoverBatch";
-        update_batch(proto::UpdateBatchPoints) -> proto::UpdateBatchResponse = "Points/UpdateBatch";
-        query_batch(proto::QueryBatchPoints) -> proto::QueryBatchResponse = "Points/QueryBatch";
-        query_groups(proto::QueryPointGroups) -> proto::QueryGroupsResponse = "Points/QueryGroups";
-        facet(proto::FacetCounts) -> proto::FacetResponse = "Points/Facet";
-        search_matrix_pairs(proto::SearchMatrixPoints) -> proto::SearchMatrixPairsResponse = "Points/SearchMatrixPairs";
-        search_matrix_offsets(proto::SearchMatrixPoints) -> proto::SearchMatrixOffsetsResponse = "Points/SearchMatrixOffsets";
+    async fn update_vectors(&self, _: Request<proto::UpdatePointVectors>) -> Result<Response<proto::PointsOperationResponse>, Status> {
+        Err(crate::unimplemented("Points/UpdateVectors"))
+    }
+    async fn delete_vectors(&self, _: Request<proto::DeletePointVectors>) -> Result<Response<proto::PointsOperationResponse>, Status> {
+        Err(crate::unimplemented("Points/DeleteVectors"))
+    }
+    async fn set_payload(&self, _: Request<proto::SetPayloadPoints>) -> Result<Response<proto::PointsOperationResponse>, Status> {
+        Err(crate::unimplemented("Points/SetPayload"))
+    }
+    async fn overwrite_payload(&self, _: Request<proto::SetPayloadPoints>) -> Result<Response<proto::PointsOperationResponse>, Status> {
+        Err(crate::unimplemented("Points/OverwritePayload"))
+    }
+    async fn delete_payload(&self, _: Request<proto::DeletePayloadPoints>) -> Result<Response<proto::PointsOperationResponse>, Status> {
+        Err(crate::unimplemented("Points/DeletePayload"))
+    }
+    async fn clear_payload(&self, _: Request<proto::ClearPayloadPoints>) -> Result<Response<proto::PointsOperationResponse>, Status> {
+        Err(crate::unimplemented("Points/ClearPayload"))
+    }
+    async fn delete_field_index(&self, _: Request<proto::DeleteFieldIndexCollection>) -> Result<Response<proto::PointsOperationResponse>, Status> {
+        Err(crate::unimplemented("Points/DeleteFieldIndex"))
+    }
+    async fn search_batch(&self, _: Request<proto::SearchBatchPoints>) -> Result<Response<proto::SearchBatchResponse>, Status> {
+        Err(crate::unimplemented("Points/SearchBatch"))
+    }
+    async fn search_groups(&self, _: Request<proto::SearchPointGroups>) -> Result<Response<proto::SearchGroupsResponse>, Status> {
+        Err(crate::unimplemented("Points/SearchGroups"))
+    }
+    async fn recommend(&self, _: Request<proto::RecommendPoints>) -> Result<Response<proto::RecommendResponse>, Status> {
+        Err(crate::unimplemented("Points/Recommend"))
+    }
+    async fn recommend_batch(&self, _: Request<proto::RecommendBatchPoints>) -> Result<Response<proto::RecommendBatchResponse>, Status> {
+        Err(crate::unimplemented("Points/RecommendBatch"))
+    }
+    async fn recommend_groups(&self, _: Request<proto::RecommendPointGroups>) -> Result<Response<proto::RecommendGroupsResponse>, Status> {
+        Err(crate::unimplemented("Points/RecommendGroups"))
+    }
+    async fn discover(&self, _: Request<proto::DiscoverPoints>) -> Result<Response<proto::DiscoverResponse>, Status> {
+        Err(crate::unimplemented("Points/Discover"))
+    }
+    async fn discover_batch(&self, _: Request<proto::DiscoverBatchPoints>) -> Result<Response<proto::DiscoverBatchResponse>, Status> {
+        Err(crate::unimplemented("Points/DiscoverBatch"))
+    }
+    async fn update_batch(&self, _: Request<proto::UpdateBatchPoints>) -> Result<Response<proto::UpdateBatchResponse>, Status> {
+        Err(crate::unimplemented("Points/UpdateBatch"))
+    }
+    async fn query_batch(&self, _: Request<proto::QueryBatchPoints>) -> Result<Response<proto::QueryBatchResponse>, Status> {
+        Err(crate::unimplemented("Points/QueryBatch"))
+    }
+    async fn query_groups(&self, _: Request<proto::QueryPointGroups>) -> Result<Response<proto::QueryGroupsResponse>, Status> {
+        Err(crate::unimplemented("Points/QueryGroups"))
+    }
+    async fn facet(&self, _: Request<proto::FacetCounts>) -> Result<Response<proto::FacetResponse>, Status> {
+        Err(crate::unimplemented("Points/Facet"))
+    }
+    async fn search_matrix_pairs(&self, _: Request<proto::SearchMatrixPoints>) -> Result<Response<proto::SearchMatrixPairsResponse>, Status> {
+        Err(crate::unimplemented("Points/SearchMatrixPairs"))
+    }
+    async fn search_matrix_offsets(&self, _: Request<proto::SearchMatrixPoints>) -> Result<Response<proto::SearchMatrixOffsetsResponse>, Status> {
+        Err(crate::unimplemented("Points/SearchMatrixOffsets"))
     }
 }

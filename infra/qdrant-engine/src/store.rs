@@ -223,6 +223,60 @@ impl Collection {
     }
 }
 
+/// How many segments Qdrant gives a new collection (lib/shard's
+/// `get_number_segments`): default_segment_number, or when that is 0 one per
+/// two CPUs, from 2 to 8.
+fn number_segments(requested: usize) -> usize {
+    if requested > 0 {
+        return requested;
+    }
+    let cpus = std::env::var("QDRANT_NUM_CPUS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| thread::available_parallelism().map_or(1, |n| n.get()));
+    (cpus / 2).clamp(2, 8)
+}
+
+/// Creates the engine shard of a new collection with as many empty
+/// appendable segments as Qdrant's server would give it. `EdgeShard::new`
+/// makes one; the others are copies of that empty segment under new ids,
+/// loaded back with the shard, which is what Qdrant's shard builder creates
+/// (same configuration, no points).
+fn new_shard(dir: &Path, edge: EdgeConfig) -> Result<EdgeShard, String> {
+    let want = number_segments(edge.optimizers.default_segment_number.unwrap_or(0));
+    let shard = EdgeShard::new(dir, edge.clone()).map_err(|e| e.to_string())?;
+    if want <= 1 {
+        return Ok(shard);
+    }
+    drop(shard); // flushes
+    let segments = dir.join("segments");
+    let first = std::fs::read_dir(&segments)
+        .map_err(|e| e.to_string())?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.is_dir())
+        .ok_or("no segment after creation")?;
+    for _ in 1..want {
+        copy_dir(&first, &segments.join(uuid::Uuid::new_v4().to_string())).map_err(|e| e.to_string())?;
+    }
+    EdgeShard::load(dir, Some(edge)).map_err(|e| e.to_string())
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}
+
 /// All collections of the server, each in `root/<n>`.
 pub struct Registry {
     root: PathBuf,
@@ -287,7 +341,7 @@ impl Registry {
         let dir = self.root.join(self.next_dir.fetch_add(1, Ordering::SeqCst).to_string());
         let internal = |e: String| Status::internal(format!("Service internal error: {e}"));
         std::fs::create_dir_all(&dir).map_err(|e| internal(e.to_string()))?;
-        let shard = EdgeShard::new(&dir, edge).map_err(engine_error)?;
+        let shard = new_shard(&dir, edge).map_err(|e| internal(e))?;
         std::fs::write(dir.join(CONFIG_FILE), req.encode_to_vec()).map_err(|e| internal(e.to_string()))?;
         let config = crate::collections::reported_config(req);
         let c = Collection::start(req.collection_name.clone(), dir, shard, config, self.metrics.clone());
