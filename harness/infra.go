@@ -95,8 +95,10 @@ func serveChild(ctx context.Context, sc *Scenario, self string, procs *procTable
 		env.OnClose(func() { procs.ended(procQdrantEngine) })
 	}
 	for _, l := range []*string{&env.KafkaLabel, &env.QdrantLabel} {
-		*l = strings.Replace(*l, "in-process", "own process", 1)
-		*l = strings.TrimSuffix(*l, ")") + ", vectorstream infra serve)"
+		if strings.Contains(*l, "in-process") || strings.HasPrefix(*l, "qdrantfake") {
+			*l = strings.Replace(*l, "in-process", "own process", 1)
+			*l = strings.TrimSuffix(*l, ")") + ", vectorstream infra serve)"
+		}
 	}
 	env.OnClose(stop)
 	return env, nil

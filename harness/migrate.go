@@ -111,6 +111,7 @@ var scenarioFields = []string{
 	"pipeline.log_level",
 	"pipeline.profiles.half_life",
 	"pipeline.qdrant.events_collection",
+	"pipeline.qdrant.on_disk",
 	"pipeline.qdrant.profiles_collection",
 	"pipeline.qdrant.upsert_batch",
 	"pipeline.retry.attempt_timeout",
@@ -213,6 +214,10 @@ var scenarioMigrations = []scenarioMigration{
 		// the Go stand-in. infra.qdrant_store is omitted when empty, so it is set in
 		// Forward, once the recorded mode is known, not as a Lacked default.
 		Version: 2,
+		Lacked: []lackedField{
+			{Path: "pipeline.qdrant.on_disk", Was: "Qdrant's defaults: vectors and HNSW graphs in memory",
+				Set: func(s *Scenario) { s.Pipeline.Qdrant.OnDisk = false }},
+		},
 		Forward: func(sc *Scenario, rec recording) error {
 			if !rec.has("infra.qdrant_store") && (sc.Infra.Mode == infra.ModeEmbedded || sc.Infra.Mode == "auto") {
 				sc.Infra.QdrantStore = QdrantStoreStandin

@@ -265,14 +265,18 @@ func (r *run) processWhat(name string) string {
 			in = append(in, "pipeline")
 		}
 		if r.env.Mode == infra.ModeEmbedded && !r.sc.Infra.Process {
-			in = append(in, "Kafka and Qdrant stand-ins")
+			in = append(in, map[bool]string{false: "Kafka and Qdrant stand-ins", true: "Kafka stand-in"}[r.env.QdrantEngine])
 		}
 		if r.sc.Infra.LoadProcesses > 1 {
 			in[0] = "load coordinator"
 		}
 		return "harness process (" + strings.Join(in, ", ") + ")"
+	case name == procInfra && r.env.QdrantEngine:
+		return "vectorstream infra serve (Kafka stand-in; the Qdrant engine server is its child, counted on its own)"
 	case name == procInfra:
 		return "vectorstream infra serve (Kafka and Qdrant stand-ins)"
+	case name == procQdrantEngine:
+		return "qdrant-engine (Qdrant's storage engine qdrant-edge behind VectorStream's gRPC server)"
 	case strings.HasPrefix(name, procLoad):
 		return "vectorstream load --part (a share of the load)"
 	}

@@ -60,6 +60,11 @@ type QdrantConfig struct {
 	EventsCollection   string `yaml:"events_collection" json:"events_collection"`
 	ProfilesCollection string `yaml:"profiles_collection" json:"profiles_collection"`
 	UpsertBatch        int    `yaml:"upsert_batch" json:"upsert_batch"` // live
+	// OnDisk creates the collections with their vectors and HNSW graphs on disk
+	// (Qdrant's vectors on_disk and hnsw_config.on_disk; payloads are on disk by
+	// default), so Qdrant's memory holds caches only. False keeps Qdrant's
+	// defaults: both in memory. Collections that exist are left as they are.
+	OnDisk bool `yaml:"on_disk" json:"on_disk,omitempty"`
 }
 
 // ProfileConfig shapes the per-user behaviour vectors.

@@ -175,16 +175,17 @@ func (c *core) chunks(ctx context.Context, counters *Counters, n int, what strin
 type qdrantStore struct {
 	qc               *qdrant.Client
 	events, profiles string
+	onDisk           bool
 }
 
 // NewQdrantStore returns the Store that writes through qc into cfg's collections.
 func NewQdrantStore(qc *qdrant.Client, cfg QdrantConfig) Store {
-	return qdrantStore{qc: qc, events: cfg.EventsCollection, profiles: cfg.ProfilesCollection}
+	return qdrantStore{qc: qc, events: cfg.EventsCollection, profiles: cfg.ProfilesCollection, onDisk: cfg.OnDisk}
 }
 
 func (s qdrantStore) Prepare(ctx context.Context, dim int) error {
 	for _, name := range []string{s.events, s.profiles} {
-		if err := EnsureCollection(ctx, s.qc, name, dim); err != nil {
+		if err := ensureCollection(ctx, s.qc, name, dim, s.onDisk); err != nil {
 			return err
 		}
 	}
@@ -251,15 +252,26 @@ func (s qdrantStore) ReadProfiles(ctx context.Context, users []string) ([]*Profi
 // EnsureCollection creates a cosine collection of the given dimension if it does not
 // exist, and checks the dimension of one that does.
 func EnsureCollection(ctx context.Context, qc *qdrant.Client, name string, dim int) error {
+	return ensureCollection(ctx, qc, name, dim, false)
+}
+
+// ensureCollection is EnsureCollection with the vectors and the HNSW graph on disk
+// when onDisk (QdrantConfig.OnDisk).
+func ensureCollection(ctx context.Context, qc *qdrant.Client, name string, dim int, onDisk bool) error {
 	exists, err := qc.CollectionExists(ctx, name)
 	if err != nil {
 		return fmt.Errorf("qdrant: collection %s exists: %w", name, err)
 	}
 	if !exists {
-		err := qc.CreateCollection(ctx, &qdrant.CreateCollection{
+		req := &qdrant.CreateCollection{
 			CollectionName: name,
 			VectorsConfig:  qdrant.NewVectorsConfig(&qdrant.VectorParams{Size: uint64(dim), Distance: qdrant.Distance_Cosine}),
-		})
+		}
+		if onDisk {
+			req.VectorsConfig = qdrant.NewVectorsConfig(&qdrant.VectorParams{Size: uint64(dim), Distance: qdrant.Distance_Cosine, OnDisk: qdrant.PtrOf(true)})
+			req.HnswConfig = &qdrant.HnswConfigDiff{OnDisk: qdrant.PtrOf(true)}
+		}
+		err := qc.CreateCollection(ctx, req)
 		if err != nil {
 			return fmt.Errorf("qdrant: create collection %s: %w", name, err)
 		}

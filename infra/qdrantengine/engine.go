@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 )
@@ -49,6 +50,10 @@ type Config struct {
 	Stderr io.Writer
 	// StartTimeout bounds the wait for the ready line; zero means 60 s.
 	StartTimeout time.Duration
+	// WALCheckpointMB is the WAL size, in MiB, past which the server
+	// checkpoints a collection (infra/qdrant-engine/src/store.rs); zero
+	// keeps the server's default of 1024.
+	WALCheckpointMB int
 }
 
 // Server is a running engine child process.
@@ -93,7 +98,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("qdrantengine: data directory: %w", err)
 	}
-	cmd := exec.Command(cfg.Binary, "--grpc-addr", cfg.Addr, "--metrics-addr", cfg.MetricsAddr, "--storage", dir)
+	args := []string{"--grpc-addr", cfg.Addr, "--metrics-addr", cfg.MetricsAddr, "--storage", dir}
+	if cfg.WALCheckpointMB > 0 {
+		args = append(args, "--wal-checkpoint-mb", strconv.Itoa(cfg.WALCheckpointMB))
+	}
+	cmd := exec.Command(cfg.Binary, args...)
 	cmd.Stderr = cfg.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	out, err := cmd.StdoutPipe()

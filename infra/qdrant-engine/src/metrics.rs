@@ -18,6 +18,8 @@ use crate::store;
 
 /// Every metric the server exports.
 pub struct Metrics {
+    /// Not a metric: the WAL size past which collections checkpoint.
+    pub checkpoint_bytes: u64,
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
@@ -27,6 +29,8 @@ pub struct Metrics {
     pub optimizer_runs: IntCounter,
     pub optimizer_errors: IntCounter,
     pub optimizer_seconds: Counter,
+    pub checkpoints: IntCounter,
+    pub checkpoint_seconds: Counter,
     points: IntGaugeVec,
     indexed: IntGaugeVec,
     segments: IntGaugeVec,
@@ -39,7 +43,7 @@ fn must<T>(r: prometheus::Result<T>) -> T {
 }
 
 impl Metrics {
-    pub fn new() -> Arc<Self> {
+    pub fn new(checkpoint_bytes: u64) -> Arc<Self> {
         let registry = Registry::new_custom(Some("qdrant_engine".into()), None).expect("registry");
         let counter = |name: &str, help: &str| {
             let c = must(IntCounter::new(name, help));
@@ -64,7 +68,10 @@ impl Metrics {
         must(registry.register(Box::new(latency.clone())));
         let optimizer_seconds = must(Counter::new("optimizer_seconds_total", "time spent in optimizer passes that changed segments"));
         must(registry.register(Box::new(optimizer_seconds.clone())));
+        let checkpoint_seconds = must(Counter::new("wal_checkpoint_seconds_total", "time writes waited for WAL checkpoints (see store.rs)"));
+        must(registry.register(Box::new(checkpoint_seconds.clone())));
         Arc::new(Metrics {
+            checkpoint_bytes,
             requests,
             latency,
             points_upserted: counter("points_upserted_total", "points received in upserts"),
@@ -73,6 +80,8 @@ impl Metrics {
             optimizer_runs: counter("optimizer_runs_total", "optimizer passes that changed segments (indexing, merging, vacuum)"),
             optimizer_errors: counter("optimizer_errors_total", "optimizer passes that failed"),
             optimizer_seconds,
+            checkpoints: counter("wal_checkpoints_total", "WAL checkpoints: shard closed, WAL removed, shard reopened"),
+            checkpoint_seconds,
             points: gauge("collection_points", "points in the collection"),
             indexed: gauge("collection_indexed_vectors", "vectors in HNSW-indexed segments"),
             segments: gauge("collection_segments", "segments of the collection"),
@@ -88,7 +97,8 @@ impl Metrics {
             g.reset();
         }
         for c in reg.all() {
-            let info = c.shard.info();
+            let Ok(shard) = c.shard() else { continue };
+            let info = shard.info();
             let l = [c.name.as_str()];
             self.points.with_label_values(&l).set(info.points_count as i64);
             self.indexed.with_label_values(&l).set(info.indexed_vectors_count as i64);
