@@ -29,7 +29,7 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/vectorstream
-hash=$( { rustc --version; cd "$crate" && find Cargo.toml Cargo.lock build.rs src proto -type f | LC_ALL=C sort | xargs sha256sum; } | sha256sum | cut -c1-16)
+hash=$( { rustc --version; cd "$crate" && find Cargo.toml Cargo.lock build.rs src proto patches -type f | LC_ALL=C sort | xargs sha256sum; } | sha256sum | cut -c1-16)
 cached=$cache/qdrant-engine/$hash/qdrant-engine
 mkdir -p bin
 if [ -x "$cached" ]; then
@@ -37,6 +37,8 @@ if [ -x "$cached" ]; then
   exit 0
 fi
 
+# qdrant-edge with VectorStream's patches, where Cargo.toml's [patch] points.
+bash deploy/qdrant-engine/vendor-edge.sh
 echo "qdrant-engine: building the Qdrant engine server (recipe $hash); the first build compiles qdrant-edge: about 8 minutes on 2 cores" >&2
 start=$(date +%s)
 quiet=()

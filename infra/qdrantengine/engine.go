@@ -17,7 +17,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"time"
 )
@@ -50,10 +49,6 @@ type Config struct {
 	Stderr io.Writer
 	// StartTimeout bounds the wait for the ready line; zero means 60 s.
 	StartTimeout time.Duration
-	// WALCheckpointMB is the WAL size, in MiB, past which the server
-	// checkpoints a collection (infra/qdrant-engine/src/store.rs); zero
-	// keeps the server's default of 1024.
-	WALCheckpointMB int
 }
 
 // Server is a running engine child process.
@@ -99,9 +94,6 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("qdrantengine: data directory: %w", err)
 	}
 	args := []string{"--grpc-addr", cfg.Addr, "--metrics-addr", cfg.MetricsAddr, "--storage", dir}
-	if cfg.WALCheckpointMB > 0 {
-		args = append(args, "--wal-checkpoint-mb", strconv.Itoa(cfg.WALCheckpointMB))
-	}
 	cmd := exec.Command(cfg.Binary, args...)
 	cmd.Stderr = cfg.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

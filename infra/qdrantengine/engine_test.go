@@ -264,3 +264,75 @@ func TestEngineServesThePipelinesCalls(t *testing.T) {
 		t.Error("collection still exists after delete")
 	}
 }
+
+// metric returns the value of the first sample of the server's metrics whose line
+// starts with prefix, or -1.
+func metric(t *testing.T, srv *qdrantengine.Server, prefix string) float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + srv.MetricsAddr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(line, prefix+" ") {
+			v, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimPrefix(line, prefix)), 64)
+			if err == nil {
+				return v
+			}
+		}
+	}
+	return -1
+}
+
+// qdrant-edge 0.7.0 never truncates its WAL; the server's patched flush does, every
+// 5 s, so the WAL stays within a few of its segments however much was written.
+func TestEngineTruncatesItsWAL(t *testing.T) {
+	t.Parallel()
+	srv, qc := engine(t)
+	ctx := t.Context()
+	const dim, batches, per = 128, 24, 1000
+	err := qc.CreateCollection(ctx, &qdrant.CreateCollection{CollectionName: "wal",
+		VectorsConfig: qdrant.NewVectorsConfig(&qdrant.VectorParams{Size: dim, Distance: qdrant.Distance_Dot}),
+		WalConfig:     &qdrant.WalConfigDiff{WalCapacityMb: qdrant.PtrOf(uint64(1))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for b := range batches {
+		pts := make([]*qdrant.PointStruct, per)
+		for i := range pts {
+			id := b*per + i
+			pts[i] = &qdrant.PointStruct{Id: qdrant.NewIDNum(uint64(id)), Vectors: qdrant.NewVectorsDense(vec(id, dim)),
+				Payload: qdrant.NewValueMap(map[string]any{"pad": strings.Repeat("x", 200)})}
+		}
+		if _, err := qc.Upsert(ctx, &qdrant.UpsertPoints{CollectionName: "wal", Points: pts, Wait: qdrant.PtrOf(true)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// About 17 MB went through the WAL (24,000 points of 512 B of vector and 200 B
+	// of payload); wait, bounded, for a flush to truncate it.
+	const sample = `qdrant_engine_collection_wal_bytes{collection="wal"}`
+	deadline := time.Now().Add(time.Minute)
+	for {
+		wal := metric(t, srv, sample)
+		if wal >= 0 && wal < 4<<20 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("WAL still %.0f bytes a minute after the writes: not truncated", wal)
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal(ctx.Err())
+		case <-time.After(200 * time.Millisecond): // polling the server's state
+		}
+	}
+	if c, err := qc.Count(ctx, &qdrant.CountPoints{CollectionName: "wal", Exact: qdrant.PtrOf(true)}); err != nil || c != batches*per {
+		t.Errorf("count after truncation %d, %v; want %d", c, err, batches*per)
+	}
+	if got, err := qc.Get(ctx, &qdrant.GetPoints{CollectionName: "wal", Ids: []*qdrant.PointId{qdrant.NewIDNum(7)}, WithVectors: qdrant.NewWithVectors(true)}); err != nil ||
+		len(got) != 1 || len(got[0].GetVectors().GetVector().GetDense().GetData()) != dim {
+		t.Errorf("point 7 after truncation: %v, %v", got, err)
+	}
+}

@@ -85,8 +85,8 @@ pub fn reported_config(req: &proto::CreateCollection) -> proto::CollectionConfig
         hnsw_config: Some(hnsw),
         optimizer_config: Some(opt),
         wal_config: Some(proto::WalConfigDiff {
-            wal_capacity_mb: Some(32),
-            wal_segments_ahead: Some(0),
+            wal_capacity_mb: Some(req.wal_config.as_ref().and_then(|w| w.wal_capacity_mb).unwrap_or(32)),
+            wal_segments_ahead: Some(req.wal_config.as_ref().and_then(|w| w.wal_segments_ahead).unwrap_or(0)),
             ..Default::default()
         }),
         quantization_config: None,
@@ -180,6 +180,19 @@ pub fn engine_config(req: &proto::CreateCollection) -> Result<EdgeConfig, Status
     cfg.vectors = vectors;
     cfg.hnsw_config = hnsw_engine(&hnsw)?;
     cfg.optimizers = optimizers_engine(reported.optimizer_config.as_ref().unwrap_or(&optimizer_defaults()));
+    if let Some(w) = &req.wal_config {
+        let mut o = qdrant_edge::WalOptions::default();
+        if let Some(mb) = w.wal_capacity_mb {
+            if mb < 1 {
+                return Err(validation(format!("wal_config.wal_capacity_mb: value {mb} invalid, must be 1 or larger")));
+            }
+            o.segment_capacity = (mb as usize) << 20;
+        }
+        if let Some(n) = w.wal_segments_ahead {
+            o.segment_queue_len = n as usize;
+        }
+        cfg.wal_options = Some(o);
+    }
     Ok(cfg)
 }
 

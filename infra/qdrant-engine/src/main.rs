@@ -6,7 +6,7 @@
 //! cluster, no snapshots, one shard per collection.
 //!
 //! Usage: qdrant-engine --storage DIR [--grpc-addr HOST:PORT]
-//!        [--metrics-addr HOST:PORT] [--version V] [--wal-checkpoint-mb N]
+//!        [--metrics-addr HOST:PORT] [--version V]
 //!
 //! When both listeners are bound it prints one JSON line on standard output,
 //! {"grpc":"…","metrics":"…","engine":"qdrant-edge 0.7.0"}, and logs to
@@ -63,7 +63,6 @@ struct Args {
     grpc: String,
     metrics: String,
     version: String,
-    wal_checkpoint: u64,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -75,7 +74,6 @@ fn parse_args() -> Result<Args, String> {
         // theirs and the minor is at most one apart: report the API version of
         // the .proto files served (go-client v1.17.1).
         version: "1.17.1".into(),
-        wal_checkpoint: store::WAL_CHECKPOINT_BYTES,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -85,11 +83,7 @@ fn parse_args() -> Result<Args, String> {
             "--grpc-addr" => a.grpc = val()?,
             "--metrics-addr" => a.metrics = val()?,
             "--version" => a.version = val()?,
-            "--wal-checkpoint-mb" => {
-                let v = val()?;
-                a.wal_checkpoint = v.parse::<u64>().map_err(|e| format!("--wal-checkpoint-mb {v}: {e}"))? << 20;
-            }
-            "-h" | "--help" => return Err("usage: qdrant-engine --storage DIR [--grpc-addr HOST:PORT] [--metrics-addr HOST:PORT] [--version V] [--wal-checkpoint-mb N]".into()),
+            "-h" | "--help" => return Err("usage: qdrant-engine --storage DIR [--grpc-addr HOST:PORT] [--metrics-addr HOST:PORT] [--version V]".into()),
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -130,7 +124,7 @@ async fn main() {
 }
 
 async fn run(args: Args) -> Result<(), String> {
-    let metrics = metrics::Metrics::new(args.wal_checkpoint);
+    let metrics = metrics::Metrics::new();
     let reg = Arc::new(store::Registry::open(&args.storage, metrics.clone())?);
 
     let grpc = tokio::net::TcpListener::bind(&args.grpc).await.map_err(|e| format!("listen {}: {e}", args.grpc))?;

@@ -18,24 +18,22 @@ use crate::store;
 
 /// Every metric the server exports.
 pub struct Metrics {
-    /// Not a metric: the WAL size past which collections checkpoint.
-    pub checkpoint_bytes: u64,
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
     pub points_upserted: IntCounter,
     pub update_errors: IntCounter,
-    pub flush_retries: IntCounter,
+    pub flush_errors: IntCounter,
+    pub flush_seconds: Counter,
     pub optimizer_runs: IntCounter,
     pub optimizer_errors: IntCounter,
     pub optimizer_seconds: Counter,
-    pub checkpoints: IntCounter,
-    pub checkpoint_seconds: Counter,
     points: IntGaugeVec,
     indexed: IntGaugeVec,
     segments: IntGaugeVec,
     queue: IntGaugeVec,
     optimizing: IntGaugeVec,
+    wal: IntGaugeVec,
 }
 
 fn must<T>(r: prometheus::Result<T>) -> T {
@@ -43,7 +41,7 @@ fn must<T>(r: prometheus::Result<T>) -> T {
 }
 
 impl Metrics {
-    pub fn new(checkpoint_bytes: u64) -> Arc<Self> {
+    pub fn new() -> Arc<Self> {
         let registry = Registry::new_custom(Some("qdrant_engine".into()), None).expect("registry");
         let counter = |name: &str, help: &str| {
             let c = must(IntCounter::new(name, help));
@@ -68,32 +66,31 @@ impl Metrics {
         must(registry.register(Box::new(latency.clone())));
         let optimizer_seconds = must(Counter::new("optimizer_seconds_total", "time spent in optimizer passes that changed segments"));
         must(registry.register(Box::new(optimizer_seconds.clone())));
-        let checkpoint_seconds = must(Counter::new("wal_checkpoint_seconds_total", "time writes waited for WAL checkpoints (see store.rs)"));
-        must(registry.register(Box::new(checkpoint_seconds.clone())));
+        let flush_seconds = must(Counter::new("flush_seconds_total", "time spent flushing segments and truncating the WAL (writes wait meanwhile)"));
+        must(registry.register(Box::new(flush_seconds.clone())));
         Arc::new(Metrics {
-            checkpoint_bytes,
             requests,
             latency,
             points_upserted: counter("points_upserted_total", "points received in upserts"),
             update_errors: counter("update_errors_total", "updates the engine refused"),
-            flush_retries: counter("flush_retries_total", "flushes put off because the optimizer held the segments"),
+            flush_errors: counter("flush_errors_total", "flushes that failed"),
+            flush_seconds,
             optimizer_runs: counter("optimizer_runs_total", "optimizer passes that changed segments (indexing, merging, vacuum)"),
             optimizer_errors: counter("optimizer_errors_total", "optimizer passes that failed"),
             optimizer_seconds,
-            checkpoints: counter("wal_checkpoints_total", "WAL checkpoints: shard closed, WAL removed, shard reopened"),
-            checkpoint_seconds,
             points: gauge("collection_points", "points in the collection"),
             indexed: gauge("collection_indexed_vectors", "vectors in HNSW-indexed segments"),
             segments: gauge("collection_segments", "segments of the collection"),
             queue: gauge("collection_update_queue", "writes queued and not yet applied"),
             optimizing: gauge("collection_optimizing", "1 while an optimizer pass runs"),
+            wal: gauge("collection_wal_bytes", "bytes of the collection's WAL files on disk"),
             registry,
         })
     }
 
     /// The text exposition of every metric, collection gauges read now.
     pub fn render(&self, reg: &store::Registry) -> String {
-        for g in [&self.points, &self.indexed, &self.segments, &self.queue, &self.optimizing] {
+        for g in [&self.points, &self.indexed, &self.segments, &self.queue, &self.optimizing, &self.wal] {
             g.reset();
         }
         for c in reg.all() {
@@ -104,6 +101,7 @@ impl Metrics {
             self.indexed.with_label_values(&l).set(info.indexed_vectors_count as i64);
             self.segments.with_label_values(&l).set(info.segments_count as i64);
             self.queue.with_label_values(&l).set(c.queued.load(std::sync::atomic::Ordering::Relaxed) as i64);
+            self.wal.with_label_values(&l).set(c.wal_bytes() as i64);
             self.optimizing
                 .with_label_values(&l)
                 .set(c.optimizing.load(std::sync::atomic::Ordering::Relaxed) as i64);

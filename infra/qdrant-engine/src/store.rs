@@ -6,17 +6,13 @@
 //! vacuum) in the background whenever writes arrived, as Qdrant's optimizer
 //! threads do: `EdgeShard::optimize` itself is synchronous.
 //!
-//! qdrant-edge 0.7.0 writes every update to its WAL and never truncates it
-//! (its WAL acknowledgement is not public), nor replays it on load: segments,
-//! flushed, are the state. Left alone the WAL would grow by the size of every
-//! point ever written. So once it passes WAL_CHECKPOINT_BYTES the update
-//! worker checkpoints: between two writes, with the optimizer between passes,
-//! it closes the shard (which flushes every segment), removes the WAL and
-//! opens the shard again, which starts a new one. Writes wait meanwhile; the
-//! `checkpoints` metrics count them and their time.
+//! Each flush also truncates the WAL up to the last operation it persisted,
+//! as Qdrant's server acknowledges its WAL after a flush: qdrant-edge 0.7.0
+//! never truncates it itself, so the crate builds on a patched copy
+//! (patches/, deploy/qdrant-engine/vendor-edge.sh) that adds
+//! `EdgeShard::flush_and_truncate_wal`.
 
 use std::collections::HashMap;
-use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -46,9 +42,6 @@ const QUEUE_CAPACITY: usize = 1024;
 /// flush_interval_sec default).
 const FLUSH_INTERVAL: Duration = Duration::from_secs(5);
 const CONFIG_FILE: &str = "collection_config.pb";
-/// The WAL size past which the update worker checkpoints, unless
-/// `--wal-checkpoint-mb` says otherwise.
-pub const WAL_CHECKPOINT_BYTES: u64 = 1 << 30;
 
 pub fn validate_name(name: &str) -> Result<(), Status> {
     // Qdrant's request validation (the validator crate's length rule) comes
@@ -80,10 +73,7 @@ struct Job {
 pub struct Collection {
     pub name: String,
     pub dir: PathBuf,
-    shard: RwLock<Option<Arc<EdgeShard>>>,
-    checkpoint_bytes: u64,
-    optimize_lock: Mutex<()>,
-    checkpoint_wanted: AtomicBool,
+    shard: Arc<EdgeShard>,
     pub config: RwLock<proto::CollectionConfig>,
     queue: Mutex<Option<mpsc::SyncSender<Job>>>,
     pub queued: AtomicU64,
@@ -102,10 +92,7 @@ impl Collection {
         let c = Arc::new(Collection {
             name,
             dir,
-            shard: RwLock::new(Some(Arc::new(shard))),
-            checkpoint_bytes: metrics.checkpoint_bytes,
-            optimize_lock: Mutex::new(()),
-            checkpoint_wanted: AtomicBool::new(false),
+            shard: Arc::new(shard),
             config: RwLock::new(config),
             queue: Mutex::new(Some(tx)),
             queued: AtomicU64::new(0),
@@ -131,13 +118,9 @@ impl Collection {
         c
     }
 
-    /// The collection's engine shard (briefly unavailable during a checkpoint,
-    /// gone only if reopening it failed).
+    /// The collection's engine shard.
     pub fn shard(&self) -> Result<Arc<EdgeShard>, Status> {
-        self.shard
-            .read()
-            .clone()
-            .ok_or_else(|| Status::internal(format!("Service internal error: collection {} failed to reopen after a WAL checkpoint", self.name)))
+        Ok(self.shard.clone())
     }
 
     /// Queues one write and, when `wait`, waits until the engine applied it.
@@ -191,69 +174,29 @@ impl Collection {
             if last_flush.elapsed() >= FLUSH_INTERVAL {
                 self.flush(metrics);
                 last_flush = Instant::now();
-                self.maybe_checkpoint(metrics);
             }
         }
         self.flush(metrics);
     }
 
-    /// Flushes WAL and segments. The engine's flush panics when another
-    /// thread holds the WAL or the segment holder at that moment (the
-    /// optimizer swapping segments); it is retried at the next interval.
+    /// Flushes WAL and segments and truncates the WAL, from the update
+    /// worker, so that no write is half applied meanwhile.
     fn flush(&self, metrics: &Metrics) {
-        let Ok(shard) = self.shard() else { return };
-        if std::panic::catch_unwind(AssertUnwindSafe(move || shard.flush())).is_err() {
-            metrics.flush_retries.inc();
+        let started = Instant::now();
+        match self.shard.flush_and_truncate_wal() {
+            Ok(()) => metrics.flush_seconds.inc_by(started.elapsed().as_secs_f64()),
+            Err(e) => {
+                metrics.flush_errors.inc();
+                log::error!("collection {}: flush: {e}", self.name);
+            }
         }
     }
 
-    fn wal_bytes(&self) -> u64 {
+    /// The size of the WAL's files.
+    pub fn wal_bytes(&self) -> u64 {
         std::fs::read_dir(self.dir.join("wal"))
             .map(|es| es.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
             .unwrap_or(0)
-    }
-
-    /// Checkpoints (see the module's comment) once the WAL is over
-    /// checkpoint_bytes and the optimizer is between passes; until then
-    /// the optimizer starts no new pass.
-    fn maybe_checkpoint(&self, metrics: &Metrics) {
-        if self.wal_bytes() < self.checkpoint_bytes {
-            return;
-        }
-        self.checkpoint_wanted.store(true, Ordering::SeqCst);
-        let Some(_idle) = self.optimize_lock.try_lock() else { return };
-        let started = Instant::now();
-        let mut slot = self.shard.write();
-        let Some(mut arc) = slot.take() else {
-            self.checkpoint_wanted.store(false, Ordering::SeqCst);
-            return;
-        };
-        // Readers hold clones for the length of one request.
-        let shard = loop {
-            match Arc::try_unwrap(arc) {
-                Ok(s) => break s,
-                Err(a) => {
-                    arc = a;
-                    thread::yield_now();
-                }
-            }
-        };
-        drop(shard); // flushes every segment
-        let reopened = std::fs::remove_dir_all(self.dir.join("wal"))
-            .map_err(|e| e.to_string())
-            .and_then(|()| EdgeShard::load(&self.dir, None).map_err(|e| e.to_string()));
-        match reopened {
-            Ok(s) => *slot = Some(Arc::new(s)),
-            Err(e) => {
-                log::error!("collection {}: reopen after WAL checkpoint: {e}", self.name);
-                *self.optimizer_error.lock() = Some(format!("reopen after WAL checkpoint: {e}"));
-            }
-        }
-        drop(slot);
-        self.checkpoint_wanted.store(false, Ordering::SeqCst);
-        self.wake.notify_all();
-        metrics.checkpoints.inc();
-        metrics.checkpoint_seconds.inc_by(started.elapsed().as_secs_f64());
     }
 
     fn optimizer_worker(&self, metrics: &Metrics) {
@@ -266,16 +209,9 @@ impl Collection {
                 if self.stop.load(Ordering::SeqCst) {
                     return;
                 }
-                // A checkpoint waits for the pass in progress; give it its turn.
-                let mut waited = 0;
-                while self.checkpoint_wanted.load(Ordering::SeqCst) && waited < 30 {
-                    self.wake.wait_for(&mut dirty, Duration::from_secs(1));
-                    waited += 1;
-                }
                 *dirty = false;
             }
-            let Ok(shard) = self.shard() else { continue };
-            let _busy = self.optimize_lock.lock();
+            let shard = self.shard.clone();
             self.optimizing.store(true, Ordering::SeqCst);
             let started = Instant::now();
             let res = shard.optimize();
