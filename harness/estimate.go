@@ -28,6 +28,14 @@ const (
 	estKafkaRecord   = 700       // embedded Kafka: one raw_data record with its headers, uncompressed
 	estQdrantPayload = 400       // Qdrant stand-in: one point's payload and index entry, on disk
 	estQdrantCache   = 96 << 20  // Qdrant stand-in: its index's memtables and block cache
+	// The Qdrant engine server, from results/soak-10k-1h's first minutes (128
+	// dimensions): ~900 B a point on disk besides the vector (payload storage,
+	// HNSW links, id tracker), the optimizer's temporary segments, and the id
+	// tracker's and versions' memory per point.
+	estEnginePoint    = 512
+	estEngineTemp     = 1 << 30
+	estEngineBase     = 512 << 20
+	estEnginePointMem = 32
 )
 
 // EstimatePart is one thing the run will hold: in which process, how much memory
@@ -87,9 +95,16 @@ func EstimateRun(sc *Scenario) (Estimate, error) {
 		parts := int64(sc.Kafka.Partitions)
 		kafka := min(n*estKafkaRecord, 2*parts*(infra.DefaultRetentionBytes+8<<20))
 		add(host, "embedded Kafka log on disk (bounded by retention)", 0, kafka, append(events, "kafka.partitions")...)
-		add(host, "Qdrant stand-in index caches", estQdrantCache, 0)
-		add(host, "Qdrant stand-in points", 0, n*(dim*4+estQdrantPayload)+users*(dim*4+estQdrantPayload),
-			append(events, "embedding.dimensions")...)
+		points := n + users
+		if engine, _ := qdrantStoreOf(sc); engine {
+			add(procQdrantEngine, "process, segments being built", estEngineBase, estEngineTemp)
+			add(procQdrantEngine, "id tracker and versions of every point", points*estEnginePointMem, 0, events...)
+			add(procQdrantEngine, "Qdrant engine segments (vectors, payloads, HNSW)", 0, points*(dim*4+estEnginePoint),
+				append(events, "embedding.dimensions")...)
+		} else {
+			add(host, "Qdrant stand-in index caches", estQdrantCache, 0)
+			add(host, "Qdrant stand-in points", 0, points*(dim*4+estQdrantPayload), append(events, "embedding.dimensions")...)
+		}
 	}
 	for _, p := range e.Parts {
 		e.Memory += p.Memory

@@ -36,6 +36,16 @@ func (sc *Scenario) injectsQdrantFaults() bool {
 	return false
 }
 
+// qdrantStoreOf reports whether sc's embedded Qdrant would be the engine server,
+// without changing sc.
+func qdrantStoreOf(sc *Scenario) (engine bool, err error) {
+	c := *sc
+	if _, err := ResolveQdrantStore(&c); err != nil {
+		return false, err
+	}
+	return c.Infra.QdrantStore == QdrantStoreEngine, nil
+}
+
 // ResolveQdrantStore settles infra.qdrant_store for an embedded run, before
 // any load: an empty value becomes "engine" when the engine server is built
 // (qdrantengine.Find) and no fault needs the stand-in, else "standin", with

@@ -45,11 +45,13 @@ var readmeBenchEnv = []string{
 
 // readmePrelude runs before every block's own lines. It stops at the first failing
 // command, stops every service the block started with `&` however the block ends,
-// and lets `make` skip its build recipe (make -o build): bin/vectorstream is the
-// binary TestREADME built, and the working directory holds no Go sources.
+// and lets `make` skip its build recipes (make -o build -o engine-optional):
+// bin/vectorstream is the binary TestREADME built, and the working directory holds
+// no Go or Rust sources, so its bench runs on the Go stand-in for Qdrant (.ci/run
+// gates ci-gate on the engine server).
 const readmePrelude = `set -eo pipefail
 trap 'st=$?; set +e; kill $(jobs -p) 2>/dev/null; wait; exit $st' EXIT
-make() { command make -o build "$@"; }
+make() { command make -o build -o engine-optional "$@"; }
 readme_newest() {
 	local d
 	d=$(ls -1td -- "$1"/*/ 2>/dev/null | head -n 1)
