@@ -27,13 +27,13 @@ func newInfraServeFlags() (*flag.FlagSet, *infraServeFlags) {
 	fs := flag.NewFlagSet(childproc.CmdInfra+" "+childproc.CmdInfraServe, flag.ContinueOnError)
 	f := &infraServeFlags{
 		kafkaAddr:  fs.String(childproc.FlagKafka, "127.0.0.1:9092", "address the embedded Kafka (kfake) listens on"),
-		qdrantAddr: fs.String(childproc.FlagQdrant, "127.0.0.1:6334", "address the embedded Qdrant stand-in serves gRPC on"),
-		control:    fs.String("control", "127.0.0.1:0", "address of the HTTP endpoint that makes the Qdrant stand-in misbehave (PUT/DELETE/GET /qdrant/fault)"),
+		qdrantAddr: fs.String(childproc.FlagQdrant, "127.0.0.1:6334", "address Qdrant (the engine server, or the stand-in) serves gRPC on"),
+		control:    fs.String("control", "127.0.0.1:0", "address of the HTTP endpoint that makes the Qdrant stand-in misbehave (PUT/DELETE/GET /qdrant/fault; the engine server takes no faults) and serves /debug/pprof"),
 		partitions: fs.Int(childproc.FlagPartitions, 4, "partitions of the seeded topics"),
 		kafkaData:  fs.String(childproc.FlagKafkaData, "", "directory under which the embedded broker keeps its logs on disk, in a fresh directory removed when it stops, so its memory holds only their indexes (default: in memory)"),
-		qdrantData: fs.String(childproc.FlagQdrantData, "", "directory under which the Qdrant stand-in keeps its points on disk, in a fresh directory removed when it stops, so its memory stays bounded (default: in memory)"),
+		qdrantData: fs.String(childproc.FlagQdrantData, "", "directory under which Qdrant keeps its data, in a fresh directory removed when it stops: the stand-in's points (default: in memory), the engine server's segments and WAL (default: the user's cache directory)"),
 	}
-	f.qdrantStore = fs.String(childproc.FlagQdrantStore, "auto", "what serves Qdrant: engine (Qdrant's storage engine behind VectorStream's gRPC server, built by `make engine`), standin (the exact in-memory Go stand-in), or auto (the engine when it is built)")
+	f.qdrantStore = fs.String(childproc.FlagQdrantStore, "auto", "what serves Qdrant: engine (Qdrant's storage engine behind VectorStream's gRPC server, built by make engine), standin (the exact in-memory Go stand-in), or auto (the engine when it is built)")
 	f.qdrantEngine = fs.String(childproc.FlagQdrantEngine, "", "the Qdrant engine server binary (default: $"+qdrantengine.EnvBinary+", else qdrant-engine beside this binary)")
 	fs.Var(&f.topics, childproc.FlagTopic, "topic to create (repeatable; default raw_data and raw_data.dlq)")
 	return fs, f
