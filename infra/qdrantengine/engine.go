@@ -19,6 +19,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/vectorstream/vectorstream/internal/scratch"
 )
 
 // EnvBinary names the environment variable that points at a built engine
@@ -38,8 +40,8 @@ type Config struct {
 	// Binary is the engine executable; required.
 	Binary string
 	// DataDir is the parent directory of the server's storage; the server
-	// keeps its collections in a fresh directory under it, removed by Close.
-	// Required.
+	// keeps its collections in a fresh directory under it, named by the
+	// caller's pid (internal/scratch), removed by Close. Required.
 	DataDir string
 	// Addr is the gRPC listen address; empty means 127.0.0.1:0.
 	Addr string
@@ -86,10 +88,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.StartTimeout == 0 {
 		cfg.StartTimeout = 60 * time.Second
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("qdrantengine: data directory: %w", err)
-	}
-	dir, err := os.MkdirTemp(cfg.DataDir, "qdrant-engine-")
+	// Named by this (the parent's) pid: a server whose parent was killed dies
+	// with it (Pdeathsig), and the next Start under the same directory removes
+	// what it left.
+	dir, err := scratch.Dir(cfg.DataDir, "qdrant-engine-")
 	if err != nil {
 		return nil, fmt.Errorf("qdrantengine: data directory: %w", err)
 	}
