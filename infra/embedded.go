@@ -38,8 +38,8 @@ const (
 // QdrantFakeLabel is the label of the embedded Qdrant stand-in with its points in
 // memory; QdrantFakeDiskLabel with them on disk (EmbeddedConfig.QdrantDataDir).
 const (
-	QdrantFakeLabel     = "qdrantfake (embedded stand-in for Qdrant 1.17, in-memory)"
-	QdrantFakeDiskLabel = "qdrantfake (embedded stand-in for Qdrant 1.17, points on disk)"
+	QdrantFakeLabel     = "qdrantfake (the exact embedded stand-in for Qdrant 1.17: no indexing, points in memory)"
+	QdrantFakeDiskLabel = "qdrantfake (the exact embedded stand-in for Qdrant 1.17: no indexing, points on disk)"
 )
 
 // KfakeLabel returns the label of the embedded Kafka stand-in, with kfake's
