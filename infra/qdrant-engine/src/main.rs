@@ -25,6 +25,10 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
+/// Qdrant's server allocator (see Cargo.toml).
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// The gRPC types and services, generated from Qdrant's .proto files.
 pub mod proto {
     #![allow(clippy::all, missing_docs)]
