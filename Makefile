@@ -23,7 +23,7 @@ test: vet
 # The Qdrant engine server (infra/qdrant-engine, Rust: Qdrant's storage engine behind
 # VectorStream's gRPC server) into bin/qdrant-engine, cached by recipe hash under
 # ~/.cache/vectorstream (deploy/qdrant-engine/build.sh). The first build takes about
-# 8 minutes on 2 cores; later ones copy the cached binary.
+# 15 minutes on 2 cores; later ones copy the cached binary.
 engine:
 	@deploy/qdrant-engine/build.sh
 

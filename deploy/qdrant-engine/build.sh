@@ -8,7 +8,7 @@
 # Cargo.lock, the .proto files and rustc's version): a clone whose recipe was built
 # before copies it in a second. Cargo's own build directory is shared across
 # recipes (.../cargo-target), so a changed source rebuilds only the server crate.
-# The first build compiles qdrant-edge and its dependencies: about 8 minutes on
+# The first build compiles qdrant-edge and its dependencies: about 15 minutes on
 # 2 cores.
 #
 #   deploy/qdrant-engine/build.sh             build, or fail with a clear line
@@ -39,7 +39,7 @@ fi
 
 # qdrant-edge with VectorStream's patches, where Cargo.toml's [patch] points.
 bash deploy/qdrant-engine/vendor-edge.sh
-echo "qdrant-engine: building the Qdrant engine server (recipe $hash); the first build compiles qdrant-edge: about 8 minutes on 2 cores" >&2
+echo "qdrant-engine: building the Qdrant engine server (recipe $hash); the first build compiles qdrant-edge: about 15 minutes on 2 cores" >&2
 start=$(date +%s)
 quiet=()
 [ -n "${CI:-}" ] && quiet=(--quiet)
