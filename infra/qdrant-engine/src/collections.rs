@@ -210,7 +210,7 @@ impl Collections for CollectionsService {
     async fn get(&self, req: Request<proto::GetCollectionInfoRequest>) -> Result<Response<proto::GetCollectionInfoResponse>, Status> {
         let t = Instant::now();
         let c = self.reg.get(&req.get_ref().collection_name)?;
-        let shard = c.shard()?;
+        let shard = c.shard();
         let info = tokio::task::spawn_blocking(move || shard.info())
             .await
             .map_err(|e| Status::internal(e.to_string()))?;
@@ -286,13 +286,13 @@ impl Collections for CollectionsService {
         if let Some(d) = &req.hnsw_config {
             let mut h = cfg.hnsw_config.clone().unwrap_or_else(hnsw_defaults);
             merge_hnsw(&mut h, d);
-            c.shard()?.set_hnsw_config(hnsw_engine(&h)?).map_err(crate::convert::engine_error)?;
+            c.shard().set_hnsw_config(hnsw_engine(&h)?).map_err(crate::convert::engine_error)?;
             cfg.hnsw_config = Some(h);
         }
         if let Some(d) = &req.optimizers_config {
             let mut o = cfg.optimizer_config.clone().unwrap_or_else(optimizer_defaults);
             merge_optimizers(&mut o, d);
-            c.shard()?.set_optimizers_config(optimizers_engine(&o)).map_err(crate::convert::engine_error)?;
+            c.shard().set_optimizers_config(optimizers_engine(&o)).map_err(crate::convert::engine_error)?;
             cfg.optimizer_config = Some(o);
         }
         cfg.metadata.extend(req.metadata);

@@ -94,8 +94,7 @@ impl Metrics {
             g.reset();
         }
         for c in reg.all() {
-            let Ok(shard) = c.shard() else { continue };
-            let info = shard.info();
+            let info = c.shard().info();
             let l = [c.name.as_str()];
             self.points.with_label_values(&l).set(info.points_count as i64);
             self.indexed.with_label_values(&l).set(info.indexed_vectors_count as i64);

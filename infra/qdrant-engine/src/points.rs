@@ -49,7 +49,7 @@ fn using(name: Option<&str>) -> Option<String> {
 
 fn nearest(collection: &Collection, vector: Vec<f32>, name: Option<&str>) -> Result<QueryEnum, Status> {
     let name = name.unwrap_or("");
-    let shard = collection.shard()?;
+    let shard = collection.shard();
     let cfg = shard.config();
     let Some(params) = cfg.vectors.get(name) else {
         return Err(wrong_input(format!("Not existing vector name error: {name}")));
@@ -87,7 +87,7 @@ impl PointsService {
             with_vector: Some(with_vector_in(with_vectors)),
             score_threshold,
         };
-        let points = blocking(move || c.shard()?.search(req).map_err(engine_error)).await?;
+        let points = blocking(move || c.shard().search(req).map_err(engine_error)).await?;
         Ok(points.into_iter().map(scored_out).collect())
     }
 }
@@ -146,7 +146,7 @@ impl Points for PointsService {
         let ids = req.ids.iter().map(|id| point_id_in(Some(id))).collect::<Result<Vec<_>, _>>()?;
         let wp = with_payload_in(req.with_payload.as_ref(), true)?;
         let wv = with_vector_in(req.with_vectors.as_ref());
-        let records = blocking(move || c.shard()?.retrieve(&ids, Some(wp), Some(wv)).map_err(engine_error)).await?;
+        let records = blocking(move || c.shard().retrieve(&ids, Some(wp), Some(wv)).map_err(engine_error)).await?;
         Ok(Response::new(proto::GetResponse {
             result: records.into_iter().map(record_out).collect(),
             time: t.elapsed().as_secs_f64(),
@@ -237,7 +237,7 @@ impl Points for PointsService {
             with_vector: with_vector_in(req.with_vectors.as_ref()),
             order_by: None,
         };
-        let (records, next) = blocking(move || c.shard()?.scroll(sr).map_err(engine_error)).await?;
+        let (records, next) = blocking(move || c.shard().scroll(sr).map_err(engine_error)).await?;
         Ok(Response::new(proto::ScrollResponse {
             next_page_offset: next.map(point_id_out),
             result: records.into_iter().map(record_out).collect(),
@@ -251,7 +251,7 @@ impl Points for PointsService {
         let req = req.into_inner();
         let c = self.reg.get(&req.collection_name)?;
         let cr = CountRequest { filter: filter_in(req.filter.as_ref())?, exact: req.exact.unwrap_or(true) };
-        let count = blocking(move || c.shard()?.count(cr).map_err(engine_error)).await?;
+        let count = blocking(move || c.shard().count(cr).map_err(engine_error)).await?;
         Ok(Response::new(proto::CountResponse {
             result: Some(proto::CountResult { count: count as u64 }),
             time: t.elapsed().as_secs_f64(),

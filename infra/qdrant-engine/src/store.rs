@@ -64,6 +64,7 @@ pub fn not_found(name: &str) -> Status {
 }
 
 struct Job {
+    id: u64,
     op: UpdateOperation,
     done: Option<oneshot::Sender<Result<u64, Status>>>,
 }
@@ -119,8 +120,8 @@ impl Collection {
     }
 
     /// The collection's engine shard.
-    pub fn shard(&self) -> Result<Arc<EdgeShard>, Status> {
-        Ok(self.shard.clone())
+    pub fn shard(&self) -> Arc<EdgeShard> {
+        self.shard.clone()
     }
 
     /// Queues one write and, when `wait`, waits until the engine applied it.
@@ -136,7 +137,7 @@ impl Collection {
         let id = self.next_op.fetch_add(1, Ordering::SeqCst);
         self.queued.fetch_add(1, Ordering::Relaxed);
         // A full queue blocks: do it off the async runtime.
-        let job = Job { op, done };
+        let job = Job { id, op, done };
         tokio::task::spawn_blocking(move || tx.send(job))
             .await
             .map_err(|e| Status::internal(format!("Service internal error: {e}")))?
@@ -150,7 +151,6 @@ impl Collection {
     }
 
     fn update_worker(&self, rx: mpsc::Receiver<Job>, metrics: &Metrics) {
-        let mut op_id = 0u64;
         let mut last_flush = Instant::now();
         loop {
             let job = match rx.recv_timeout(FLUSH_INTERVAL) {
@@ -158,13 +158,12 @@ impl Collection {
                 Err(mpsc::RecvTimeoutError::Timeout) => None,
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             };
-            if let Some(Job { op, done }) = job {
+            if let Some(Job { id, op, done }) = job {
                 self.queued.fetch_sub(1, Ordering::Relaxed);
-                let res = self.shard().and_then(|s| s.update(op).map(|()| op_id).map_err(engine_error));
+                let res = self.shard.update(op).map(|()| id).map_err(engine_error);
                 if res.is_err() {
                     metrics.update_errors.inc();
                 }
-                op_id += 1;
                 if let Some(done) = done {
                     let _ = done.send(res);
                 }
