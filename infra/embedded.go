@@ -11,7 +11,9 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/vectorstream/vectorstream/infra/qdrantengine"
@@ -90,6 +92,12 @@ type EmbeddedConfig struct {
 	// it must be one clients can dial (not 0.0.0.0).
 	KafkaAddr  string `json:"kafka_addr" yaml:"kafka_addr"`
 	QdrantAddr string `json:"qdrant_addr" yaml:"qdrant_addr"`
+	// KafkaAdvertise, when set, is the address the broker advertises instead
+	// of the one it listens on, as Kafka's advertised.listeners: the address
+	// of a proxy in front of it (a fault proxy), which every client then goes
+	// through once it has read the broker's metadata. Env.KafkaListen keeps
+	// the address the broker listens on.
+	KafkaAdvertise string `json:"kafka_advertise,omitempty" yaml:"kafka_advertise,omitempty"`
 
 	// QdrantDataDir, when set, makes the Qdrant stand-in keep its points on
 	// disk, in a fresh directory under it that is removed when the stand-in
@@ -174,7 +182,10 @@ func (cfg EmbeddedConfig) Validate() error {
 			errs = append(errs, fmt.Errorf("infra: embedded: topics[%d] is empty", i))
 		}
 	}
-	for field, addr := range map[string]string{"kafka_addr": cfg.KafkaAddr, "qdrant_addr": cfg.QdrantAddr} {
+	for field, addr := range map[string]string{"kafka_addr": cfg.KafkaAddr, "qdrant_addr": cfg.QdrantAddr, "kafka_advertise": cfg.KafkaAdvertise} {
+		if addr == "" && field == "kafka_advertise" {
+			continue
+		}
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			errs = append(errs, fmt.Errorf("infra: embedded: %s %q: %w", field, addr, err))
 		}
@@ -193,12 +204,12 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Env, error) {
 		return nil, fmt.Errorf("infra: start embedded: %w", err)
 	}
 	cfg = cfg.withDefaults()
-	cluster, closeKafka, err := startKfake(cfg)
+	cluster, kafkaListen, closeKafka, err := startKfake(cfg)
 	if err != nil {
 		return nil, err
 	}
 	if cfg.QdrantEngine != "" {
-		return startWithEngine(ctx, cfg, cluster, closeKafka)
+		return startWithEngine(ctx, cfg, cluster, kafkaListen, closeKafka)
 	}
 	qopts := cfg.QdrantOpts
 	if cfg.QdrantDataDir != "" {
@@ -218,6 +229,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Env, error) {
 	env := &Env{
 		Mode:         ModeEmbedded,
 		KafkaBrokers: cluster.ListenAddrs(),
+		KafkaListen:  kafkaListen,
 		QdrantHost:   host,
 		QdrantPort:   port,
 		KafkaLabel:   KfakeLabel(),
@@ -232,7 +244,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Env, error) {
 
 // startWithEngine completes StartEmbedded with the Qdrant engine server as
 // Qdrant.
-func startWithEngine(ctx context.Context, cfg EmbeddedConfig, cluster *kfake.Cluster, closeKafka func()) (*Env, error) {
+func startWithEngine(ctx context.Context, cfg EmbeddedConfig, cluster *kfake.Cluster, kafkaListen []string, closeKafka func()) (*Env, error) {
 	dataDir := cfg.QdrantDataDir
 	if dataDir == "" {
 		dataDir = DataRoot()
@@ -251,6 +263,7 @@ func startWithEngine(ctx context.Context, cfg EmbeddedConfig, cluster *kfake.Clu
 	env := &Env{
 		Mode:          ModeEmbedded,
 		KafkaBrokers:  cluster.ListenAddrs(),
+		KafkaListen:   kafkaListen,
 		QdrantHost:    host,
 		QdrantPort:    port,
 		KafkaLabel:    KfakeLabel(),
@@ -264,14 +277,49 @@ func startWithEngine(ctx context.Context, cfg EmbeddedConfig, cluster *kfake.Clu
 	return env, nil
 }
 
+// advertisedListener is a listener whose Addr is the address the broker
+// advertises (EmbeddedConfig.KafkaAdvertise).
+type advertisedListener struct {
+	net.Listener
+	advertise string
+}
+
+// Addr returns the advertised address.
+func (l advertisedListener) Addr() net.Addr { return advertisedAddr(l.advertise) }
+
+// advertisedAddr is a TCP address as host:port.
+type advertisedAddr string
+
+func (advertisedAddr) Network() string  { return "tcp" }
+func (a advertisedAddr) String() string { return string(a) }
+
 // startKfake starts the embedded broker of cfg (with its defaults) and creates its
-// topics; closeKafka stops it and removes its data directory, if it has one.
-func startKfake(cfg EmbeddedConfig) (cluster *kfake.Cluster, closeKafka func(), err error) {
-	kafkaAddr := cfg.KafkaAddr
+// topics; kafkaListen is where it listens (its advertised address may differ),
+// closeKafka stops it and removes its data directory, if it has one.
+func startKfake(cfg EmbeddedConfig) (cluster *kfake.Cluster, kafkaListen []string, closeKafka func(), err error) {
+	kafkaAddr, advertise := cfg.KafkaAddr, cfg.KafkaAdvertise
+	var (
+		listenMu sync.Mutex
+		listen   []string
+	)
 	opts := []kfake.Opt{
 		kfake.NumBrokers(1),
 		// kfake asks for 127.0.0.1:<port>; listen where configured instead.
-		kfake.ListenFn(func(network, _ string) (net.Listener, error) { return net.Listen(network, kafkaAddr) }),
+		// kfake advertises its listener's Addr, so a listener that reports
+		// another address advertises that one.
+		kfake.ListenFn(func(network, _ string) (net.Listener, error) {
+			ln, err := net.Listen(network, kafkaAddr)
+			if err != nil {
+				return nil, err
+			}
+			listenMu.Lock()
+			listen = append(listen, ln.Addr().String())
+			listenMu.Unlock()
+			if advertise == "" {
+				return ln, nil
+			}
+			return advertisedListener{ln, advertise}, nil
+		}),
 		kfake.DefaultNumPartitions(cfg.Partitions),
 		kfake.AllowAutoTopicCreation(),
 	}
@@ -283,7 +331,7 @@ func startKfake(cfg EmbeddedConfig) (cluster *kfake.Cluster, closeKafka func(), 
 	if cfg.KafkaDataDir != "" {
 		dir, err := scratch.Dir(cfg.KafkaDataDir, "kfake-")
 		if err != nil {
-			return nil, nil, fmt.Errorf("infra: kafka data dir: %w", err)
+			return nil, nil, nil, fmt.Errorf("infra: kafka data dir: %w", err)
 		}
 		removeDir = func() { _ = os.RemoveAll(dir) }
 		opts = append(opts, kfake.DataDir(dir))
@@ -292,30 +340,36 @@ func startKfake(cfg EmbeddedConfig) (cluster *kfake.Cluster, closeKafka func(), 
 	cluster, err = kfake.NewCluster(opts...)
 	if err != nil {
 		removeDir()
-		return nil, nil, listenErr(fmt.Errorf("infra: start kfake on %s: %w", kafkaAddr, err))
+		return nil, nil, nil, listenErr(fmt.Errorf("infra: start kfake on %s: %w", kafkaAddr, err))
 	}
 	closeKafka = func() {
 		cluster.Close()
 		removeDir()
 	}
+	listenMu.Lock()
+	kafkaListen = slices.Clone(listen)
+	listenMu.Unlock()
 	if cfg.TopicConfigs != nil {
 		for _, t := range cfg.Topics {
 			if err := cluster.CreateTopic(t, int32(cfg.Partitions), cfg.TopicConfigs); err != nil {
 				closeKafka()
-				return nil, nil, fmt.Errorf("infra: create topic %s: %w", t, err)
+				return nil, nil, nil, fmt.Errorf("infra: create topic %s: %w", t, err)
 			}
 		}
 	}
-	return cluster, closeKafka, nil
+	return cluster, kafkaListen, closeKafka, nil
 }
 
 // ServeInfo is the one JSON line Serve writes: where the services listen and
 // what they are.
 type ServeInfo struct {
 	KafkaBrokers []string `json:"kafka_brokers"`
-	QdrantAddr   string   `json:"qdrant_addr"`
-	KafkaLabel   string   `json:"kafka_label"`
-	QdrantLabel  string   `json:"qdrant_label"`
+	// KafkaListen is where the broker listens, when it advertises another
+	// address (EmbeddedConfig.KafkaAdvertise).
+	KafkaListen []string `json:"kafka_listen,omitempty"`
+	QdrantAddr  string   `json:"qdrant_addr"`
+	KafkaLabel  string   `json:"kafka_label"`
+	QdrantLabel string   `json:"qdrant_label"`
 	// ControlURL is the fault control endpoint of the Qdrant stand-in (see
 	// ControlHandler).
 	ControlURL string `json:"control_url,omitempty"`
@@ -353,6 +407,7 @@ func (si ServeInfo) Connect() (*Env, error) {
 	}
 	env := Connect(ext)
 	env.Mode = ModeEmbedded
+	env.KafkaListen = si.KafkaListen
 	if si.QdrantEngine {
 		env.QdrantFaults = nil
 		env.QdrantEngine, env.QdrantPid, env.QdrantMetrics = true, si.QdrantPid, si.QdrantMetrics
@@ -394,6 +449,7 @@ func Serve(ctx context.Context, cfg EmbeddedConfig, controlAddr string, w io.Wri
 	defer stopControl()
 	line, err := json.Marshal(ServeInfo{
 		KafkaBrokers:  env.KafkaBrokers,
+		KafkaListen:   env.KafkaListen,
 		QdrantAddr:    env.QdrantAddr(),
 		KafkaLabel:    env.KafkaLabel,
 		QdrantLabel:   env.QdrantLabel,

@@ -47,6 +47,10 @@ type Env struct {
 	Picked string
 	// KafkaBrokers are the bootstrap brokers as host:port.
 	KafkaBrokers []string
+	// KafkaListen is where an embedded broker listens when it advertises
+	// another address (EmbeddedConfig.KafkaAdvertise: a proxy in front of
+	// it); nil otherwise.
+	KafkaListen []string
 	// QdrantHost and QdrantPort address Qdrant's gRPC API.
 	QdrantHost string
 	QdrantPort int

@@ -19,6 +19,7 @@ type infraServeFlags struct {
 	kafkaAddr, qdrantAddr, control *string
 	qdrantData, kafkaData          *string
 	qdrantEngine, qdrantStore      *string
+	kafkaAdvertise                 *string
 	partitions                     *int
 	topics                         stringsFlag
 }
@@ -33,6 +34,7 @@ func newInfraServeFlags() (*flag.FlagSet, *infraServeFlags) {
 		kafkaData:  fs.String(childproc.FlagKafkaData, "", "directory under which the embedded broker keeps its logs on disk, in a fresh directory removed when it stops, so its memory holds only their indexes (default: in memory)"),
 		qdrantData: fs.String(childproc.FlagQdrantData, "", "directory under which Qdrant keeps its data, in a fresh directory removed when it stops: the stand-in's points (default: in memory), the engine server's segments and WAL (default: the user's cache directory)"),
 	}
+	f.kafkaAdvertise = fs.String(childproc.FlagKafkaAdvertise, "", "address the embedded Kafka advertises to clients instead of the one it listens on, as advertised.listeners: a proxy in front of it (default: the listen address)")
 	f.qdrantStore = fs.String(childproc.FlagQdrantStore, "auto", "what serves Qdrant: engine (Qdrant's storage engine behind VectorStream's gRPC server, built by make engine), standin (the exact in-memory Go stand-in), or auto (the engine when it is built)")
 	f.qdrantEngine = fs.String(childproc.FlagQdrantEngine, "", "the Qdrant engine server binary (default: $"+qdrantengine.EnvBinary+", else qdrant-engine beside this binary)")
 	fs.Var(&f.topics, childproc.FlagTopic, "topic to create (repeatable; default raw_data and raw_data.dlq)")
@@ -60,7 +62,7 @@ func runInfra(ctx context.Context, args []string) error {
 		qdrantIs = qdrantengine.Label
 	}
 	fmt.Fprintf(os.Stderr, "vectorstream infra serve: Kafka: kfake, an embedded stand-in, not Kafka; Qdrant: %s. Ctrl-C stops them\n", qdrantIs)
-	return infra.Serve(ctx, infra.EmbeddedConfig{Partitions: *f.partitions, Topics: topics, KafkaAddr: *f.kafkaAddr, QdrantAddr: *f.qdrantAddr,
+	return infra.Serve(ctx, infra.EmbeddedConfig{Partitions: *f.partitions, Topics: topics, KafkaAddr: *f.kafkaAddr, KafkaAdvertise: *f.kafkaAdvertise, QdrantAddr: *f.qdrantAddr,
 		QdrantDataDir: *f.qdrantData, KafkaDataDir: *f.kafkaData, QdrantEngine: engine}, *f.control, os.Stdout)
 }
 

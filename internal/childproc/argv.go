@@ -21,18 +21,21 @@ const (
 // The names (without dashes) of the flags of the child commands. cmd/vectorstream
 // defines its flags with these constants, so argv built here always parses there.
 const (
-	FlagConfig     = "config"      // pipeline: the app_config.yaml file
-	FlagModel      = "model"       // pipeline: the embedding model file
-	FlagBackend    = "backend"     // pipeline: cpu, cuda or auto
-	FlagBrokers    = "brokers"     // pipeline, load: Kafka bootstrap brokers, comma-separated
-	FlagQdrant     = "qdrant"      // pipeline: Qdrant's gRPC address; infra serve: where the stand-in listens
-	FlagSecurity   = "security"    // pipeline: a YAML file of TLS, SASL and API key settings
-	FlagAnnounce   = "announce"    // pipeline: print the Announcement on stdout
-	FlagKafka      = "kafka"       // infra serve: where the embedded Kafka listens
-	FlagPartitions = "partitions"  // infra serve: partitions of the seeded topics
-	FlagTopic      = "topic"       // infra serve: a topic to create (repeatable)
-	FlagQdrantData = "qdrant-data" // infra serve: where the Qdrant stand-in keeps its points on disk
-	FlagKafkaData  = "kafka-data"  // infra serve: where the embedded broker keeps its logs on disk
+	FlagConfig   = "config"   // pipeline: the app_config.yaml file
+	FlagModel    = "model"    // pipeline: the embedding model file
+	FlagBackend  = "backend"  // pipeline: cpu, cuda or auto
+	FlagBrokers  = "brokers"  // pipeline, load: Kafka bootstrap brokers, comma-separated
+	FlagQdrant   = "qdrant"   // pipeline: Qdrant's gRPC address; infra serve: where the stand-in listens
+	FlagSecurity = "security" // pipeline: a YAML file of TLS, SASL and API key settings
+	FlagAnnounce = "announce" // pipeline: print the Announcement on stdout
+	FlagKafka    = "kafka"    // infra serve: where the embedded Kafka listens
+	// FlagKafkaAdvertise is infra serve's address for the broker to advertise
+	// (a fault proxy in front of it).
+	FlagKafkaAdvertise = "kafka-advertise"
+	FlagPartitions     = "partitions"  // infra serve: partitions of the seeded topics
+	FlagTopic          = "topic"       // infra serve: a topic to create (repeatable)
+	FlagQdrantData     = "qdrant-data" // infra serve: where the Qdrant stand-in keeps its points on disk
+	FlagKafkaData      = "kafka-data"  // infra serve: where the embedded broker keeps its logs on disk
 	// FlagQdrantEngine is infra serve's Qdrant engine server binary; FlagQdrantStore
 	// picks engine or standin (default: the engine when it is built).
 	FlagQdrantEngine = "qdrant-engine"
@@ -78,6 +81,9 @@ type InfraServeArgs struct {
 	// QdrantEngine is the Qdrant engine server's binary; "" serves the Go
 	// stand-in.
 	QdrantEngine string
+	// KafkaAdvertise is the address the broker advertises instead of Kafka
+	// (a fault proxy in front of it); "" advertises Kafka.
+	KafkaAdvertise string
 }
 
 // Argv returns the command line after the binary's name.
@@ -86,6 +92,9 @@ func (a InfraServeArgs) Argv() []string {
 		dash(FlagPartitions), strconv.Itoa(a.Partitions)}
 	for _, t := range a.Topics {
 		argv = append(argv, dash(FlagTopic), t)
+	}
+	if a.KafkaAdvertise != "" {
+		argv = append(argv, dash(FlagKafkaAdvertise), a.KafkaAdvertise)
 	}
 	if a.QdrantDataDir != "" {
 		argv = append(argv, dash(FlagQdrantData), a.QdrantDataDir)
