@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/vectorstream/vectorstream/infra"
+	"github.com/vectorstream/vectorstream/infra/faultproxy"
 	"github.com/vectorstream/vectorstream/internal/problem"
 )
 
@@ -31,13 +31,27 @@ type Fault interface {
 // faultTargets are what faults act on: endpoints and processes of the run, in the
 // terms of the packages that own them (never a fake's type).
 type faultTargets struct {
-	// qdrant makes the Qdrant endpoint misbehave; nil where nothing can be told to
-	// (a real Qdrant). qdrantLabel says what is behind the endpoint.
-	qdrant      infra.QdrantFaults
-	qdrantLabel string
+	// qdrant and kafka are the fault proxies in front of Qdrant and Kafka (see
+	// wire); nil when the scenario has no fault on that wire.
+	qdrant qdrantWire
+	kafka  kafkaWire
 	// pipeline kills and restarts the pipeline process; nil unless the pipeline
 	// runs as a restartable process of its own.
 	pipeline crasher
+}
+
+// qdrantWire is the gRPC fault proxy in front of Qdrant (*faultproxy.GRPC), as
+// the faults act on it.
+type qdrantWire interface {
+	Inject(faultproxy.GRPCFault) error
+	Clear() error
+}
+
+// kafkaWire is the TCP fault proxy in front of Kafka (*faultproxy.TCP), as the
+// faults act on it.
+type kafkaWire interface {
+	Inject(faultproxy.TCPFault) error
+	Clear() error
 }
 
 // endsWhenEndCalled is implemented by kinds whose window closes when End is

@@ -1,12 +1,13 @@
 package harness
 
 import (
-	"github.com/vectorstream/vectorstream/infra"
+	"github.com/vectorstream/vectorstream/infra/faultproxy"
 	"github.com/vectorstream/vectorstream/internal/problem"
 )
 
-// FaultQdrantErrors makes a share Ratio of the Qdrant RPCs fail with UNAVAILABLE
-// for the window.
+// FaultQdrantErrors makes a share Ratio of the Qdrant RPCs fail with the gRPC
+// status Code (default UNAVAILABLE) for the window, answered by the fault proxy
+// in front of Qdrant instead of forwarded.
 const FaultQdrantErrors = "qdrant_errors"
 
 func init() { registerFault(FaultQdrantErrors, newQdrantErrors) }
@@ -15,10 +16,15 @@ func init() { registerFault(FaultQdrantErrors, newQdrantErrors) }
 type qdrantErrors struct{ qdrantFault }
 
 func newQdrantErrors(spec FaultSpec) Fault {
-	return qdrantErrors{qdrantFault{spec: spec, in: infra.Injection{Kind: infra.InjectErrors, Ratio: spec.Ratio}}}
+	code, _ := statusCode(spec.Code) // Check reports a bad one
+	return qdrantErrors{qdrantFault{spec: spec, in: faultproxy.GRPCFault{Kind: faultproxy.GRPCErrors, Ratio: spec.Ratio, Code: code}}}
 }
 
-// Check needs a ratio in (0, 1].
+// Check needs a ratio in (0, 1] and a gRPC status name.
 func (f qdrantErrors) Check(s *Scenario) []problem.Problem {
-	return append(checkRatio(f.spec), f.qdrantFault.Check(s)...)
+	l := problem.List(checkRatio(f.spec))
+	if _, err := statusCode(f.spec.Code); err != nil {
+		l.Add("code", "%s", err.Error())
+	}
+	return append(l, f.qdrantFault.Check(s)...)
 }

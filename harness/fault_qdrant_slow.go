@@ -3,7 +3,7 @@ package harness
 import (
 	"time"
 
-	"github.com/vectorstream/vectorstream/infra"
+	"github.com/vectorstream/vectorstream/infra/faultproxy"
 	"github.com/vectorstream/vectorstream/internal/problem"
 )
 
@@ -16,7 +16,7 @@ func init() { registerFault(FaultQdrantSlow, newQdrantSlow) }
 type qdrantSlow struct{ qdrantFault }
 
 func newQdrantSlow(spec FaultSpec) Fault {
-	return qdrantSlow{qdrantFault{spec: spec, in: infra.Injection{Kind: infra.InjectSlow, Latency: spec.Latency}}}
+	return qdrantSlow{qdrantFault{spec: spec, in: faultproxy.GRPCFault{Kind: faultproxy.GRPCSlow, Latency: spec.Latency}}}
 }
 
 // Check needs a latency of at most a minute.

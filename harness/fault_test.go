@@ -13,11 +13,14 @@ import (
 	"time"
 
 	"github.com/vectorstream/vectorstream/infra"
+	"github.com/vectorstream/vectorstream/infra/faultproxy"
 	"github.com/vectorstream/vectorstream/internal/exitcode"
 	"github.com/vectorstream/vectorstream/internal/problem"
+	"google.golang.org/grpc/codes"
 )
 
-var allFaultKinds = []string{FaultKafkaBrokerRestart, FaultMalformedBurst, FaultPipelineCrash, FaultQdrantDown, FaultQdrantErrors, FaultQdrantSlow}
+var allFaultKinds = []string{FaultKafkaBrokerRestart, FaultKafkaLatency, FaultKafkaPartition, FaultMalformedBurst, FaultPipelineCrash,
+	FaultQdrantDown, FaultQdrantErrors, FaultQdrantPartition, FaultQdrantSlow}
 
 func TestFaultRegistry(t *testing.T) {
 	t.Parallel()
@@ -70,17 +73,31 @@ func TestFaultCheck(t *testing.T) {
 		wants []string // each a prefix of one problem, in order; none: valid
 	}{
 		{"qdrant_down ok", with(FaultQdrantDown, nil), nil, nil},
-		{"qdrant_down external without control", with(FaultQdrantDown, nil), external,
-			[]string{"kind: qdrant_down makes the Qdrant stand-in misbehave: in external mode it needs infra.qdrant_control"}},
-		{"qdrant_down external with control", with(FaultQdrantDown, nil), func(sc *Scenario) { external(sc); sc.Infra.QdrantControl = "http://127.0.0.1:1" }, nil},
+		{"qdrant_down external", with(FaultQdrantDown, nil), external, nil},
+		{"qdrant_down external with TLS", with(FaultQdrantDown, nil), func(sc *Scenario) { external(sc); sc.Infra.Security.QdrantTLS.Enabled = true },
+			[]string{"kind: qdrant_down puts a plaintext fault proxy in front of Qdrant, and infra.qdrant_tls is enabled"}},
+		{"qdrant_partition containers", with(FaultQdrantPartition, nil), func(sc *Scenario) { sc.Infra.Mode = infra.ModeContainers },
+			[]string{"kind: qdrant_partition needs infra.mode embedded or external"}},
 		{"qdrant_down commands", with(FaultQdrantDown, func(f *FaultSpec) { f.StartCommand = []string{"true"} }), nil,
 			[]string{"stop_command: only kafka_broker_restart runs commands"}},
 		{"qdrant_slow ok", with(FaultQdrantSlow, func(f *FaultSpec) { f.Latency = time.Second }), nil, nil},
 		{"qdrant_slow no latency", with(FaultQdrantSlow, nil), nil, []string{"latency: qdrant_slow needs a latency in (0, 1m], got 0s"}},
 		{"qdrant_slow too slow", with(FaultQdrantSlow, func(f *FaultSpec) { f.Latency = 2 * time.Minute }), external,
-			[]string{"latency: qdrant_slow needs a latency in (0, 1m], got 2m0s", "kind: qdrant_slow makes"}},
+			[]string{"latency: qdrant_slow needs a latency in (0, 1m], got 2m0s"}},
 		{"qdrant_errors ok", with(FaultQdrantErrors, func(f *FaultSpec) { f.Ratio = 1 }), nil, nil},
 		{"qdrant_errors ratio", with(FaultQdrantErrors, func(f *FaultSpec) { f.Ratio = 2 }), nil, []string{"ratio: qdrant_errors needs a ratio in (0, 1], got 2"}},
+		{"qdrant_errors code", with(FaultQdrantErrors, func(f *FaultSpec) { f.Ratio, f.Code = 0.5, "resource_exhausted" }), nil, nil},
+		{"qdrant_errors bad code", with(FaultQdrantErrors, func(f *FaultSpec) { f.Ratio, f.Code = 0.5, "OK" }), nil,
+			[]string{`code: unknown gRPC status "OK"`}},
+		{"kafka_partition ok", with(FaultKafkaPartition, nil), nil, nil},
+		{"kafka_partition external without proxy", with(FaultKafkaPartition, nil), func(sc *Scenario) { external(sc); sc.Infra.Brokers = []string{"a:1", "b:2"} },
+			[]string{"kind: kafka_partition in external mode needs infra.kafka_proxy", "kind: kafka_partition in external mode needs a single broker"}},
+		{"kafka_partition external", with(FaultKafkaPartition, nil), func(sc *Scenario) {
+			external(sc)
+			sc.Infra.Brokers, sc.Infra.KafkaProxy = []string{"127.0.0.1:9092"}, "127.0.0.1:19092"
+		}, nil},
+		{"kafka_latency ok", with(FaultKafkaLatency, func(f *FaultSpec) { f.Latency = 50 * time.Millisecond }), nil, nil},
+		{"kafka_latency none", with(FaultKafkaLatency, nil), nil, []string{"latency: kafka_latency needs a latency in [1ms, 1m], got 0s"}},
 		{"malformed_burst ok", with(FaultMalformedBurst, func(f *FaultSpec) { f.Ratio = 0.5 }), nil, nil},
 		{"malformed_burst ratio and window", with(FaultMalformedBurst, func(f *FaultSpec) { f.At, f.Duration = -time.Second, 0 }), nil,
 			[]string{"ratio: malformed_burst needs a ratio in (0, 1], got 0", "at: must be >= 0, got -1s", "duration: must be > 0 (pipeline_crash: >= 0"}},
@@ -118,21 +135,32 @@ func TestFaultCheck(t *testing.T) {
 	}
 }
 
-// recordingQdrant is an infra.QdrantFaults that records what it was told.
-type recordingQdrant struct {
+// recordingWire is a fault proxy that records what it was told.
+type recordingWire struct {
 	mu    sync.Mutex
 	calls []string
-	ins   []infra.Injection
+	ins   []faultproxy.GRPCFault
+	tcp   []faultproxy.TCPFault
 }
 
-func (r *recordingQdrant) Inject(_ context.Context, in infra.Injection) error {
+func (r *recordingWire) Inject(in faultproxy.GRPCFault) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls, r.ins = append(r.calls, "inject "+in.Kind), append(r.ins, in)
 	return nil
 }
 
-func (r *recordingQdrant) Clear(context.Context) error {
+// recordingKafka is the Kafka side of a recordingWire.
+type recordingKafka struct{ *recordingWire }
+
+func (r recordingKafka) Inject(in faultproxy.TCPFault) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls, r.tcp = append(r.calls, "inject kafka "+in.Kind), append(r.tcp, in)
+	return nil
+}
+
+func (r *recordingWire) Clear() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls = append(r.calls, "clear")
@@ -153,30 +181,31 @@ func (c slowCrasher) Restart(context.Context) error {
 
 func TestFaultRunnerWindows(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		q := &recordingQdrant{}
-		env := &infra.Env{QdrantFaults: q, QdrantLabel: "test"}
+		q := &recordingWire{}
 		specs := []FaultSpec{
 			{Kind: FaultQdrantSlow, At: time.Second, Duration: 2 * time.Second, Latency: 300 * time.Millisecond},
 			{Kind: FaultPipelineCrash, At: 4 * time.Second, Duration: time.Second},
 			{Kind: FaultQdrantErrors, At: 7 * time.Second, Duration: time.Second, Ratio: 0.25},
 			{Kind: FaultMalformedBurst, At: 9 * time.Second, Duration: time.Second, Ratio: 0.5},
+			{Kind: FaultKafkaPartition, At: 11 * time.Second, Duration: time.Second},
 		}
-		fr := newFaultRunner(specs, env, slowCrasher{restart: 3 * time.Second}, time.Now(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+		targets := faultTargets{qdrant: q, kafka: recordingKafka{q}, pipeline: slowCrasher{restart: 3 * time.Second}}
+		fr := newFaultRunner(specs, targets, time.Now(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 		if err := fr.check(); err != nil {
 			t.Fatal(err)
 		}
 		fr.run(t.Context())
 		res := fr.finish()
-		wantCalls := []string{"inject slow", "clear", "inject errors", "clear"}
+		wantCalls := []string{"inject slow", "clear", "inject errors", "clear", "inject kafka partition", "clear"}
 		if !slices.Equal(q.calls, wantCalls) {
 			t.Errorf("qdrant calls %q, want %q", q.calls, wantCalls)
 		}
-		wantIns := []infra.Injection{{Kind: infra.InjectSlow, Latency: 300 * time.Millisecond}, {Kind: infra.InjectErrors, Ratio: 0.25}}
+		wantIns := []faultproxy.GRPCFault{{Kind: faultproxy.GRPCSlow, Latency: 300 * time.Millisecond}, {Kind: faultproxy.GRPCErrors, Ratio: 0.25, Code: codes.Unavailable}}
 		if !slices.Equal(q.ins, wantIns) {
 			t.Errorf("injections %+v, want %+v", q.ins, wantIns)
 		}
 		// The crash's window closes when the restart begins, not when it returns.
-		wantWin := [][2]float64{{1, 3}, {4, 5}, {7, 8}, {9, 10}}
+		wantWin := [][2]float64{{1, 3}, {4, 5}, {7, 8}, {9, 10}, {11, 12}}
 		for i, r := range res {
 			if r.StartS != wantWin[i][0] || r.EndS != wantWin[i][1] || r.Error != "" || r.RTOSeconds != -1 {
 				t.Errorf("fault %d (%s): %+v, want window %v, no error, RTO -1", i, r.Kind, r, wantWin[i])
@@ -187,17 +216,18 @@ func TestFaultRunnerWindows(t *testing.T) {
 
 func TestFaultRunnerErrors(t *testing.T) {
 	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
-	// Ready: a Qdrant fault against a Qdrant that cannot misbehave, a crash with no
-	// process, an unknown kind.
+	// Ready: a Qdrant or Kafka fault with no proxy in front of the service, a crash
+	// with no process, an unknown kind.
 	for _, tc := range []struct {
 		spec FaultSpec
 		want string
 	}{
-		{FaultSpec{Kind: FaultQdrantDown}, "bad configuration: faults[0]: qdrant_down needs the Qdrant stand-in (embedded, or infra serve's control_url as infra.qdrant_control); real Qdrant cannot be told to misbehave"},
+		{FaultSpec{Kind: FaultQdrantDown}, "bad configuration: faults[0]: qdrant_down: no fault proxy in front of Qdrant"},
+		{FaultSpec{Kind: FaultKafkaLatency}, "bad configuration: faults[0]: kafka_latency: no fault proxy in front of Kafka"},
 		{FaultSpec{Kind: FaultPipelineCrash}, "bad configuration: faults[0]: pipeline_crash needs the pipeline in a process of its own"},
 		{FaultSpec{Kind: "meteor"}, `bad configuration: faults[0].kind: unknown fault "meteor"`},
 	} {
-		fr := newFaultRunner([]FaultSpec{tc.spec}, &infra.Env{QdrantLabel: "real Qdrant"}, nil, time.Now(), discard)
+		fr := newFaultRunner([]FaultSpec{tc.spec}, faultTargets{}, time.Now(), discard)
 		err := fr.check()
 		if !errors.Is(err, exitcode.ErrConfig) || !strings.HasPrefix(err.Error(), tc.want) {
 			t.Errorf("%s: check = %v, want exitcode.ErrConfig starting %q", tc.spec.Kind, err, tc.want)
@@ -206,7 +236,7 @@ func TestFaultRunnerErrors(t *testing.T) {
 	// A fault that cannot begin records its error and is not ended.
 	synctest.Test(t, func(t *testing.T) {
 		specs := []FaultSpec{{Kind: FaultPipelineCrash, At: time.Second, Duration: time.Second}}
-		fr := newFaultRunner(specs, &infra.Env{}, slowCrasher{killErr: errors.New("no such process")}, time.Now(), discard)
+		fr := newFaultRunner(specs, faultTargets{pipeline: slowCrasher{killErr: errors.New("no such process")}}, time.Now(), discard)
 		fr.run(t.Context())
 		r := fr.finish()[0]
 		if r.Error != "no such process" || r.StartS != 1 || r.EndS != 1 {

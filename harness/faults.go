@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vectorstream/vectorstream/infra"
 	"github.com/vectorstream/vectorstream/internal/exitcode"
 )
 
@@ -24,6 +23,9 @@ type FaultSpec struct {
 	// Ratio is qdrant_errors' share of failed RPCs and malformed_burst's share of
 	// malformed events.
 	Ratio float64 `yaml:"ratio" json:"ratio,omitempty"`
+	// Code is the gRPC status qdrant_errors answers with, by gRPC's name for it
+	// (UNAVAILABLE, RESOURCE_EXHAUSTED, ...); empty means UNAVAILABLE.
+	Code string `yaml:"code" json:"code,omitempty"`
 	// StopCommand and StartCommand stop and start the broker for kafka_broker_restart
 	// (argv; default deploy/kafka/down.sh and deploy/kafka/up.sh).
 	StopCommand  []string `yaml:"stop_command" json:"stop_command,omitempty"`
@@ -61,14 +63,13 @@ type faultRunner struct {
 	wg      sync.WaitGroup
 }
 
-// newFaultRunner prepares the faults of specs to act on env's endpoints and on
-// crash (nil unless the pipeline runs as a restartable process); start is the
+// newFaultRunner prepares the faults of specs to act on targets; start is the
 // start of the load, the origin of every At.
-func newFaultRunner(specs []FaultSpec, env *infra.Env, crash crasher, start time.Time, log *slog.Logger) *faultRunner {
+func newFaultRunner(specs []FaultSpec, targets faultTargets, start time.Time, log *slog.Logger) *faultRunner {
 	fr := &faultRunner{
 		specs:   specs,
 		faults:  make([]Fault, len(specs)),
-		targets: faultTargets{qdrant: env.QdrantFaults, qdrantLabel: env.QdrantLabel, pipeline: crash},
+		targets: targets,
 		start:   start,
 		log:     log,
 		results: make([]FaultResult, len(specs)),

@@ -20,12 +20,14 @@ import (
 )
 
 // startInfra starts or connects to the scenario's Kafka and Qdrant.
-func startInfra(ctx context.Context, sc *Scenario, self string, procs *procTable) (*infra.Env, error) {
+// kafkaAdvertise, when set, is the address the embedded broker advertises (the
+// Kafka fault proxy's).
+func startInfra(ctx context.Context, sc *Scenario, self string, procs *procTable, kafkaAdvertise string) (*infra.Env, error) {
 	// The stand-ins keep their data on disk under the user's cache directory (the
 	// broker its logs, bounded by retention; Qdrant its points), so their memory
 	// does not grow with the run (the estimate counts that disk).
 	emb := infra.EmbeddedConfig{Partitions: sc.Kafka.Partitions, Topics: []string{sc.Pipeline.Kafka.Topic, sc.Pipeline.Kafka.DLQTopic},
-		QdrantDataDir: infra.DataRoot(), KafkaDataDir: infra.DataRoot(), QdrantEngine: sc.Infra.qdrantEngine}
+		QdrantDataDir: infra.DataRoot(), KafkaDataDir: infra.DataRoot(), QdrantEngine: sc.Infra.qdrantEngine, KafkaAdvertise: kafkaAdvertise}
 	var ext infra.External
 	switch {
 	case sc.Infra.Mode == infra.ModeExternal:
@@ -33,9 +35,9 @@ func startInfra(ctx context.Context, sc *Scenario, self string, procs *procTable
 		if err != nil {
 			return nil, fmt.Errorf("%w: infra.qdrant_addr %w", exitcode.ErrConfig, err)
 		}
-		ext = infra.External{Brokers: sc.Infra.Brokers, QdrantHost: host, QdrantPort: port, Security: sc.Infra.Security, QdrantControl: sc.Infra.QdrantControl}
+		ext = infra.External{Brokers: sc.Infra.Brokers, QdrantHost: host, QdrantPort: port, Security: sc.Infra.Security}
 	case sc.Infra.Process:
-		return serveChild(ctx, sc, self, procs)
+		return serveChild(ctx, sc, self, procs, kafkaAdvertise)
 	}
 	env, err := infra.Start(ctx, sc.Infra.Mode, emb, ext)
 	if err != nil {
@@ -57,13 +59,13 @@ func startInfra(ctx context.Context, sc *Scenario, self string, procs *procTable
 
 // serveChild runs the embedded services as `vectorstream infra serve` in a child
 // process and connects to them. Closing the Env stops the child.
-func serveChild(ctx context.Context, sc *Scenario, self string, procs *procTable) (*infra.Env, error) {
+func serveChild(ctx context.Context, sc *Scenario, self string, procs *procTable, kafkaAdvertise string) (*infra.Env, error) {
 	if self == "" {
 		return nil, errors.New("infra.process: the harness was not told where the vectorstream binary is")
 	}
 	args := childproc.InfraServeArgs{Kafka: "127.0.0.1:0", Qdrant: "127.0.0.1:0",
 		Partitions: sc.Kafka.Partitions, Topics: []string{sc.Pipeline.Kafka.Topic, sc.Pipeline.Kafka.DLQTopic},
-		QdrantDataDir: infra.DataRoot(), KafkaDataDir: infra.DataRoot(), QdrantEngine: sc.Infra.qdrantEngine}
+		QdrantDataDir: infra.DataRoot(), KafkaDataDir: infra.DataRoot(), QdrantEngine: sc.Infra.qdrantEngine, KafkaAdvertise: kafkaAdvertise}
 	cmd := exec.Command(self, args.Argv()...)
 	cmd.Env = childproc.Env(os.Environ(), childproc.CmdInfra)
 	cmd.Stderr = io.Discard

@@ -18,7 +18,7 @@ import (
 // ScenarioSchemaVersion is the layout of the scenario this build records in a run's
 // result.json, written there as the scenario's "schema_version". A recorded scenario
 // without one is version 1: the layout of the committed 2026-11-26 baselines.
-const ScenarioSchemaVersion = 3
+const ScenarioSchemaVersion = 4
 
 // scenarioFields is the current layout (ScenarioSchemaVersion): the JSON path of every
 // field a recorded scenario may hold, "[]" marking the elements of a list. The JSON
@@ -37,6 +37,7 @@ var scenarioFields = []string{
 	"embedding.oversample",
 	"embedding.power_iters",
 	"faults[].at",
+	"faults[].code",
 	"faults[].duration",
 	"faults[].kind",
 	"faults[].latency",
@@ -73,13 +74,13 @@ var scenarioFields = []string{
 	"infra.Security.qdrant_tls.server_name",
 	"infra.Security.timeout",
 	"infra.brokers",
+	"infra.kafka_proxy",
 	"infra.load_processes",
 	"infra.mode",
 	"infra.pipeline_process",
 	"infra.pipeline_processes",
 	"infra.process",
 	"infra.qdrant_addr",
-	"infra.qdrant_control",
 	"infra.qdrant_store",
 	"kafka.partitions",
 	"kafka.producer_linger",
@@ -224,6 +225,15 @@ var scenarioMigrations = []scenarioMigration{
 			}
 			return nil
 		},
+	},
+	{
+		// Version 3: qdrant_* faults acted on the Go stand-in's own injection hooks,
+		// reached in external mode through infra.qdrant_control (the control URL of
+		// `vectorstream infra serve`). From version 4 they act on a fault proxy the
+		// harness puts in front of any Qdrant, so the retired qdrant_control has
+		// nothing to carry; qdrant_errors' code (new) was UNAVAILABLE, its empty
+		// value. infra.kafka_proxy is new and empty for a run without Kafka faults.
+		Version: 3,
 	},
 }
 

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+
 	"github.com/vectorstream/vectorstream/infra"
 	"github.com/vectorstream/vectorstream/pipeline/retry"
 )
@@ -196,7 +198,26 @@ func TestScenarioMigrations(t *testing.T) {
 			}
 		}
 	})
-	t.Run("v3, the current layout", func(t *testing.T) {
+	t.Run("v3 with qdrant_control", func(t *testing.T) {
+		t.Parallel()
+		tree := map[string]any{"schema_version": 3, "name": "v3", "infra": map[string]any{"mode": "external", "qdrant_control": "http://127.0.0.1:1"},
+			"faults": []any{map[string]any{"kind": "qdrant_errors", "at": int64(time.Second), "duration": int64(time.Second), "ratio": 0.5}}}
+		b, err := json.Marshal(tree)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sc Scenario
+		if err := json.Unmarshal(b, &sc); err != nil {
+			t.Fatal(err)
+		}
+		if sc.SchemaVersion != ScenarioSchemaVersion || len(sc.Faults) != 1 || sc.Faults[0].Code != "" || sc.Infra.KafkaProxy != "" {
+			t.Errorf("v3 recording migrated to %+v", sc)
+		}
+		if c, err := statusCode(sc.Faults[0].Code); err != nil || c != codes.Unavailable {
+			t.Errorf("v3 qdrant_errors answers %v, %v; want UNAVAILABLE, as v3's did", c, err)
+		}
+	})
+	t.Run("v4, the current layout", func(t *testing.T) {
 		t.Parallel()
 		want := DefaultScenario()
 		want.Name, want.Seed = "now", 9
@@ -209,7 +230,7 @@ func TestScenarioMigrations(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.HasPrefix(string(b), `{"schema_version":3,`) {
+		if !strings.HasPrefix(string(b), `{"schema_version":4,`) {
 			t.Errorf("recorded as %.40s…, want schema_version first", b)
 		}
 		var got Scenario
@@ -227,7 +248,7 @@ func TestScenarioMigrations(t *testing.T) {
 func TestScenarioSchemaVersionRefused(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ body, want string }{
-		{`{"schema_version": 4, "name": "x"}`, "this build reads up to 3"},
+		{`{"schema_version": 5, "name": "x"}`, "this build reads up to 4"},
 		{`{"schema_version": 0}`, "want a whole number of at least 1"},
 		{`{"schema_version": "2"}`, "want a whole number"},
 		{`{"schema_version": 1.5}`, "want a whole number"},

@@ -73,7 +73,8 @@ func (r *run) offer(ctx context.Context) error {
 // startFaults checks that the scenario's faults can run here and starts injecting
 // them at their times, counted from start.
 func (r *run) startFaults(ctx context.Context, start time.Time) error {
-	r.faults = newFaultRunner(r.sc.Faults, r.env, r.pl.crash, start, r.log)
+	qp, kp := r.wire.targets()
+	r.faults = newFaultRunner(r.sc.Faults, faultTargets{qdrant: qp, kafka: kp, pipeline: r.pl.crash}, start, r.log)
 	if err := r.faults.check(); err != nil {
 		return err
 	}

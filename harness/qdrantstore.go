@@ -17,25 +17,6 @@ const (
 	QdrantStoreStandin = "standin"
 )
 
-// injectsQdrant is implemented by the faults that make the Qdrant stand-in
-// misbehave (qdrantFault and the kinds that embed it); the engine takes none.
-type injectsQdrant interface{ injectsQdrant() }
-
-func (qdrantFault) injectsQdrant() {}
-
-// injectsQdrantFaults reports whether any of sc's faults needs the stand-in's
-// injection hooks.
-func (sc *Scenario) injectsQdrantFaults() bool {
-	for _, spec := range sc.Faults {
-		if f, ps := newFault(spec); len(ps) == 0 {
-			if _, ok := f.(injectsQdrant); ok {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // qdrantStoreOf reports whether sc's embedded Qdrant would be the engine server,
 // without changing sc.
 func qdrantStoreOf(sc *Scenario) (engine bool, err error) {
@@ -48,7 +29,7 @@ func qdrantStoreOf(sc *Scenario) (engine bool, err error) {
 
 // ResolveQdrantStore settles infra.qdrant_store for an embedded run, before
 // any load: an empty value becomes "engine" when the engine server is built
-// (qdrantengine.Find) and no fault needs the stand-in, else "standin", with
+// (qdrantengine.Find), else "standin", with
 // the reason returned as one line for the terminal. "engine" that is not
 // built is a configuration error naming the field. Other modes are left
 // alone. Calling it again does nothing more.
@@ -64,9 +45,6 @@ func ResolveQdrantStore(sc *Scenario) (fellBack string, err error) {
 	case sc.Infra.QdrantStore == QdrantStoreEngine && findErr != nil:
 		return "", fmt.Errorf("%w: %s: infra.qdrant_store: engine: %w", exitcode.ErrConfig, sc.File, findErr)
 	case sc.Infra.QdrantStore == QdrantStoreEngine:
-	case sc.injectsQdrantFaults():
-		sc.Infra.QdrantStore = QdrantStoreStandin
-		return "Qdrant: the exact in-memory stand-in, since this scenario's qdrant_* faults need its injection hooks (the engine server takes none)", nil
 	case errors.Is(findErr, qdrantengine.ErrNotBuilt):
 		sc.Infra.QdrantStore = QdrantStoreStandin
 		return "Qdrant: the exact in-memory stand-in, not Qdrant's engine: " + findErr.Error(), nil

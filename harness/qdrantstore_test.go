@@ -38,7 +38,8 @@ func TestResolveQdrantStore(t *testing.T) {
 		{name: "empty, built", built: true, mode: "embedded", want: QdrantStoreEngine},
 		{name: "empty, auto mode, built", built: true, mode: "auto", want: QdrantStoreEngine},
 		{name: "empty, not built", mode: "embedded", want: QdrantStoreStandin, fellBack: "make engine"},
-		{name: "empty, built, qdrant faults", built: true, mode: "embedded", faults: qdrantFault, want: QdrantStoreStandin, fellBack: "injection hooks"},
+		// Faults act on the wire in front of any store: they no longer pick the stand-in.
+		{name: "empty, built, qdrant faults", built: true, mode: "embedded", faults: qdrantFault, want: QdrantStoreEngine},
 		{name: "standin, built", built: true, mode: "embedded", store: QdrantStoreStandin, want: QdrantStoreStandin},
 		{name: "engine, built", built: true, mode: "embedded", store: QdrantStoreEngine, want: QdrantStoreEngine},
 		{name: "engine, not built", mode: "embedded", store: QdrantStoreEngine, wantError: "infra.qdrant_store: engine"},
@@ -89,7 +90,6 @@ func TestQdrantStoreValidation(t *testing.T) {
 	}{
 		{"embedded", "memory", nil, "infra.qdrant_store: must be engine or standin"},
 		{"external", "engine", nil, "infra.qdrant_store: only the embedded mode"},
-		{"embedded", "engine", []FaultSpec{{Kind: FaultQdrantErrors, At: time.Second, Duration: time.Second, Ratio: 0.5}}, "takes no fault injections"},
 	} {
 		sc := DefaultScenario()
 		sc.Infra.Mode, sc.Infra.QdrantStore, sc.Faults = tc.mode, tc.store, tc.faults

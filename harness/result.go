@@ -53,6 +53,9 @@ type Result struct {
 	// Processes are the processes of the run (the harness and every one it started)
 	// with their anonymous resident memory over the load window.
 	Processes []ProcessMemory `json:"processes,omitempty"`
+	// Proxies are the fault proxies the run put in the path (none without faults
+	// on the wire), with what each hop cost.
+	Proxies []ProxyResult `json:"proxies,omitempty"`
 }
 
 // Counts are the run's totals.

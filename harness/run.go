@@ -83,6 +83,8 @@ type run struct {
 	undo []func()
 
 	env        *infra.Env                // startInfra
+	wire       *wire                     // startInfra: the fault proxies, if any
+	proxies    []ProxyResult             // startInfra: what they cost
 	qc         *qdrant.Client            // startInfra
 	gen        *workloads.Generator      // prepareModel
 	gcfg       workloads.GeneratorConfig // prepareModel
@@ -136,12 +138,25 @@ func (r *run) note(format string, args ...any) {
 // startInfra brings up Kafka and Qdrant (embedded, containers or external), connects
 // a Qdrant client and, in external mode, creates the run's topics and collections.
 func (r *run) startInfra(ctx context.Context) error {
-	env, err := startInfra(ctx, r.sc, r.o.Self, r.procs)
+	w, err := newWire(r.sc)
+	if err != nil {
+		return err
+	}
+	r.wire = w
+	r.onClose(w.close)
+	env, err := startInfra(ctx, r.sc, r.o.Self, r.procs, w.kafkaAdvertise())
 	if err != nil {
 		return err
 	}
 	r.env = env
 	r.onClose(env.Close)
+	if r.proxies, err = w.attach(ctx, r.sc, env); err != nil {
+		return err
+	}
+	for _, p := range r.proxies {
+		r.note("faults acted on the wire: the %s (listening on %s, forwarding to %s) added %.0f µs to a round trip at the median, measured before the load (%d round trips each way)",
+			p.What, p.Listen, p.Upstream, float64(p.Overhead.AddedP50)/1e3, p.Overhead.Samples)
+	}
 	envr := &r.res.Environment
 	envr.InfraMode = env.Mode
 	envr.Kafka, envr.Qdrant = env.KafkaLabel, env.QdrantLabel
@@ -253,6 +268,7 @@ func (r *run) collect(ctx context.Context) error {
 	recoveryTimes(r.res.Faults, rows, r.sc.recoveryLevel())
 	loadSeconds := int((r.sc.Warmup + r.sc.Duration) / time.Second)
 	r.res.Processes = processMemory(rows, r.procs.Names(), loadSeconds, r.processWhat)
+	r.res.Proxies = r.wire.results(r.proxies)
 	return nil
 }
 

@@ -116,15 +116,17 @@ type InfraConfig struct {
 	// Brokers and QdrantAddr are used in external mode.
 	Brokers    []string `yaml:"brokers,omitempty" json:"brokers,omitempty"`
 	QdrantAddr string   `yaml:"qdrant_addr" json:"qdrant_addr,omitempty"`
-	// QdrantControl is the fault control URL of a Qdrant stand-in served by
-	// `vectorstream infra serve` (its control_url), for qdrant_* faults in external mode.
-	QdrantControl string `yaml:"qdrant_control" json:"qdrant_control,omitempty"`
+	// KafkaProxy is where the Kafka fault proxy listens in external mode, for
+	// kafka_* faults (host:port). The broker must advertise this address
+	// (advertised.listeners), so that clients stay on the proxy once they read
+	// the cluster's metadata; the run checks that before any load.
+	KafkaProxy string `yaml:"kafka_proxy" json:"kafka_proxy,omitempty"`
 	// QdrantStore is what serves Qdrant in the embedded mode: "engine", the
 	// Qdrant engine server (Qdrant's storage engine qdrant-edge behind
 	// VectorStream's gRPC server, a process of its own, built by `make
 	// engine`), or "standin", the exact in-memory Go stand-in. Empty picks the
-	// engine when it is built and the scenario injects no Qdrant faults, else
-	// the stand-in; the scenario recorded in result.json says which ran.
+	// engine when it is built, else the stand-in; the scenario recorded in
+	// result.json says which ran.
 	QdrantStore string `yaml:"qdrant_store" json:"qdrant_store,omitempty"`
 	// qdrantEngine is the engine binary QdrantStore "engine" resolved to.
 	qdrantEngine string

@@ -114,8 +114,8 @@ type EmbeddedConfig struct {
 	// (infra/qdrant-engine, Qdrant's storage engine qdrant-edge behind a
 	// gRPC server): StartEmbedded runs it as a child process on a loopback
 	// port instead of the Go stand-in, its storage in a fresh directory under
-	// QdrantDataDir (or DataRoot when that is empty). The engine takes no
-	// fault injections: Env.QdrantServer and Env.QdrantFaults stay nil.
+	// QdrantDataDir (or DataRoot when that is empty). Env.QdrantServer stays
+	// nil.
 	QdrantEngine string `json:"qdrant_engine,omitempty" yaml:"qdrant_engine,omitempty"`
 
 	// KafkaOpts are extra kfake options, applied last (for example
@@ -236,7 +236,6 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Env, error) {
 		QdrantLabel:  map[bool]string{false: QdrantFakeLabel, true: QdrantFakeDiskLabel}[cfg.QdrantDataDir != ""],
 		KafkaCluster: cluster,
 		QdrantServer: srv,
-		QdrantFaults: localFaults{srv},
 	}
 	env.closers = append(env.closers, closeKafka, func() { _ = srv.Close() })
 	return env, nil
@@ -370,9 +369,8 @@ type ServeInfo struct {
 	QdrantAddr  string   `json:"qdrant_addr"`
 	KafkaLabel  string   `json:"kafka_label"`
 	QdrantLabel string   `json:"qdrant_label"`
-	// ControlURL is the fault control endpoint of the Qdrant stand-in (see
-	// ControlHandler).
-	ControlURL string `json:"control_url,omitempty"`
+	// DebugURL serves the stand-ins' Go profiles (/debug/pprof).
+	DebugURL string `json:"debug_url,omitempty"`
 	// QdrantEngine is true when Qdrant is the engine server, a process of
 	// its own (QdrantPid) with Prometheus metrics at QdrantMetrics.
 	QdrantEngine  bool   `json:"qdrant_engine,omitempty"`
@@ -388,18 +386,17 @@ func (si ServeInfo) External() (External, error) {
 		return External{}, fmt.Errorf("infra: serve info: qdrant_addr %w", err)
 	}
 	return External{
-		Brokers:       si.KafkaBrokers,
-		QdrantHost:    host,
-		QdrantPort:    port,
-		KafkaLabel:    si.KafkaLabel,
-		QdrantLabel:   si.QdrantLabel,
-		QdrantControl: si.ControlURL,
+		Brokers:     si.KafkaBrokers,
+		QdrantHost:  host,
+		QdrantPort:  port,
+		KafkaLabel:  si.KafkaLabel,
+		QdrantLabel: si.QdrantLabel,
 	}, nil
 }
 
 // Connect connects to the served services, as Connect(si.External()) does,
-// and carries over what ServeInfo says of the engine server; the engine takes
-// no fault injections, so QdrantFaults stays nil for it.
+// and carries over what ServeInfo says of the engine server and where the
+// broker listens.
 func (si ServeInfo) Connect() (*Env, error) {
 	ext, err := si.External()
 	if err != nil {
@@ -409,7 +406,6 @@ func (si ServeInfo) Connect() (*Env, error) {
 	env.Mode = ModeEmbedded
 	env.KafkaListen = si.KafkaListen
 	if si.QdrantEngine {
-		env.QdrantFaults = nil
 		env.QdrantEngine, env.QdrantPid, env.QdrantMetrics = true, si.QdrantPid, si.QdrantMetrics
 	}
 	return env, nil
@@ -430,30 +426,30 @@ func ReadServeInfo(r io.Reader) (ServeInfo, error) {
 }
 
 // Serve runs the embedded services for `vectorstream infra serve`: it starts
-// them and their fault control endpoint (on controlAddr; "" means
+// them and their debug endpoint (pprof, on debugAddr; "" means
 // 127.0.0.1:0), writes one ServeInfo JSON line to w, and runs until ctx is
 // done, then shuts them down and returns nil.
-func Serve(ctx context.Context, cfg EmbeddedConfig, controlAddr string, w io.Writer) error {
+func Serve(ctx context.Context, cfg EmbeddedConfig, debugAddr string, w io.Writer) error {
 	env, err := StartEmbedded(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer env.Close()
-	if controlAddr == "" {
-		controlAddr = "127.0.0.1:0"
+	if debugAddr == "" {
+		debugAddr = "127.0.0.1:0"
 	}
-	controlURL, stopControl, err := serveControl(ctx, controlAddr, env.QdrantServer)
+	debugURL, stopDebug, err := serveDebug(ctx, debugAddr)
 	if err != nil {
 		return err
 	}
-	defer stopControl()
+	defer stopDebug()
 	line, err := json.Marshal(ServeInfo{
 		KafkaBrokers:  env.KafkaBrokers,
 		KafkaListen:   env.KafkaListen,
 		QdrantAddr:    env.QdrantAddr(),
 		KafkaLabel:    env.KafkaLabel,
 		QdrantLabel:   env.QdrantLabel,
-		ControlURL:    controlURL,
+		DebugURL:      debugURL,
 		QdrantEngine:  env.QdrantEngine,
 		QdrantPid:     env.QdrantPid,
 		QdrantMetrics: env.QdrantMetrics,

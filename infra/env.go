@@ -73,10 +73,6 @@ type Env struct {
 	// QdrantServer.SetFault) and to read counters.
 	KafkaCluster *kfake.Cluster
 	QdrantServer *qdrantfake.Server
-	// QdrantFaults makes the Qdrant stand-in misbehave (fault scenarios): set for
-	// the embedded stand-in, in this process or served by `vectorstream infra
-	// serve` (External.QdrantControl); nil for a real Qdrant.
-	QdrantFaults QdrantFaults
 	// QdrantEngine is true when Qdrant is the engine server
 	// (EmbeddedConfig.QdrantEngine), in its own process QdrantPid, with its
 	// Prometheus metrics at the URL QdrantMetrics.
@@ -119,9 +115,6 @@ type External struct {
 	// addresses, for services whose nature is known (a `vectorstream infra
 	// serve` process says it serves stand-ins).
 	KafkaLabel, QdrantLabel string
-	// QdrantControl is the fault control URL of a Qdrant stand-in served by
-	// `vectorstream infra serve`; empty for a real Qdrant.
-	QdrantControl string
 
 	// Security is TLS, SASL, the Qdrant API key and the connect timeout;
 	// Connect turns it into the Env's KafkaOpts and QdrantDialOptions.
@@ -182,9 +175,6 @@ func Connect(ext External) *Env {
 		QdrantLabel:       ext.QdrantLabel,
 		KafkaOpts:         append(kafkaOpts, ext.KafkaOpts...),
 		QdrantDialOptions: append(qdrantOpts, ext.QdrantDialOptions...),
-	}
-	if ext.QdrantControl != "" {
-		env.QdrantFaults = RemoteFaults{URL: ext.QdrantControl}
 	}
 	if env.KafkaLabel == "" {
 		env.KafkaLabel = "Kafka (external, " + strings.Join(ext.Brokers, ",") + ")"

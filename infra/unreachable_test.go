@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/vectorstream/vectorstream/infra"
-	"github.com/vectorstream/vectorstream/infra/qdrantfake"
 	"github.com/vectorstream/vectorstream/internal/exitcode"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -50,9 +49,7 @@ func TestQdrantRPCUnreachableCarriesItsClass(t *testing.T) {
 	if _, err := live.CollectionExists(t.Context(), "ecommerce_events"); err != nil {
 		t.Fatal(err)
 	}
-	if err := env.QdrantServer.Inject(qdrantfake.Injection{Kind: qdrantfake.InjectDown}); err != nil {
-		t.Fatal(err)
-	}
+	env.QdrantServer.SetFault(func(string) error { return status.Error(codes.Unavailable, "down") })
 	_, err = live.CollectionExists(t.Context(), "ecommerce_events")
 	if status.Code(err) != codes.Unavailable || exitcode.Of(err) != exitcode.RunError {
 		t.Errorf("injected outage: %v with exit code %d, want UNAVAILABLE without a class (1)", err, exitcode.Of(err))
@@ -76,7 +73,7 @@ func TestListenFailureCarriesItsClass(t *testing.T) {
 		"qdrant": func() error {
 			return infra.Serve(t.Context(), infra.EmbeddedConfig{QdrantAddr: used}, "", new(bytes.Buffer))
 		},
-		"control": func() error { return infra.Serve(t.Context(), infra.EmbeddedConfig{}, used, new(bytes.Buffer)) },
+		"debug": func() error { return infra.Serve(t.Context(), infra.EmbeddedConfig{}, used, new(bytes.Buffer)) },
 	} {
 		err := serve()
 		if err == nil || !strings.Contains(err.Error(), used) || exitcode.Of(err) != exitcode.Unreachable {

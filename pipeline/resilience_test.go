@@ -11,10 +11,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vectorstream/vectorstream/embed"
-	"github.com/vectorstream/vectorstream/infra/qdrantfake"
 	"github.com/vectorstream/vectorstream/kernels"
 	"github.com/vectorstream/vectorstream/kernels/kerneltest"
 	"github.com/vectorstream/vectorstream/pipeline"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // waitFor polls cond every 5 ms until it holds; after 30 s it reports an error and
@@ -45,9 +46,7 @@ func downAfterFirstBatch(t *testing.T, r *rig) pipeline.Opt {
 	var once sync.Once
 	return pipeline.WithBatchObserver(func([]pipeline.EventTimes) {
 		once.Do(func() {
-			if err := r.env.QdrantServer.Inject(qdrantfake.Injection{Kind: qdrantfake.InjectDown}); err != nil {
-				t.Error(err)
-			}
+			r.env.QdrantServer.SetFault(func(string) error { return status.Error(codes.Unavailable, "down") })
 		})
 	})
 }
@@ -74,7 +73,7 @@ func TestQdrantOutageHoldsBatch(t *testing.T) {
 	defer wg.Wait()
 	defer close(stop)
 	wg.Go(func() {
-		defer r.env.QdrantServer.Clear()
+		defer r.env.QdrantServer.SetFault(nil)
 		if !waitFor(t, stop, "a held batch", func() bool { return stats.Counters().Held > 0 }) {
 			return
 		}
@@ -112,7 +111,7 @@ func TestQdrantOutageSpoolsAndReplays(t *testing.T) {
 	defer wg.Wait()
 	defer close(stop)
 	wg.Go(func() {
-		defer r.env.QdrantServer.Clear()
+		defer r.env.QdrantServer.SetFault(nil)
 		// Batch 1 was committed before the outage; batch 2 is spooled, then committed.
 		if !waitFor(t, stop, "a spooled and committed batch", func() bool {
 			c := stats.Counters()
@@ -195,7 +194,7 @@ func TestSpoolReplayedAfterRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	spooled := stats.Counters().Spooled
-	r.env.QdrantServer.Clear()
+	r.env.QdrantServer.SetFault(nil)
 	p2, err := r.run(t, cfg)
 	if err != nil {
 		t.Fatal(err)

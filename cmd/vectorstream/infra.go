@@ -29,7 +29,7 @@ func newInfraServeFlags() (*flag.FlagSet, *infraServeFlags) {
 	f := &infraServeFlags{
 		kafkaAddr:  fs.String(childproc.FlagKafka, "127.0.0.1:9092", "address the embedded Kafka (kfake) listens on"),
 		qdrantAddr: fs.String(childproc.FlagQdrant, "127.0.0.1:6334", "address Qdrant (the engine server, or the stand-in) serves gRPC on"),
-		control:    fs.String("control", "127.0.0.1:0", "address of the HTTP endpoint that makes the Qdrant stand-in misbehave (PUT/DELETE/GET /qdrant/fault; the engine server takes no faults) and serves /debug/pprof"),
+		control:    fs.String("debug", "127.0.0.1:0", "address of the HTTP endpoint that serves the stand-ins' Go profiles (/debug/pprof; its URL is debug_url in the line printed on start)"),
 		partitions: fs.Int(childproc.FlagPartitions, 4, "partitions of the seeded topics"),
 		kafkaData:  fs.String(childproc.FlagKafkaData, "", "directory under which the embedded broker keeps its logs on disk, in a fresh directory removed when it stops, so its memory holds only their indexes (default: in memory)"),
 		qdrantData: fs.String(childproc.FlagQdrantData, "", "directory under which Qdrant keeps its data, in a fresh directory removed when it stops: the stand-in's points (default: in memory), the engine server's segments and WAL (default: the user's cache directory)"),

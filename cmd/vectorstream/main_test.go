@@ -235,8 +235,20 @@ func TestBenchFaults(t *testing.T) {
 	if !v.Passed || v.RPO != 0 || v.SpoolPending != 0 || v.Replayed != v.Spooled {
 		t.Errorf("verification %+v", v)
 	}
-	if len(res.Faults) != 4 {
-		t.Fatalf("faults %+v, want 4", res.Faults)
+	if len(res.Faults) != 5 {
+		t.Fatalf("faults %+v, want 5", res.Faults)
+	}
+	// Both services were behind a fault proxy, whose cost was measured.
+	if len(res.Proxies) != 2 {
+		t.Fatalf("proxies %+v, want Kafka's and Qdrant's", res.Proxies)
+	}
+	for _, p := range res.Proxies {
+		if p.Overhead.Samples == 0 || p.Overhead.ProxiedP50 <= 0 || p.Listen == p.Upstream {
+			t.Errorf("proxy %+v", p)
+		}
+		if p.Service == "qdrant" && (p.RPCs == 0 || p.Failed == 0) {
+			t.Errorf("qdrant proxy took %d RPCs and failed %d, want both > 0", p.RPCs, p.Failed)
+		}
 	}
 	for _, f := range res.Faults {
 		if f.Error != "" || !f.Recovered || f.EndS <= f.StartS && f.Kind != harness.FaultPipelineCrash {

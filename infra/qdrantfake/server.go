@@ -81,7 +81,6 @@ type Server struct {
 	cfg cfg
 
 	fault atomic.Pointer[faultFunc]
-	inj   injector
 	opSeq atomic.Uint64
 
 	callsMu sync.Mutex
@@ -278,9 +277,6 @@ func (s *Server) enter(method string) error {
 	s.callsMu.Lock()
 	s.calls[method]++
 	s.callsMu.Unlock()
-	if err := s.injected(method); err != nil {
-		return err
-	}
 	if f := s.fault.Load(); f != nil {
 		return f.fn(method)
 	}
