@@ -22,9 +22,9 @@
 // and refuses one that cannot fit; bench's --force skips it.
 //
 // RunSeries runs a sweep or repeats of one scenario. Faults (fault.go) sit behind one
-// interface, one file per kind, found in a registry; each acts on an endpoint the run
-// knows (infra.QdrantFaults, the broker's commands, the pipeline process), never on a
-// stand-in's own types.
+// interface, one file per kind, found in a registry; each acts on what the run
+// knows (the fault proxies it puts on the wire to Qdrant and Kafka, wire.go; the
+// broker's commands; the pipeline process), never on a stand-in's own types.
 //
 // The harness measures and judges; it does not process events (package pipeline does),
 // draw plots (package reports) or choose exit codes (package main does, from the class
