@@ -112,9 +112,14 @@ var scenarioFields = []string{
 	"pipeline.log_level",
 	"pipeline.profiles.half_life",
 	"pipeline.qdrant.events_collection",
+	"pipeline.qdrant.hnsw.ef_construct",
+	"pipeline.qdrant.hnsw.m",
+	"pipeline.qdrant.indexing_threshold",
 	"pipeline.qdrant.on_disk",
+	"pipeline.qdrant.on_disk_payload",
 	"pipeline.qdrant.profiles_collection",
 	"pipeline.qdrant.upsert_batch",
+	"pipeline.qdrant.wait",
 	"pipeline.retry.attempt_timeout",
 	"pipeline.retry.attempts",
 	"pipeline.retry.base_delay",
@@ -233,6 +238,9 @@ var scenarioMigrations = []scenarioMigration{
 		// harness puts in front of any Qdrant, so the retired qdrant_control has
 		// nothing to carry; qdrant_errors' code (new) was UNAVAILABLE, its empty
 		// value. infra.kafka_proxy is new and empty for a run without Kafka faults.
+		// The capacity knobs pipeline.qdrant.{on_disk_payload, hnsw, indexing_threshold,
+		// wait} are new; unset, as in every version 3 recording, they are what those
+		// runs had: Qdrant's defaults, and upserts with wait=true.
 		Version: 3,
 	},
 }

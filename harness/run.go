@@ -225,6 +225,9 @@ func (r *run) startPipeline(ctx context.Context) error {
 	}
 	r.pl = pl
 	r.onClose(func() { _ = pl.stop() })
+	if !r.sc.Pipeline.Qdrant.Waits() {
+		r.note("upserts did not wait (pipeline.qdrant.wait: false): Qdrant acknowledged each once it was in its write-ahead log, and the offsets were committed then, so the events were durable but a search could miss them until Qdrant applied them; e2e latency here ends at that acknowledgement, not at visibility")
+	}
 	if err := waitReady(ctx, pl.handle, 30*time.Second); err != nil {
 		return errors.Join(err, pl.stop())
 	}

@@ -65,7 +65,35 @@ type QdrantConfig struct {
 	// default), so Qdrant's memory holds caches only. False keeps Qdrant's
 	// defaults: both in memory. Collections that exist are left as they are.
 	OnDisk bool `yaml:"on_disk" json:"on_disk,omitempty"`
+	// OnDiskPayload keeps the payloads on disk (true, Qdrant's default when
+	// unset) or in memory (false): Qdrant's on_disk_payload.
+	OnDiskPayload *bool `yaml:"on_disk_payload" json:"on_disk_payload,omitempty"`
+	// HNSW is the HNSW graph's shape for new collections; zero values keep
+	// Qdrant's (m 16, ef_construct 100).
+	HNSW HNSWConfig `yaml:"hnsw" json:"hnsw"`
+	// IndexingThreshold is Qdrant's optimizers_config.indexing_threshold, in KB
+	// of vectors: a segment holding more gets an HNSW index built by the
+	// optimizer; 0 turns indexing off (searches scan). Unset keeps Qdrant's
+	// default (10,000 KB).
+	IndexingThreshold *uint64 `yaml:"indexing_threshold" json:"indexing_threshold,omitempty"`
+	// Wait is the upserts' wait flag: true (the default) answers once the points
+	// are applied and searchable; false once Qdrant has them in its write-ahead
+	// log, so a search may miss them for a while after the offsets are
+	// committed (durable, not yet visible).
+	Wait *bool `yaml:"wait" json:"wait,omitempty"`
 }
+
+// HNSWConfig is the shape of an HNSW graph (Qdrant's hnsw_config).
+type HNSWConfig struct {
+	// M is the number of edges per node; 0 keeps Qdrant's 16.
+	M uint64 `yaml:"m" json:"m,omitempty"`
+	// EfConstruct is the neighbours considered while building; 0 keeps
+	// Qdrant's 100.
+	EfConstruct uint64 `yaml:"ef_construct" json:"ef_construct,omitempty"`
+}
+
+// Waits reports the upserts' wait flag (Wait; default true).
+func (q QdrantConfig) Waits() bool { return q.Wait == nil || *q.Wait }
 
 // ProfileConfig shapes the per-user behaviour vectors.
 type ProfileConfig struct {
@@ -259,6 +287,13 @@ func (q QdrantConfig) problems(ps *problem.List) {
 	}
 	if q.UpsertBatch < 1 || q.UpsertBatch > 100_000 {
 		ps.Add("qdrant.upsert_batch", "must be in [1, 100000], got %d", q.UpsertBatch)
+	}
+	// Qdrant's own limits (its validation of hnsw_config).
+	if m := q.HNSW.M; m != 0 && m < 4 || m > 10_000 {
+		ps.Add("qdrant.hnsw.m", "must be 0 (Qdrant's 16) or in [4, 10000], got %d", m)
+	}
+	if ef := q.HNSW.EfConstruct; ef != 0 && ef < 4 {
+		ps.Add("qdrant.hnsw.ef_construct", "must be 0 (Qdrant's 100) or at least 4, got %d", ef)
 	}
 }
 

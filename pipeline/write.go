@@ -171,21 +171,20 @@ func (c *core) chunks(ctx context.Context, counters *Counters, n int, what strin
 
 // qdrantStore is the Store over Qdrant's official Go client (gRPC): events into
 // qdrant.events_collection, profiles into qdrant.profiles_collection, every upsert
-// with wait=true.
+// with qdrant.wait (default true).
 type qdrantStore struct {
-	qc               *qdrant.Client
-	events, profiles string
-	onDisk           bool
+	qc  *qdrant.Client
+	cfg QdrantConfig
 }
 
 // NewQdrantStore returns the Store that writes through qc into cfg's collections.
 func NewQdrantStore(qc *qdrant.Client, cfg QdrantConfig) Store {
-	return qdrantStore{qc: qc, events: cfg.EventsCollection, profiles: cfg.ProfilesCollection, onDisk: cfg.OnDisk}
+	return qdrantStore{qc: qc, cfg: cfg}
 }
 
 func (s qdrantStore) Prepare(ctx context.Context, dim int) error {
-	for _, name := range []string{s.events, s.profiles} {
-		if err := ensureCollection(ctx, s.qc, name, dim, s.onDisk); err != nil {
+	for _, name := range []string{s.cfg.EventsCollection, s.cfg.ProfilesCollection} {
+		if err := ensureCollection(ctx, s.qc, name, dim, s.cfg); err != nil {
 			return err
 		}
 	}
@@ -206,7 +205,7 @@ func (s qdrantStore) WriteEvents(ctx context.Context, points []EventPoint) error
 			Payload: eventPayload(pt.Event, pt.At),
 		}
 	}
-	return s.upsert(ctx, s.events, pts)
+	return s.upsert(ctx, s.cfg.EventsCollection, pts)
 }
 
 func (s qdrantStore) WriteProfiles(ctx context.Context, profiles []*Profile) error {
@@ -214,11 +213,11 @@ func (s qdrantStore) WriteProfiles(ctx context.Context, profiles []*Profile) err
 	for i, pr := range profiles {
 		pts[i] = profilePoint(pr)
 	}
-	return s.upsert(ctx, s.profiles, pts)
+	return s.upsert(ctx, s.cfg.ProfilesCollection, pts)
 }
 
 func (s qdrantStore) upsert(ctx context.Context, collection string, pts []*qdrant.PointStruct) error {
-	wait := true
+	wait := s.cfg.Waits()
 	_, err := s.qc.Upsert(ctx, &qdrant.UpsertPoints{CollectionName: collection, Wait: &wait, Points: pts})
 	if err != nil {
 		return fmt.Errorf("into %s: %w", collection, err)
@@ -232,7 +231,7 @@ func (s qdrantStore) ReadProfiles(ctx context.Context, users []string) ([]*Profi
 		ids[i] = qdrant.NewIDUUID(ProfilePointID(u))
 	}
 	pts, err := s.qc.Get(ctx, &qdrant.GetPoints{
-		CollectionName: s.profiles, Ids: ids,
+		CollectionName: s.cfg.ProfilesCollection, Ids: ids,
 		WithPayload: qdrant.NewWithPayload(true), WithVectors: qdrant.NewWithVectors(true),
 	})
 	if err != nil {
@@ -252,26 +251,19 @@ func (s qdrantStore) ReadProfiles(ctx context.Context, users []string) ([]*Profi
 // EnsureCollection creates a cosine collection of the given dimension if it does not
 // exist, and checks the dimension of one that does.
 func EnsureCollection(ctx context.Context, qc *qdrant.Client, name string, dim int) error {
-	return ensureCollection(ctx, qc, name, dim, false)
+	return ensureCollection(ctx, qc, name, dim, QdrantConfig{})
 }
 
-// ensureCollection is EnsureCollection with the vectors and the HNSW graph on disk
-// when onDisk (QdrantConfig.OnDisk).
-func ensureCollection(ctx context.Context, qc *qdrant.Client, name string, dim int, onDisk bool) error {
+// ensureCollection is EnsureCollection creating the collection with cfg's
+// storage and index settings (on_disk, on_disk_payload, hnsw,
+// indexing_threshold); a collection that exists is left as it is.
+func ensureCollection(ctx context.Context, qc *qdrant.Client, name string, dim int, cfg QdrantConfig) error {
 	exists, err := qc.CollectionExists(ctx, name)
 	if err != nil {
 		return fmt.Errorf("qdrant: collection %s exists: %w", name, err)
 	}
 	if !exists {
-		req := &qdrant.CreateCollection{
-			CollectionName: name,
-			VectorsConfig:  qdrant.NewVectorsConfig(&qdrant.VectorParams{Size: uint64(dim), Distance: qdrant.Distance_Cosine}),
-		}
-		if onDisk {
-			req.VectorsConfig = qdrant.NewVectorsConfig(&qdrant.VectorParams{Size: uint64(dim), Distance: qdrant.Distance_Cosine, OnDisk: qdrant.PtrOf(true)})
-			req.HnswConfig = &qdrant.HnswConfigDiff{OnDisk: qdrant.PtrOf(true)}
-		}
-		err := qc.CreateCollection(ctx, req)
+		err := qc.CreateCollection(ctx, createRequest(name, dim, cfg))
 		if err != nil {
 			return fmt.Errorf("qdrant: create collection %s: %w", name, err)
 		}
@@ -285,6 +277,32 @@ func ensureCollection(ctx context.Context, qc *qdrant.Client, name string, dim i
 		return fmt.Errorf("qdrant: collection %s holds %d-dimensional vectors, the model makes %d: delete it or change embedding.dimensions", name, got, dim)
 	}
 	return nil
+}
+
+// createRequest is the CreateCollection of a cosine collection of dim with cfg's
+// settings; what cfg leaves unset is left to Qdrant's defaults.
+func createRequest(name string, dim int, cfg QdrantConfig) *qdrant.CreateCollection {
+	vp := &qdrant.VectorParams{Size: uint64(dim), Distance: qdrant.Distance_Cosine}
+	req := &qdrant.CreateCollection{CollectionName: name, OnDiskPayload: cfg.OnDiskPayload}
+	hnsw := &qdrant.HnswConfigDiff{}
+	if cfg.OnDisk {
+		vp.OnDisk = qdrant.PtrOf(true)
+		hnsw.OnDisk = qdrant.PtrOf(true)
+	}
+	if cfg.HNSW.M != 0 {
+		hnsw.M = qdrant.PtrOf(cfg.HNSW.M)
+	}
+	if cfg.HNSW.EfConstruct != 0 {
+		hnsw.EfConstruct = qdrant.PtrOf(cfg.HNSW.EfConstruct)
+	}
+	if hnsw.OnDisk != nil || hnsw.M != nil || hnsw.EfConstruct != nil {
+		req.HnswConfig = hnsw
+	}
+	if cfg.IndexingThreshold != nil {
+		req.OptimizersConfig = &qdrant.OptimizersConfigDiff{IndexingThreshold: cfg.IndexingThreshold}
+	}
+	req.VectorsConfig = qdrant.NewVectorsConfig(vp)
+	return req
 }
 
 // VectorOf returns the dense vector of a retrieved point.

@@ -1,0 +1,64 @@
+package pipeline
+
+import (
+	"net"
+	"strconv"
+	"testing"
+
+	"github.com/qdrant/go-client/qdrant"
+	"github.com/vectorstream/vectorstream/infra/qdrantfake"
+)
+
+// TestCollectionKnobs checks that the capacity knobs of QdrantConfig reach the
+// collections the pipeline creates, as Qdrant reports them back, and that what
+// is unset keeps Qdrant's defaults.
+func TestCollectionKnobs(t *testing.T) {
+	t.Parallel()
+	srv, err := qdrantfake.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	host, port, _ := net.SplitHostPort(srv.Addr())
+	n, _ := strconv.Atoi(port)
+	qc, err := qdrant.NewClient(&qdrant.Config{Host: host, Port: n, SkipCompatibilityCheck: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = qc.Close() })
+	off := false
+	thr := uint64(0)
+	tuned := QdrantConfig{EventsCollection: "ev", ProfilesCollection: "pr", OnDisk: true, OnDiskPayload: &off,
+		HNSW: HNSWConfig{M: 8, EfConstruct: 64}, IndexingThreshold: &thr}
+	for _, tc := range []struct {
+		name          string
+		cfg           QdrantConfig
+		m, ef         uint64
+		indexing      *uint64 // nil: left to Qdrant's default
+		onDiskPayload bool
+		onDiskVectors bool
+	}{
+		{"defaults", QdrantConfig{EventsCollection: "d_ev", ProfilesCollection: "d_pr"}, 16, 100, nil, true, false},
+		{"tuned", tuned, 8, 64, &thr, false, true},
+	} {
+		if err := (qdrantStore{qc: qc, cfg: tc.cfg}).Prepare(t.Context(), 4); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{tc.cfg.EventsCollection, tc.cfg.ProfilesCollection} {
+			info, err := qc.GetCollectionInfo(t.Context(), name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := info.GetConfig()
+			if c.GetHnswConfig().GetM() != tc.m || c.GetHnswConfig().GetEfConstruct() != tc.ef ||
+				(c.GetOptimizerConfig().IndexingThreshold == nil) != (tc.indexing == nil) ||
+				tc.indexing != nil && c.GetOptimizerConfig().GetIndexingThreshold() != *tc.indexing || c.GetParams().GetOnDiskPayload() != tc.onDiskPayload ||
+				c.GetParams().GetVectorsConfig().GetParams().GetOnDisk() != tc.onDiskVectors {
+				t.Errorf("%s: collection %s reports %v", tc.name, name, c)
+			}
+		}
+	}
+	if !(QdrantConfig{}).Waits() || (QdrantConfig{Wait: &off}).Waits() {
+		t.Error("wait: unset must wait, false must not")
+	}
+}
