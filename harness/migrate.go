@@ -110,6 +110,7 @@ var scenarioFields = []string{
 	"pipeline.kafka.session_timeout",
 	"pipeline.kafka.topic",
 	"pipeline.log_level",
+	"pipeline.profiles.coalesce",
 	"pipeline.profiles.half_life",
 	"pipeline.qdrant.events_collection",
 	"pipeline.qdrant.hnsw.ef_construct",
@@ -239,8 +240,9 @@ var scenarioMigrations = []scenarioMigration{
 		// nothing to carry; qdrant_errors' code (new) was UNAVAILABLE, its empty
 		// value. infra.kafka_proxy is new and empty for a run without Kafka faults.
 		// The capacity knobs pipeline.qdrant.{on_disk_payload, hnsw, indexing_threshold,
-		// wait} are new; unset, as in every version 3 recording, they are what those
-		// runs had: Qdrant's defaults, and upserts with wait=true.
+		// wait} and pipeline.profiles.coalesce are new; unset, as in every version 3
+		// recording, they are what those runs had: Qdrant's defaults, upserts with
+		// wait=true, one profile write per user per batch.
 		Version: 3,
 	},
 }

@@ -2,10 +2,13 @@ package pipeline
 
 import (
 	"net"
+	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/qdrant/go-client/qdrant"
+	"github.com/vectorstream/vectorstream/event"
 	"github.com/vectorstream/vectorstream/infra/qdrantfake"
 )
 
@@ -60,5 +63,30 @@ func TestCollectionKnobs(t *testing.T) {
 	}
 	if !(QdrantConfig{}).Waits() || (QdrantConfig{Wait: &off}).Waits() {
 		t.Error("wait: unset must wait, false must not")
+	}
+}
+
+// TestProfileCoalescing checks that a batch with two events of one user writes
+// that user's profile once when coalescing (the default) and twice when not.
+func TestProfileCoalescing(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	evs := []event.Event{{EventID: "a", UserID: "u", Timestamp: now}, {EventID: "b", UserID: "u", Timestamp: now.Add(time.Second)}, {EventID: "c", UserID: "v", Timestamp: now}}
+	at := []Position{{Partition: 0, Offset: 1}, {Partition: 0, Offset: 2}, {Partition: 0, Offset: 3}}
+	vecs := []float32{1, 0, 0, 1, 1, 1}
+	for _, tc := range []struct {
+		coalesce bool
+		want     []string
+	}{{true, []string{"u", "v"}}, {false, []string{"u", "u", "v"}}} {
+		pc := newProfileCache(2)
+		pc.put([]string{"u", "v"}, nil)
+		changed, skips := pc.fold(evs, at, vecs, time.Hour, tc.coalesce)
+		var got []string
+		for _, p := range changed {
+			got = append(got, p.UserID)
+		}
+		if skips != 0 || !slices.Equal(got, tc.want) {
+			t.Errorf("coalesce %v: wrote %v (skipped %d), want %v", tc.coalesce, got, skips, tc.want)
+		}
 	}
 }

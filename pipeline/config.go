@@ -99,6 +99,11 @@ func (q QdrantConfig) Waits() bool { return q.Wait == nil || *q.Wait }
 type ProfileConfig struct {
 	// HalfLife is the event-time half-life of a profile's memory.
 	HalfLife time.Duration `yaml:"half_life" json:"half_life"`
+	// Coalesce writes each user's profile once per batch, after all of the
+	// batch's events are folded in (true, the default). False writes it once
+	// per event (its latest state each time): what a pipeline that does not
+	// coalesce costs Qdrant, for the capacity sweep.
+	Coalesce *bool `yaml:"coalesce" json:"coalesce,omitempty"`
 }
 
 // RetryConfig picks a named retry policy (package retry: DEFAULT, AGGRESSIVE,

@@ -169,9 +169,10 @@ func (pc *profileCache) put(users []string, read []*Profile) {
 }
 
 // fold applies each event, at its position, to its user's cached profile, and returns
-// the profiles that changed, in order of first change, and how many events were
-// skipped as already applied (a redelivery).
-func (pc *profileCache) fold(events []event.Event, at []Position, vecs []float32, halfLife time.Duration) (changed []*Profile, skips int) {
+// the profiles that changed, in order of first change (once each when coalesce,
+// else once per event applied), and how many events were skipped as already
+// applied (a redelivery).
+func (pc *profileCache) fold(events []event.Event, at []Position, vecs []float32, halfLife time.Duration, coalesce bool) (changed []*Profile, skips int) {
 	seen := map[string]bool{}
 	for i := range events {
 		ev := &events[i]
@@ -180,7 +181,7 @@ func (pc *profileCache) fold(events []event.Event, at []Position, vecs []float32
 			skips++
 			continue
 		}
-		if !seen[ev.UserID] {
+		if !coalesce || !seen[ev.UserID] {
 			seen[ev.UserID] = true
 			changed = append(changed, prof)
 		}

@@ -96,7 +96,8 @@ func (c *core) writeBatch(ctx context.Context, b *batch) (err error) {
 	if err := c.loadProfiles(ctx, b); err != nil {
 		return err
 	}
-	changed, skips := c.profiles.fold(b.events, b.at, b.vecs, c.cfg.Load().Profiles.HalfLife)
+	pcfg := c.cfg.Load().Profiles
+	changed, skips := c.profiles.fold(b.events, b.at, b.vecs, pcfg.HalfLife, pcfg.Coalesce == nil || *pcfg.Coalesce)
 	b.c.ProfileSkips += int64(skips)
 	err = c.chunks(ctx, &b.c, len(changed), "upsert profiles", func(ctx context.Context, lo, hi int) error {
 		return c.store.WriteProfiles(ctx, changed[lo:hi])
