@@ -118,6 +118,7 @@ var scenarioFields = []string{
 	"pipeline.qdrant.indexing_threshold",
 	"pipeline.qdrant.on_disk",
 	"pipeline.qdrant.on_disk_payload",
+	"pipeline.qdrant.payload_pad_bytes",
 	"pipeline.qdrant.profiles_collection",
 	"pipeline.qdrant.upsert_batch",
 	"pipeline.qdrant.wait",
@@ -240,7 +241,7 @@ var scenarioMigrations = []scenarioMigration{
 		// nothing to carry; qdrant_errors' code (new) was UNAVAILABLE, its empty
 		// value. infra.kafka_proxy is new and empty for a run without Kafka faults.
 		// The capacity knobs pipeline.qdrant.{on_disk_payload, hnsw, indexing_threshold,
-		// wait} and pipeline.profiles.coalesce are new; unset, as in every version 3
+		// wait, payload_pad_bytes} and pipeline.profiles.coalesce are new; unset, as in every version 3
 		// recording, they are what those runs had: Qdrant's defaults, upserts with
 		// wait=true, one profile write per user per batch.
 		Version: 3,

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"fmt"
 	"net"
 	"slices"
 	"strconv"
@@ -12,11 +13,9 @@ import (
 	"github.com/vectorstream/vectorstream/infra/qdrantfake"
 )
 
-// TestCollectionKnobs checks that the capacity knobs of QdrantConfig reach the
-// collections the pipeline creates, as Qdrant reports them back, and that what
-// is unset keeps Qdrant's defaults.
-func TestCollectionKnobs(t *testing.T) {
-	t.Parallel()
+// standIn starts the Qdrant stand-in and returns a client of it.
+func standIn(t *testing.T) *qdrant.Client {
+	t.Helper()
 	srv, err := qdrantfake.Listen("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -29,6 +28,15 @@ func TestCollectionKnobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = qc.Close() })
+	return qc
+}
+
+// TestCollectionKnobs checks that the capacity knobs of QdrantConfig reach the
+// collections the pipeline creates, as Qdrant reports them back, and that what
+// is unset keeps Qdrant's defaults.
+func TestCollectionKnobs(t *testing.T) {
+	t.Parallel()
+	qc := standIn(t)
 	off := false
 	thr := uint64(0)
 	tuned := QdrantConfig{EventsCollection: "ev", ProfilesCollection: "pr", OnDisk: true, OnDiskPayload: &off,
@@ -87,6 +95,32 @@ func TestProfileCoalescing(t *testing.T) {
 		}
 		if skips != 0 || !slices.Equal(got, tc.want) {
 			t.Errorf("coalesce %v: wrote %v (skipped %d), want %v", tc.coalesce, got, skips, tc.want)
+		}
+	}
+}
+
+// TestPayloadPad checks that payload_pad_bytes adds that many bytes to every
+// event point's payload as stored, and nothing when 0.
+func TestPayloadPad(t *testing.T) {
+	t.Parallel()
+	qc := standIn(t)
+	for _, n := range []int{0, 300} {
+		cfg := QdrantConfig{EventsCollection: fmt.Sprintf("ev%d", n), ProfilesCollection: fmt.Sprintf("pr%d", n), PayloadPadBytes: n}
+		s := NewQdrantStore(qc, cfg)
+		if err := s.Prepare(t.Context(), 2); err != nil {
+			t.Fatal(err)
+		}
+		ev := event.Event{EventID: "e1", UserID: "u", Timestamp: time.Now()}
+		if err := s.WriteEvents(t.Context(), []EventPoint{{Event: &ev, Vector: []float32{1, 0}}}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := qc.Get(t.Context(), &qdrant.GetPoints{CollectionName: cfg.EventsCollection, Ids: []*qdrant.PointId{qdrant.NewIDUUID(EventPointID("e1"))}, WithPayload: qdrant.NewWithPayload(true)})
+		if err != nil || len(got) != 1 {
+			t.Fatalf("pad %d: get %v, %v", n, got, err)
+		}
+		pad, ok := got[0].GetPayload()["pad"]
+		if len(pad.GetStringValue()) != n || ok != (n > 0) {
+			t.Errorf("pad %d: stored payload pad of %d bytes (present %v)", n, len(pad.GetStringValue()), ok)
 		}
 	}
 }

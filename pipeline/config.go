@@ -81,6 +81,10 @@ type QdrantConfig struct {
 	// log, so a search may miss them for a while after the offsets are
 	// committed (durable, not yet visible).
 	Wait *bool `yaml:"wait" json:"wait,omitempty"`
+	// PayloadPadBytes adds a "pad" field of that many bytes to every event
+	// point's payload: the payload size knob of the capacity sweeps, standing
+	// for the attributes a real catalogue would store. 0 adds none.
+	PayloadPadBytes int `yaml:"payload_pad_bytes" json:"payload_pad_bytes,omitempty"`
 }
 
 // HNSWConfig is the shape of an HNSW graph (Qdrant's hnsw_config).
@@ -292,6 +296,9 @@ func (q QdrantConfig) problems(ps *problem.List) {
 	}
 	if q.UpsertBatch < 1 || q.UpsertBatch > 100_000 {
 		ps.Add("qdrant.upsert_batch", "must be in [1, 100000], got %d", q.UpsertBatch)
+	}
+	if q.PayloadPadBytes < 0 || q.PayloadPadBytes > 1<<20 {
+		ps.Add("qdrant.payload_pad_bytes", "must be in [0, 1048576], got %d", q.PayloadPadBytes)
 	}
 	// Qdrant's own limits (its validation of hnsw_config).
 	if m := q.HNSW.M; m != 0 && m < 4 || m > 10_000 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -176,11 +177,16 @@ func (c *core) chunks(ctx context.Context, counters *Counters, n int, what strin
 type qdrantStore struct {
 	qc  *qdrant.Client
 	cfg QdrantConfig
+	pad *qdrant.Value // cfg.PayloadPadBytes of padding; nil for none
 }
 
 // NewQdrantStore returns the Store that writes through qc into cfg's collections.
 func NewQdrantStore(qc *qdrant.Client, cfg QdrantConfig) Store {
-	return qdrantStore{qc: qc, cfg: cfg}
+	s := qdrantStore{qc: qc, cfg: cfg}
+	if cfg.PayloadPadBytes > 0 {
+		s.pad = qdrant.NewValueString(strings.Repeat("x", cfg.PayloadPadBytes))
+	}
+	return s
 }
 
 func (s qdrantStore) Prepare(ctx context.Context, dim int) error {
@@ -204,6 +210,9 @@ func (s qdrantStore) WriteEvents(ctx context.Context, points []EventPoint) error
 			Id:      qdrant.NewIDUUID(EventPointID(pt.Event.EventID)),
 			Vectors: qdrant.NewVectorsDense(pt.Vector),
 			Payload: eventPayload(pt.Event, pt.At),
+		}
+		if s.pad != nil {
+			pts[i].Payload["pad"] = s.pad
 		}
 	}
 	return s.upsert(ctx, s.cfg.EventsCollection, pts)
