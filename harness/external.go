@@ -52,8 +52,9 @@ func prepareExternal(ctx context.Context, sc *Scenario, env *infra.Env, qc *qdra
 	if err != nil {
 		return exitcode.WithIfNone(fmt.Errorf("qdrant at %s does not answer: %w", env.QdrantAddr(), err), exitcode.Unreachable)
 	}
-	if strings.Contains(hc.GetTitle(), "stand-in") {
-		// A `vectorstream infra serve` process: say so wherever its numbers appear.
+	if t := hc.GetTitle(); strings.Contains(t, "stand-in") || strings.Contains(t, "not a Qdrant server") {
+		// The stand-in of a `vectorstream infra serve` process, or the engine server
+		// (qdrant-engine): say so wherever its numbers appear.
 		env.QdrantLabel = hc.GetTitle() + " " + hc.GetVersion() + " at " + env.QdrantAddr()
 	} else {
 		env.QdrantLabel = "Qdrant " + hc.GetVersion() + " at " + env.QdrantAddr()

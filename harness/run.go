@@ -150,6 +150,24 @@ func (r *run) startInfra(ctx context.Context) error {
 	}
 	r.env = env
 	r.onClose(env.Close)
+	if env.Mode == infra.ModeExternal {
+		// Name the services at their own addresses, before any proxy is put in front.
+		qc, err := infra.NewQdrantClient(env)
+		if err != nil {
+			return err
+		}
+		err = prepareExternal(ctx, r.sc, env, qc, r.o.Recreate)
+		qc.Close()
+		if err != nil {
+			return err
+		}
+		switch l := env.QdrantLabel; {
+		case strings.Contains(l, "stand-in"):
+			r.note("Qdrant was the embedded stand-in (%s): upsert numbers are not Qdrant's.", l)
+		case strings.Contains(l, "not a Qdrant server"):
+			r.note("Qdrant was %s: Qdrant's storage engine, without a Qdrant server's REST API, cluster layer or request scheduling.", l)
+		}
+	}
 	if r.proxies, err = w.attach(ctx, r.sc, env); err != nil {
 		return err
 	}
@@ -173,20 +191,12 @@ func (r *run) startInfra(ctx context.Context) error {
 		r.note("infra %s", env.Picked)
 	}
 	r.log.Info("infra up", "mode", env.Mode, "kafka", env.KafkaLabel, "qdrant", env.QdrantLabel, "picked", env.Picked)
+	// The run's own client, and the in-process pipeline's, go through the proxy
+	// when there is one.
 	if r.qc, err = infra.NewQdrantClient(env); err != nil {
 		return err
 	}
 	r.onClose(func() { r.qc.Close() })
-	if env.Mode != infra.ModeExternal {
-		return nil
-	}
-	if err := prepareExternal(ctx, r.sc, env, r.qc, r.o.Recreate); err != nil {
-		return err
-	}
-	envr.Kafka, envr.Qdrant = env.KafkaLabel, env.QdrantLabel
-	if strings.Contains(env.QdrantLabel, "stand-in") {
-		r.note("Qdrant was the embedded stand-in (%s): upsert numbers are not Qdrant's.", env.QdrantLabel)
-	}
 	return nil
 }
 
