@@ -51,8 +51,9 @@ type ProxyResult struct {
 	// Overhead is what the hop adds to one round trip (a Qdrant HealthCheck, a
 	// Kafka ApiVersions), measured before the load with no fault in force.
 	Overhead faultproxy.Overhead `json:"overhead"`
-	// RPCs and Failed are the Qdrant RPCs the proxy took and those a fault
-	// failed (gRPC proxy only).
+	// RPCs and Failed are the Qdrant RPCs the proxy took from the run (the
+	// overhead measurement's not counted) and those a fault failed (gRPC proxy
+	// only).
 	RPCs   int64 `json:"rpcs,omitempty"`
 	Failed int64 `json:"failed,omitempty"`
 }
@@ -67,6 +68,9 @@ type ProxyResult struct {
 // proxy in the path.
 type wire struct {
 	qdrant *faultproxy.GRPC
+	// measured is the RPCs the overhead measurement sent through the Qdrant
+	// proxy, not counted as the run's.
+	measured int64
 	kafka  *faultproxy.TCP
 	// external is set in external mode: the proxy listens where
 	// infra.kafka_proxy says, and the broker advertises that address itself.
@@ -132,6 +136,7 @@ func (w *wire) attach(ctx context.Context, sc *Scenario, env *infra.Env) ([]Prox
 		if err != nil {
 			return nil, fmt.Errorf("qdrant proxy: %w", err)
 		}
+		w.measured, _ = qp.Counts()
 		out = append(out, ProxyResult{Service: wireQdrant, Listen: qp.Addr(), Upstream: qp.Upstream(), Overhead: o,
 			What: "gRPC fault proxy (VectorStream's, in the harness process) in front of " + env.QdrantLabel})
 	}
@@ -198,7 +203,8 @@ func checkAdvertised(ctx context.Context, env *infra.Env, proxy string) error {
 func (w *wire) results(rs []ProxyResult) []ProxyResult {
 	for i := range rs {
 		if rs[i].Service == wireQdrant && w.qdrant != nil {
-			rs[i].RPCs, rs[i].Failed = w.qdrant.Counts()
+			rpcs, failed := w.qdrant.Counts()
+			rs[i].RPCs, rs[i].Failed = rpcs-w.measured, failed
 		}
 	}
 	return rs

@@ -40,9 +40,9 @@ func TestWireChecksTheAdvertisedListener(t *testing.T) {
 	}
 
 	// The proxy first, then a broker that advertises it, as a user would start it.
+	// The proxy is made as an embedded run makes it (no upstream yet), then
+	// attached as an external run's.
 	sc2 := scenario("")
-	sc2.Infra.Brokers = nil
-	w2 := &wire{external: true}
 	proxied, err := newWire(&Scenario{Faults: sc2.Faults, Infra: InfraConfig{Mode: infra.ModeEmbedded}})
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +56,7 @@ func TestWireChecksTheAdvertisedListener(t *testing.T) {
 	if err := proxied.kafka.SetUpstream(adv.KafkaListen[0]); err != nil {
 		t.Fatal(err)
 	}
-	w2.kafka = proxied.kafka
+	w2 := &wire{external: true, kafka: proxied.kafka}
 	env := infra.Connect(infra.External{Brokers: adv.KafkaListen, QdrantHost: adv.QdrantHost, QdrantPort: adv.QdrantPort})
 	rs, err := w2.attach(t.Context(), sc2, env)
 	if err != nil {
