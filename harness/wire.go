@@ -71,7 +71,7 @@ type wire struct {
 	// measured is the RPCs the overhead measurement sent through the Qdrant
 	// proxy, not counted as the run's.
 	measured int64
-	kafka  *faultproxy.TCP
+	kafka    *faultproxy.TCP
 	// external is set in external mode: the proxy listens where
 	// infra.kafka_proxy says, and the broker advertises that address itself.
 	external bool
