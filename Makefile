@@ -5,7 +5,7 @@ GO       ?= go
 SCENARIO ?= scenarios/smoke.yaml
 BIN      := bin/vectorstream
 
-.PHONY: all build engine engine-optional test vet bench microbench report clean kafka-up kafka-down cuda-sdk build-cuda cuda-check cuda-device-bins mutants test-under-load bench-under-nice-hogs
+.PHONY: all build engine engine-optional test vet bench microbench report clean kafka-up kafka-down docker-up docker-down images cuda-sdk build-cuda cuda-check cuda-device-bins mutants test-under-load bench-under-nice-hogs
 
 all: build
 
@@ -30,6 +30,23 @@ engine:
 # As engine, but without cargo it says so on one line and bench runs on the stand-in.
 engine-optional:
 	@deploy/qdrant-engine/build.sh --optional
+
+# A Docker daemon of the project's own for the containers mode (deploy/docker/up.sh:
+# Debian's docker.io, state under .cache/docker, vfs storage, no bridge, host
+# networking). Other make targets and the harness find it through DOCKER_HOST:
+#   eval "$$(deploy/docker/up.sh)"
+docker-up:
+	@bash deploy/docker/up.sh
+
+docker-down:
+	@bash deploy/docker/down.sh
+
+# The containers mode's images (vectorstream/kafka, vectorstream/qdrant,
+# vectorstream/vectorstream), built here from Debian's packages, Maven Central's
+# Kafka jars and this source (deploy/images/build.sh), cached by recipe hash; the
+# daemon of docker-up unless DOCKER_HOST names another.
+images: engine
+	@export DOCKER_HOST="$${DOCKER_HOST:-unix://$(CURDIR)/.cache/docker/docker.sock}"; bash deploy/images/build.sh
 
 bench: build engine-optional
 	$(BIN) bench $(SCENARIO)

@@ -36,7 +36,7 @@ func Calibrate(ctx context.Context, sc *Scenario, self string, d time.Duration) 
 	}
 	c.GenerateEPS = float64(n) / time.Since(start).Seconds()
 
-	env, err := startInfra(ctx, sc, self, nil, "")
+	env, err := startInfra(ctx, sc, self, nil, "", "", "")
 	if err != nil {
 		return c, err
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vectorstream/vectorstream/embed"
+	"github.com/vectorstream/vectorstream/infra"
 )
 
 // Environment is where a run's numbers came from.
@@ -38,8 +39,14 @@ type Environment struct {
 	// "engine") is Qdrant's storage engine, not a stand-in.
 	StandIns StandIns `json:"embedded_stand_ins"`
 	// QdrantStore is what served Qdrant in the embedded mode (infra.qdrant_store).
-	QdrantStore      string `json:"qdrant_store,omitempty"`
-	EmbeddingBackend string `json:"embedding_backend"`
+	QdrantStore string `json:"qdrant_store,omitempty"`
+	// Docker is the daemon of a containers-mode run: version, storage driver,
+	// cgroups.
+	Docker *infra.DockerInfo `json:"docker,omitempty"`
+	// Containers are the containers of a containers-mode run: images (ID and
+	// recipe hash), limits asked and enforced, resource use and how each ended.
+	Containers       []ContainerResult `json:"containers,omitempty"`
+	EmbeddingBackend string            `json:"embedding_backend"`
 	// BackendSelection is which backend embedding.backend chose and why (auto picks
 	// CUDA only when built in and a device answers), with the GPU and its memory.
 	BackendSelection *embed.Selection `json:"backend_selection,omitempty"`

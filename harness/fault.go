@@ -38,6 +38,16 @@ type faultTargets struct {
 	// pipeline kills and restarts the pipeline process; nil unless the pipeline
 	// runs as a restartable process of its own.
 	pipeline crasher
+	// broker stops and starts the Kafka broker's container (containers mode);
+	// nil elsewhere, where kafka_broker_restart runs its commands.
+	broker brokerRestarter
+}
+
+// brokerRestarter stops and starts the Kafka broker (kafka_broker_restart).
+type brokerRestarter interface {
+	Stop(ctx context.Context) error
+	// Start returns once the broker answers.
+	Start(ctx context.Context) error
 }
 
 // qdrantWire is the gRPC fault proxy in front of Qdrant (*faultproxy.GRPC), as

@@ -10,8 +10,10 @@ import (
 	"github.com/vectorstream/vectorstream/internal/problem"
 )
 
-// FaultKafkaBrokerRestart runs stop_command at the start of the window and
-// start_command at its end (external mode: a real broker the commands control).
+// FaultKafkaBrokerRestart stops the Kafka broker at the start of the window and
+// starts it at its end: in external mode by running stop_command and
+// start_command (a real broker the commands control), in containers mode by
+// stopping and starting the Kafka container.
 const FaultKafkaBrokerRestart = "kafka_broker_restart"
 
 func init() { registerFault(FaultKafkaBrokerRestart, newKafkaBrokerRestart) }
@@ -27,26 +29,39 @@ type kafkaBrokerRestart struct{ spec FaultSpec }
 
 func newKafkaBrokerRestart(spec FaultSpec) Fault { return kafkaBrokerRestart{spec} }
 
-// Check needs external mode.
+// Check needs external or containers mode.
 func (f kafkaBrokerRestart) Check(s *Scenario) []problem.Problem {
 	var l problem.List
-	if s.Infra.Mode != infra.ModeExternal {
-		l.Add("kind", "kafka_broker_restart needs infra.mode external (a real broker that stop_command and start_command control), got %q", s.Infra.Mode)
+	switch s.Infra.Mode {
+	case infra.ModeExternal:
+	case infra.ModeContainers:
+		if len(f.spec.StopCommand) > 0 || len(f.spec.StartCommand) > 0 {
+			l.Add("stop_command", "in containers mode kafka_broker_restart stops and starts the Kafka container: it runs no commands")
+		}
+	default:
+		l.Add("kind", "kafka_broker_restart needs infra.mode external (a real broker that stop_command and start_command control) or containers (the Kafka container is stopped and started), got %q", s.Infra.Mode)
 	}
 	return append(l, checkWindow(s, f.spec, false)...)
 }
 
-// Ready always succeeds: the commands act on whatever broker they control.
+// Ready always succeeds: the commands act on whatever broker they control, and
+// the containers mode always has its broker container.
 func (kafkaBrokerRestart) Ready(faultTargets) error { return nil }
 
 // Begin stops the broker.
-func (f kafkaBrokerRestart) Begin(ctx context.Context, _ faultTargets) error {
+func (f kafkaBrokerRestart) Begin(ctx context.Context, t faultTargets) error {
+	if t.broker != nil {
+		return t.broker.Stop(ctx)
+	}
 	return runCommand(ctx, f.spec.StopCommand, defaultBrokerStop)
 }
 
-// End starts it again; it returns when the command does (up.sh waits until the
-// broker answers).
-func (f kafkaBrokerRestart) End(ctx context.Context, _ faultTargets) error {
+// End starts it again; it returns once the broker answers (up.sh waits for
+// that too).
+func (f kafkaBrokerRestart) End(ctx context.Context, t faultTargets) error {
+	if t.broker != nil {
+		return t.broker.Start(ctx)
+	}
 	return runCommand(ctx, f.spec.StartCommand, defaultBrokerStart)
 }
 

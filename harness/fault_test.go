@@ -103,7 +103,7 @@ func TestFaultCheck(t *testing.T) {
 			[]string{"ratio: malformed_burst needs a ratio in (0, 1], got 0", "at: must be >= 0, got -1s", "duration: must be > 0 (pipeline_crash: >= 0"}},
 		{"kafka_broker_restart ok", with(FaultKafkaBrokerRestart, func(f *FaultSpec) { f.StopCommand = []string{"true"} }), external, nil},
 		{"kafka_broker_restart embedded", with(FaultKafkaBrokerRestart, nil), nil,
-			[]string{`kind: kafka_broker_restart needs infra.mode external (a real broker that stop_command and start_command control), got "embedded"`}},
+			[]string{`kind: kafka_broker_restart needs infra.mode external (a real broker that stop_command and start_command control) or containers (the Kafka container is stopped and started), got "embedded"`}},
 		{"pipeline_crash ok, zero duration", with(FaultPipelineCrash, func(f *FaultSpec) { f.Duration = 0 }), process, nil},
 		{"pipeline_crash in process", with(FaultPipelineCrash, nil), nil, []string{"kind: pipeline_crash kills a pipeline process"}},
 		{"pipeline_crash two processes", with(FaultPipelineCrash, nil), func(sc *Scenario) { process(sc); sc.Infra.PipelineProcesses = 2 }, []string{"kind: pipeline_crash kills"}},

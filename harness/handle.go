@@ -81,16 +81,31 @@ func (h *inProcess) Stop() error {
 	return h.err
 }
 
-// childProcess runs `vectorstream pipeline` as its own process and talks to it over
-// its health address (childproc.Client).
+// childProcess runs `vectorstream pipeline` as its own process (or container) and
+// talks to it over its health address (childproc.Client).
 type childProcess struct {
-	cmd    *exec.Cmd
+	ctl    childControl
 	client *childproc.Client
 	done   chan struct{}
 	err    error
 	dir    string
 	mu     sync.Mutex
 }
+
+// childControl signals a pipeline process: an os process of the harness's, or
+// the main process of a container.
+type childControl interface {
+	// interrupt asks it to finish (SIGINT: it completes and commits the batch in hand).
+	interrupt() error
+	// kill ends it at once (SIGKILL).
+	kill() error
+}
+
+// osProcess is a child process of the harness.
+type osProcess struct{ p *os.Process }
+
+func (o osProcess) interrupt() error { return o.p.Signal(os.Interrupt) }
+func (o osProcess) kill() error      { return o.p.Kill() }
 
 // childSpec is what a pipeline process is started with.
 type childSpec struct {
@@ -107,7 +122,7 @@ type childSpec struct {
 // and starts `spec.self pipeline` on them, connected to spec.env. It returns once the
 // process announced its health address, or ctx ended.
 func startChild(ctx context.Context, spec childSpec) (*childProcess, error) {
-	if spec.self == "" {
+	if spec.self == "" && spec.env.Containers == nil {
 		return nil, errors.New("infra.pipeline_process: the harness was not told where the vectorstream binary is")
 	}
 	dir, err := os.MkdirTemp("", "vectorstream-pipeline-")
@@ -118,6 +133,9 @@ func startChild(ctx context.Context, spec childSpec) (*childProcess, error) {
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
+	}
+	if spec.env.Containers != nil {
+		return launchContainer(ctx, spec, args.Argv(), dir)
 	}
 	return launchChild(ctx, spec.self, args.Argv(), dir, spec.proc)
 }
@@ -167,7 +185,17 @@ func launchChild(ctx context.Context, self string, argv []string, dir string, pr
 		return nil, fmt.Errorf("pipeline process: %w", err)
 	}
 	proc.started(cmd.Process.Pid)
-	h := &childProcess{cmd: cmd, done: make(chan struct{}), dir: dir}
+	return awaitAnnouncement(ctx, osProcess{cmd.Process}, out, dir, func() error {
+		err := cmd.Wait()
+		proc.ended()
+		return err
+	})
+}
+
+// awaitAnnouncement reads the child's health address from its standard output
+// out and returns its handle; exited waits for the child to exit and says why.
+func awaitAnnouncement(ctx context.Context, ctl childControl, out io.Reader, dir string, exited func() error) (*childProcess, error) {
+	h := &childProcess{ctl: ctl, done: make(chan struct{}), dir: dir}
 	type announced struct {
 		addr string
 		err  error
@@ -178,8 +206,7 @@ func launchChild(ctx context.Context, self string, argv []string, dir string, pr
 		addr, err := childproc.ReadAnnouncement(out)
 		annc <- announced{addr, err}
 		_, _ = io.Copy(io.Discard, out)
-		h.err = cmd.Wait()
-		proc.ended()
+		h.err = exited()
 	}()
 	select {
 	case a := <-annc:
@@ -218,11 +245,11 @@ func (h *childProcess) Stop() error {
 	select {
 	case <-h.done:
 	default:
-		_ = h.cmd.Process.Signal(os.Interrupt)
+		_ = h.ctl.interrupt()
 		select {
 		case <-h.done:
 		case <-time.After(3 * time.Minute): // longer than a batch may take
-			_ = h.cmd.Process.Kill()
+			_ = h.ctl.kill()
 			<-h.done
 		}
 	}

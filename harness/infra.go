@@ -21,15 +21,29 @@ import (
 
 // startInfra starts or connects to the scenario's Kafka and Qdrant.
 // kafkaAdvertise, when set, is the address the embedded broker advertises (the
-// Kafka fault proxy's).
-func startInfra(ctx context.Context, sc *Scenario, self string, procs *procTable, kafkaAdvertise string) (*infra.Env, error) {
+// Kafka fault proxy's). dir is the run's folder ("" for none) and runID its id:
+// the containers mode keeps the containers' output there and labels them so.
+func startInfra(ctx context.Context, sc *Scenario, self string, procs *procTable, kafkaAdvertise, dir, runID string) (*infra.Env, error) {
 	// The stand-ins keep their data on disk under the user's cache directory (the
 	// broker its logs, bounded by retention; Qdrant its points), so their memory
 	// does not grow with the run (the estimate counts that disk).
 	emb := infra.EmbeddedConfig{Partitions: sc.Kafka.Partitions, Topics: []string{sc.Pipeline.Kafka.Topic, sc.Pipeline.Kafka.DLQTopic},
 		QdrantDataDir: infra.DataRoot(), KafkaDataDir: infra.DataRoot(), QdrantEngine: sc.Infra.qdrantEngine, KafkaAdvertise: kafkaAdvertise}
 	var ext infra.External
+	mode, picked := sc.Infra.Mode, ""
+	if mode == infra.ModeAuto {
+		ok, why := autoPicksContainers(ctx, sc)
+		mode = map[bool]string{true: infra.ModeContainers, false: infra.ModeEmbedded}[ok]
+		picked = infra.ModeAuto + ": " + mode + ": " + why
+	}
 	switch {
+	case mode == infra.ModeContainers:
+		env, err := startContainers(ctx, sc, procs, dir, runID)
+		if err != nil {
+			return nil, err
+		}
+		env.Picked = picked
+		return env, nil
 	case sc.Infra.Mode == infra.ModeExternal:
 		host, port, err := infra.ParseQdrantAddr(sc.Infra.QdrantAddr)
 		if err != nil {
@@ -37,12 +51,17 @@ func startInfra(ctx context.Context, sc *Scenario, self string, procs *procTable
 		}
 		ext = infra.External{Brokers: sc.Infra.Brokers, QdrantHost: host, QdrantPort: port, Security: sc.Infra.Security}
 	case sc.Infra.Process:
-		return serveChild(ctx, sc, self, procs, kafkaAdvertise)
+		env, err := serveChild(ctx, sc, self, procs, kafkaAdvertise)
+		if env != nil {
+			env.Picked = picked
+		}
+		return env, err
 	}
-	env, err := infra.Start(ctx, sc.Infra.Mode, emb, ext)
+	env, err := infra.Start(ctx, mode, emb, ext)
 	if err != nil {
 		return nil, fmt.Errorf("infra: %w", err)
 	}
+	env.Picked = picked
 	if env.QdrantEngine {
 		procs.started(procQdrantEngine, env.QdrantPid)
 		env.OnClose(func() { procs.ended(procQdrantEngine) })

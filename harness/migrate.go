@@ -18,7 +18,7 @@ import (
 // ScenarioSchemaVersion is the layout of the scenario this build records in a run's
 // result.json, written there as the scenario's "schema_version". A recorded scenario
 // without one is version 1: the layout of the committed 2026-11-26 baselines.
-const ScenarioSchemaVersion = 4
+const ScenarioSchemaVersion = 5
 
 // scenarioFields is the current layout (ScenarioSchemaVersion): the JSON path of every
 // field a recorded scenario may hold, "[]" marking the elements of a list. The JSON
@@ -74,6 +74,15 @@ var scenarioFields = []string{
 	"infra.Security.qdrant_tls.server_name",
 	"infra.Security.timeout",
 	"infra.brokers",
+	"infra.containers.kafka_image",
+	"infra.containers.limits.kafka.cpus",
+	"infra.containers.limits.kafka.memory",
+	"infra.containers.limits.pipeline.cpus",
+	"infra.containers.limits.pipeline.memory",
+	"infra.containers.limits.qdrant.cpus",
+	"infra.containers.limits.qdrant.memory",
+	"infra.containers.pipeline_image",
+	"infra.containers.qdrant_image",
 	"infra.kafka_proxy",
 	"infra.load_processes",
 	"infra.mode",
@@ -245,6 +254,15 @@ var scenarioMigrations = []scenarioMigration{
 		// recording, they are what those runs had: Qdrant's defaults, upserts with
 		// wait=true, one profile write per user per batch.
 		Version: 3,
+	},
+	{
+		// Version 4: the containers mode ran apache/kafka and qdrant/qdrant with
+		// ports mapped on a bridge network, and had no settings of its own. From
+		// version 5 infra.containers names the images (the project's own by
+		// default) and each container's limits; a version 4 recording has none,
+		// and no containers-mode run was ever recorded (it never ran), so empty
+		// is what every version 4 run had.
+		Version: 4,
 	},
 }
 

@@ -53,7 +53,7 @@ func (r *run) offer(ctx context.Context) error {
 		}
 		r.onClose(release)
 	}
-	r.smp = startSampler(ctx, samplerConfig{lg: r.lg, ph: r.pl.handle, sc: sc, progress: r.o.Progress, every: r.o.ProgressEvery, backend: r.backend.Name(), procs: r.procs})
+	r.smp = startSampler(ctx, samplerConfig{lg: r.lg, ph: r.pl.handle, sc: sc, progress: r.o.Progress, every: r.o.ProgressEvery, backend: r.backend.Name(), procs: r.procs, ctrs: r.env.Containers})
 	r.onClose(r.smp.stop)
 	r.host = startHostSampler(ctx, start, nil)
 	r.onClose(r.host.stop)
@@ -74,7 +74,11 @@ func (r *run) offer(ctx context.Context) error {
 // them at their times, counted from start.
 func (r *run) startFaults(ctx context.Context, start time.Time) error {
 	qp, kp := r.wire.targets()
-	r.faults = newFaultRunner(r.sc.Faults, faultTargets{qdrant: qp, kafka: kp, pipeline: r.pl.crash}, start, r.log)
+	targets := faultTargets{qdrant: qp, kafka: kp, pipeline: r.pl.crash}
+	if r.env.Containers != nil {
+		targets.broker = containerBroker{env: r.env, procs: r.procs}
+	}
+	r.faults = newFaultRunner(r.sc.Faults, targets, start, r.log)
 	if err := r.faults.check(); err != nil {
 		return err
 	}

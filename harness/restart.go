@@ -73,7 +73,7 @@ func (r *restartable) Kill(ctx context.Context) error {
 	r.mu.Lock()
 	r.killed = c
 	r.mu.Unlock()
-	if err := c.cmd.Process.Kill(); err != nil {
+	if err := c.ctl.kill(); err != nil {
 		r.mu.Lock()
 		r.killed = nil
 		r.mu.Unlock()

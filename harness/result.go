@@ -275,10 +275,20 @@ type TimelineRow struct {
 	// name (see ProcessMemory): in timeline.csv one rss_anon_bytes_<name>
 	// column each, empty where the process did not run that second.
 	RSSAnon map[string]uint64 `json:"rss_anon_bytes,omitempty"`
+	// ContainerCPU and ContainerMem are each container's CPU (in cores) and
+	// memory (bytes, less the inactive page cache) that second, by role, from
+	// Docker's stats (containers mode): in timeline.csv the
+	// container_cpu_cores_<role> and container_mem_bytes_<role> columns.
+	ContainerCPU map[string]float64 `json:"container_cpu_cores,omitempty"`
+	ContainerMem map[string]uint64  `json:"container_mem_bytes,omitempty"`
 }
 
-// rssAnonColumn is the timeline.csv column of a process's RssAnon.
-const rssAnonColumn = "rss_anon_bytes_"
+// The timeline.csv columns of a process's RssAnon and a container's CPU and memory.
+const (
+	rssAnonColumn      = "rss_anon_bytes_"
+	containerCPUColumn = "container_cpu_cores_"
+	containerMemColumn = "container_mem_bytes_"
+)
 
 // TimelineHeader is the header row of timeline.csv.
 var TimelineHeader = []string{"second", "offered", "produced", "consumed", "written", "dead_lettered",
@@ -297,10 +307,14 @@ func (r TimelineRow) record() []string {
 // process named in the rows, in the order they first appear (the harness first).
 func WriteTimelineCSV(w io.Writer, rows []TimelineRow) error {
 	procs := timelineProcs(rows)
+	ctrs := timelineContainers(rows)
 	cw := csv.NewWriter(w)
 	header := slices.Clone(TimelineHeader)
 	for _, p := range procs {
 		header = append(header, rssAnonColumn+p)
+	}
+	for _, c := range ctrs {
+		header = append(header, containerCPUColumn+c, containerMemColumn+c)
 	}
 	if err := cw.Write(header); err != nil {
 		return err
@@ -310,6 +324,12 @@ func WriteTimelineCSV(w io.Writer, rows []TimelineRow) error {
 		for _, p := range procs {
 			v, ok := r.RSSAnon[p]
 			rec = append(rec, map[bool]string{true: strconv.FormatUint(v, 10)}[ok])
+		}
+		for _, c := range ctrs {
+			cpu, ok := r.ContainerCPU[c]
+			rec = append(rec, map[bool]string{true: strconv.FormatFloat(cpu, 'f', 4, 64)}[ok])
+			mem, ok := r.ContainerMem[c]
+			rec = append(rec, map[bool]string{true: strconv.FormatUint(mem, 10)}[ok])
 		}
 		if err := cw.Write(rec); err != nil {
 			return err
@@ -328,14 +348,19 @@ func ReadTimelineCSV(r io.Reader) ([]TimelineRow, error) {
 	if len(recs) == 0 || len(recs[0]) < len(TimelineHeader) || !slices.Equal(recs[0][:len(TimelineHeader)], TimelineHeader) {
 		return nil, fmt.Errorf("timeline: header does not start with %v", TimelineHeader)
 	}
-	// Runs recorded before the RssAnon columns have none; later ones one a process.
-	var procs []string
-	for _, col := range recs[0][len(TimelineHeader):] {
-		p, ok := strings.CutPrefix(col, rssAnonColumn)
-		if !ok || p == "" {
-			return nil, fmt.Errorf("timeline: column %q is not %s<process>", col, rssAnonColumn)
+	// Runs recorded before the RssAnon columns have none; later ones one a
+	// process, and in containers mode two a container.
+	extra := recs[0][len(TimelineHeader):]
+	for _, col := range extra {
+		ok := false
+		for _, prefix := range []string{rssAnonColumn, containerCPUColumn, containerMemColumn} {
+			if name, found := strings.CutPrefix(col, prefix); found && name != "" {
+				ok = true
+			}
 		}
-		procs = append(procs, p)
+		if !ok {
+			return nil, fmt.Errorf("timeline: column %q is not %s<process>, %s<container> or %s<container>", col, rssAnonColumn, containerCPUColumn, containerMemColumn)
+		}
 	}
 	var rows []TimelineRow
 	for n, rec := range recs[1:] {
@@ -354,23 +379,76 @@ func ReadTimelineCSV(r io.Reader) ([]TimelineRow, error) {
 				return nil, fmt.Errorf("timeline row %d, column %s: %w", n+2, TimelineHeader[k], err)
 			}
 		}
-		for k, p := range procs {
+		for k, col := range extra {
 			cell := rec[len(TimelineHeader)+k]
 			if cell == "" {
 				continue
 			}
-			v, err := strconv.ParseUint(cell, 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("timeline row %d, column %s%s: %w", n+2, rssAnonColumn, p, err)
+			if err := r.setExtra(col, cell); err != nil {
+				return nil, fmt.Errorf("timeline row %d, column %s: %w", n+2, col, err)
 			}
-			if r.RSSAnon == nil {
-				r.RSSAnon = map[string]uint64{}
-			}
-			r.RSSAnon[p] = v
 		}
 		rows = append(rows, r)
 	}
 	return rows, nil
+}
+
+// setExtra sets the value of one of the per-process or per-container columns.
+func (r *TimelineRow) setExtra(col, cell string) error {
+	if p, ok := strings.CutPrefix(col, rssAnonColumn); ok {
+		v, err := strconv.ParseUint(cell, 10, 64)
+		if err != nil {
+			return err
+		}
+		if r.RSSAnon == nil {
+			r.RSSAnon = map[string]uint64{}
+		}
+		r.RSSAnon[p] = v
+		return nil
+	}
+	if c, ok := strings.CutPrefix(col, containerCPUColumn); ok {
+		v, err := strconv.ParseFloat(cell, 64)
+		if err != nil {
+			return err
+		}
+		if r.ContainerCPU == nil {
+			r.ContainerCPU = map[string]float64{}
+		}
+		r.ContainerCPU[c] = v
+		return nil
+	}
+	c, _ := strings.CutPrefix(col, containerMemColumn)
+	v, err := strconv.ParseUint(cell, 10, 64)
+	if err != nil {
+		return err
+	}
+	if r.ContainerMem == nil {
+		r.ContainerMem = map[string]uint64{}
+	}
+	r.ContainerMem[c] = v
+	return nil
+}
+
+// timelineContainers returns the containers named in rows, in the order they
+// first appear (by role within a row).
+func timelineContainers(rows []TimelineRow) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range rows {
+		names := slices.Sorted(maps.Keys(r.ContainerMem))
+		for _, c := range slices.Sorted(maps.Keys(r.ContainerCPU)) {
+			if !slices.Contains(names, c) {
+				names = append(names, c)
+			}
+		}
+		for _, n := range names {
+			if !seen[n] {
+				seen[n] = true
+				out = append(out, n)
+			}
+		}
+	}
+	return out
 }
 
 // timelineProcs returns the processes named in rows' RssAnon, the harness first,

@@ -144,7 +144,7 @@ func (r *run) startInfra(ctx context.Context) error {
 	}
 	r.wire = w
 	r.onClose(w.close)
-	env, err := startInfra(ctx, r.sc, r.o.Self, r.procs, w.kafkaAdvertise())
+	env, err := startInfra(ctx, r.sc, r.o.Self, r.procs, w.kafkaAdvertise(), r.o.Dir, r.res.RunID)
 	if err != nil {
 		return err
 	}
@@ -179,6 +179,12 @@ func (r *run) startInfra(ctx context.Context) error {
 	envr.InfraMode = env.Mode
 	envr.Kafka, envr.Qdrant = env.KafkaLabel, env.QdrantLabel
 	envr.QdrantStore = r.sc.Infra.QdrantStore
+	if env.Containers != nil {
+		envr.Docker = &env.Containers.Docker.Info
+		r.note("Kafka, Qdrant%s ran in Docker containers (Docker %s, %s storage, cgroup %s): %s; %s",
+			map[bool]string{true: " and the pipeline", false: ""}[r.sc.Infra.PipelineProcess],
+			envr.Docker.ServerVersion, envr.Docker.StorageDriver, envr.Docker.CgroupVersion, env.KafkaLabel, env.QdrantLabel)
+	}
 	if env.Mode == infra.ModeEmbedded {
 		envr.StandIns = StandIns{Kafka: true, Qdrant: !env.QdrantEngine}
 		if env.QdrantEngine {
@@ -255,6 +261,10 @@ func (r *run) collect(ctx context.Context) error {
 	if r.loadErr != nil {
 		return r.loadErr
 	}
+	if finalErr != nil && pipeErr != nil {
+		// The pipeline died: why it did comes first (an OOM kill, an exit code).
+		return fmt.Errorf("pipeline stopped: %w (and its statistics could not be read: %v)", pipeErr, finalErr)
+	}
 	if finalErr != nil {
 		return fmt.Errorf("pipeline statistics: %w", finalErr)
 	}
@@ -281,6 +291,7 @@ func (r *run) collect(ctx context.Context) error {
 	recoveryTimes(r.res.Faults, rows, r.sc.recoveryLevel())
 	loadSeconds := int((r.sc.Warmup + r.sc.Duration) / time.Second)
 	r.res.Processes = processMemory(rows, r.procs.Names(), loadSeconds, r.processWhat)
+	r.res.Environment.Containers = containerResults(ctx, r.env.Containers, rows, loadSeconds, r.o.Dir)
 	r.res.Proxies = r.wire.results(r.proxies)
 	return nil
 }
@@ -308,6 +319,12 @@ func (r *run) processWhat(name string) string {
 		return "qdrant-engine (Qdrant's storage engine qdrant-edge behind VectorStream's gRPC server)"
 	case strings.HasPrefix(name, procLoad):
 		return "vectorstream load --part (a share of the load)"
+	case name == procKafkaContainer:
+		return "Kafka (its container's main process: " + r.env.KafkaLabel + ")"
+	case name == procQdrantContainer:
+		return "Qdrant (its container's main process: " + r.env.QdrantLabel + ")"
+	case r.env.Containers != nil:
+		return "vectorstream pipeline (its container's main process)"
 	}
 	return "vectorstream pipeline"
 }
@@ -323,6 +340,14 @@ func (r *run) verify(ctx context.Context) error {
 	vf := &verifier{sc: r.sc, rec: r.lg.record(r.gcfg), env: r.env, qc: r.qc,
 		enc: embed.NewEncoder(r.model, r.backend.Backend), dim: r.model.Dim()}
 	r.res.Verification, r.res.Counts.Valid, r.res.Counts.Malformed = vf.run(ctx, r.res.Pipeline.Counters)
+	// How far Qdrant's optimizer got: the points of the events collection in
+	// HNSW-indexed segments when the run was verified (Qdrant indexes in the
+	// background, so a run can end with much of its data unindexed).
+	if info, err := r.qc.GetCollectionInfo(ctx, r.sc.Pipeline.Qdrant.EventsCollection); err == nil {
+		r.res.Extra["qdrant_events_points"] = float64(info.GetPointsCount())
+		r.res.Extra["qdrant_events_indexed_vectors"] = float64(info.GetIndexedVectorsCount())
+		r.res.Extra["qdrant_events_segments"] = float64(info.GetSegmentsCount())
+	}
 	return nil
 }
 

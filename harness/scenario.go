@@ -130,9 +130,33 @@ type InfraConfig struct {
 	QdrantStore string `yaml:"qdrant_store" json:"qdrant_store,omitempty"`
 	// qdrantEngine is the engine binary QdrantStore "engine" resolved to.
 	qdrantEngine string
+	// Containers configures the containers mode: images and resource limits.
+	Containers ContainersConfig `yaml:"containers" json:"containers,omitzero"`
 	// Security is TLS, SASL and the Qdrant API key for external clusters; secrets come
 	// from environment variables or files it names, never from the scenario.
 	Security infra.Security `yaml:",inline" json:",inline"`
+}
+
+// ContainersConfig is infra.containers: which images the containers mode runs
+// and under what limits. The defaults are the project's own images, built here
+// by make images; apache/kafka and qdrant/qdrant work where a registry is
+// reachable.
+type ContainersConfig struct {
+	KafkaImage  string `yaml:"kafka_image" json:"kafka_image,omitempty"`
+	QdrantImage string `yaml:"qdrant_image" json:"qdrant_image,omitempty"`
+	// PipelineImage runs the pipeline (infra.pipeline_process: true); its
+	// vectorstream binary must be this harness's version (the default is the
+	// image make images built from this source).
+	PipelineImage string `yaml:"pipeline_image" json:"pipeline_image,omitempty"`
+	// Limits are each container's cpus and memory, enforced by Docker.
+	Limits ContainerLimits `yaml:"limits" json:"limits,omitzero"`
+}
+
+// ContainerLimits are the resource limits of each container of the containers mode.
+type ContainerLimits struct {
+	Kafka    infra.Limits `yaml:"kafka" json:"kafka,omitzero"`
+	Qdrant   infra.Limits `yaml:"qdrant" json:"qdrant,omitzero"`
+	Pipeline infra.Limits `yaml:"pipeline" json:"pipeline,omitzero"`
 }
 
 // VerifyConfig sizes the verification after the run.
@@ -404,6 +428,22 @@ func (in InfraConfig) problems() []problem.Problem {
 	if n := in.LoadProcesses; n < 0 || n > 64 {
 		ps.Add("load_processes", "must be in [1, 64], got %d", n)
 	}
+	c := in.Containers
+	if in.Mode != "containers" && in.Mode != "auto" && c != (ContainersConfig{}) {
+		ps.Add("containers", "configures the containers mode, and the mode is %s", in.Mode)
+	}
+	for _, l := range []struct {
+		path string
+		l    infra.Limits
+	}{{"containers.limits.kafka", c.Limits.Kafka}, {"containers.limits.qdrant", c.Limits.Qdrant}, {"containers.limits.pipeline", c.Limits.Pipeline}} {
+		for _, msg := range l.l.Validate() {
+			field, text, _ := strings.Cut(msg, ": ")
+			ps.Add(l.path+"."+field, "%s", text)
+		}
+	}
+	if c.Limits.Pipeline != (infra.Limits{}) && !in.PipelineProcess {
+		ps.Add("containers.limits.pipeline", "limits the pipeline container, and the pipeline runs in the harness (set infra.pipeline_process: true)")
+	}
 	if in.Process && in.Mode != "embedded" && in.Mode != "auto" {
 		ps.Add("process", "only the embedded mode can run in a child process")
 	}
@@ -427,6 +467,9 @@ func (in InfraConfig) problems() []problem.Problem {
 		ps.Under("", in.Security.Validate())
 	case "containers", "auto":
 		// containers needs a Docker daemon; auto falls back to embedded without one.
+		if in.PipelineProcesses > 1 {
+			ps.Add("pipeline_processes", "the containers mode runs one pipeline container, got %d", in.PipelineProcesses)
+		}
 	default:
 		ps.Add("mode", "must be embedded, external, containers or auto, got %q", in.Mode)
 	}

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"sync"
 	"time"
 
+	"github.com/vectorstream/vectorstream/infra"
 	"github.com/vectorstream/vectorstream/internal/measure"
 	"github.com/vectorstream/vectorstream/pipeline"
 )
@@ -22,6 +24,7 @@ type sampler struct {
 	every    int // progress line every this many seconds
 	backend  string
 	procs    *procTable
+	ctrs     *infra.ContainerSet // containers mode: whose Docker stats each row records
 
 	rows []TimelineRow
 	tail *TimelineRow // the part-second after the last row, when the run stopped
@@ -44,12 +47,13 @@ type samplerConfig struct {
 	every    time.Duration
 	backend  string
 	procs    *procTable // whose RssAnon each row records
+	ctrs     *infra.ContainerSet
 }
 
 // startSampler starts sampling one row a second until stop.
 func startSampler(ctx context.Context, c samplerConfig) *sampler {
 	s := &sampler{lg: c.lg, ph: c.ph, start: c.lg.start, sc: c.sc, progress: c.progress, every: max(1, int(c.every/time.Second)),
-		backend: c.backend, procs: c.procs, done: make(chan struct{})}
+		backend: c.backend, procs: c.procs, ctrs: c.ctrs, done: make(chan struct{})}
 	ctx, s.cancel = context.WithCancel(ctx)
 	go func() {
 		defer close(s.done)
@@ -112,6 +116,7 @@ func (s *sampler) run(ctx context.Context) {
 			Goroutines:   ps.Goroutines,
 			RSSAnon:      s.procs.sample(),
 		}
+		row.ContainerCPU, row.ContainerMem = sampleContainers(ctx, s.ctrs)
 		if wall > 0 && !prev.At.IsZero() {
 			row.CPUPercent = 100 * float64(ps.CPU-prev.CPU) / float64(wall)
 		}
@@ -157,4 +162,37 @@ func (s *sampler) printEnd(res *Result) {
 	t := res.Throughput
 	fmt.Fprintf(s.progress, "%-7s %s (%.1f%% of offered %.0f/s), from the batch commits as in the summary  dlq %d in all\n",
 		"end", achievedText(t.AchievedEPS), 100*t.AchievedRatio, t.OfferedEPS, res.Counts.DeadLettered)
+}
+
+// sampleContainers takes one Docker stats sample of every running container of
+// set, at once, within 900 ms: CPU in cores by role (none for a container's first
+// sample, which has nothing to compare with) and memory in bytes. A nil set
+// gives nils.
+func sampleContainers(ctx context.Context, set *infra.ContainerSet) (map[string]float64, map[string]uint64) {
+	if set == nil {
+		return nil, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 900*time.Millisecond)
+	defer cancel()
+	all := set.All()
+	samples := make([]infra.Sample, len(all))
+	errs := make([]error, len(all))
+	var wg sync.WaitGroup
+	for i, c := range all {
+		wg.Go(func() { samples[i], errs[i] = c.Stats(ctx) })
+	}
+	wg.Wait()
+	cpu, mem := map[string]float64{}, map[string]uint64{}
+	for i, c := range all {
+		// A removed container (a crashed pipeline's) answers with an error, or
+		// with no memory at all.
+		if errs[i] != nil || samples[i].MemoryBytes == 0 {
+			continue
+		}
+		mem[c.Role()] = samples[i].MemoryBytes
+		if samples[i].CPUCores >= 0 {
+			cpu[c.Role()] = samples[i].CPUCores
+		}
+	}
+	return cpu, mem
 }

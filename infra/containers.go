@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,24 +16,24 @@ import (
 
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
-	tclog "github.com/testcontainers/testcontainers-go/log"
-	tcqdrant "github.com/testcontainers/testcontainers-go/modules/qdrant"
 	"github.com/testcontainers/testcontainers-go/wait"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 )
 
-// Pinned images of the containers mode. The Qdrant image matches the version
-// of the Qdrant client in go.mod; the Kafka image is Apache Kafka's own, run
-// as a single KRaft node (broker and controller in one process).
+// The containers mode's default images: the project's own, built here from
+// nothing pulled by deploy/images/build.sh (make images). Kafka is the version
+// deploy/kafka/pom.xml resolves, a single KRaft node configured as apache/kafka
+// is; Qdrant is the engine server of the embedded default. Where a registry is
+// reachable, infra.containers.kafka_image and qdrant_image take apache/kafka and
+// qdrant/qdrant instead, configured by the same variables.
 const (
-	DefaultKafkaImage  = "apache/kafka:4.1.0"
-	DefaultQdrantImage = "qdrant/qdrant:v1.17.1"
+	DefaultKafkaImage  = "vectorstream/kafka:4.4.0"
+	DefaultQdrantImage = "vectorstream/qdrant:edge-0.7.0"
 )
 
 // DefaultContainersTimeout bounds StartContainers unless ContainersConfig says
-// otherwise: image pulls, container starts, readiness waits and topic creation
-// together.
+// otherwise: container starts, readiness waits and topic creation together.
 const DefaultContainersTimeout = 5 * time.Minute
 
 // dockerCheckTimeout bounds DockerAvailable.
@@ -39,21 +41,6 @@ const dockerCheckTimeout = 2 * time.Second
 
 // defaultDockerHost is where Docker listens unless DOCKER_HOST says otherwise.
 const defaultDockerHost = "unix:///var/run/docker.sock"
-
-// Ports inside the containers. The Kafka container listens for clients on
-// kafkaClientPort (advertised with the host's mapped port), for the broker
-// itself on kafkaBrokerPort and for the KRaft controller on
-// kafkaControllerPort; only kafkaClientPort is published.
-const (
-	kafkaClientPort     = "9092/tcp"
-	kafkaBrokerPort     = 9093
-	kafkaControllerPort = 9094
-	qdrantGRPCPort      = "6334/tcp"
-	qdrantRESTPort      = "6333/tcp"
-	// kafkaStarter is where StartContainers copies the script that sets the
-	// advertised listener, once the mapped port is known, and starts Kafka.
-	kafkaStarter = "/tmp/vectorstream_kafka_start.sh"
-)
 
 // ContainersConfig configures StartContainers. Its zero value is usable.
 type ContainersConfig struct {
@@ -66,14 +53,19 @@ type ContainersConfig struct {
 	// nil for none.
 	TopicConfigs map[string]string
 	// KafkaImage and QdrantImage override DefaultKafkaImage and
-	// DefaultQdrantImage. The Kafka image must behave like apache/kafka
-	// (configured by KAFKA_* variables, started by /etc/kafka/docker/run).
+	// DefaultQdrantImage. The Kafka image must be configured as apache/kafka is
+	// (KAFKA_* variables, its own start command), the Qdrant image as
+	// qdrant/qdrant is (QDRANT__SERVICE__* variables).
 	KafkaImage, QdrantImage string
+	// KafkaLimits and QdrantLimits are the containers' resource limits.
+	KafkaLimits, QdrantLimits Limits
+	// Run labels the containers with the run they belong to.
+	Run string
+	// LogDir receives each container's output (kafka.log, qdrant.log) when
+	// the Env closes; "" keeps none.
+	LogDir string
 	// Timeout bounds the whole start; zero means DefaultContainersTimeout.
 	Timeout time.Duration
-	// Logf receives testcontainers' messages (image pulls, container
-	// lifecycle); nil discards them.
-	Logf func(format string, args ...any)
 }
 
 func (cfg ContainersConfig) withDefaults() ContainersConfig {
@@ -107,15 +99,27 @@ func (cfg ContainersConfig) Validate() error {
 	if cfg.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("infra: containers: timeout %s is negative", cfg.Timeout))
 	}
+	for _, l := range []struct {
+		name string
+		l    Limits
+	}{{"kafka", cfg.KafkaLimits}, {"qdrant", cfg.QdrantLimits}} {
+		for _, p := range l.l.Validate() {
+			errs = append(errs, fmt.Errorf("infra: containers: %s %s", l.name, p))
+		}
+	}
 	return errors.Join(errs...)
 }
 
-// startAuto starts the containers when a Docker daemon answers and the
-// embedded services otherwise, and records which in Env.Picked. It does not
-// fall back to embedded when the containers fail to start: a daemon that
-// answers but cannot run them is a problem to report, not to hide.
+// startAuto starts the containers when a Docker daemon answers and has the
+// default images, and the embedded services otherwise, and records which in
+// Env.Picked. It does not fall back to embedded when the containers fail to
+// start: a daemon that answers but cannot run them is a problem to report, not
+// to hide.
 func startAuto(ctx context.Context, emb EmbeddedConfig) (*Env, error) {
 	ok, why := DockerAvailable(ctx)
+	if ok {
+		ok, why = defaultImagesPresent(ctx, why)
+	}
 	if !ok {
 		env, err := StartEmbedded(ctx, emb)
 		if err != nil {
@@ -132,24 +136,26 @@ func startAuto(ctx context.Context, emb EmbeddedConfig) (*Env, error) {
 	return env, nil
 }
 
+// defaultImagesPresent reports whether the daemon has the default images, and
+// says so after why.
+func defaultImagesPresent(ctx context.Context, why string) (bool, string) {
+	d, err := ConnectDocker(ctx)
+	if err != nil {
+		return false, oneLine(err)
+	}
+	defer d.Close()
+	for _, ref := range []string{DefaultKafkaImage, DefaultQdrantImage} {
+		if _, err := d.Image(ctx, ref); err != nil {
+			return false, why + " but has no image " + ref + " (make images builds it)"
+		}
+	}
+	return true, why + " and has the images " + DefaultKafkaImage + " and " + DefaultQdrantImage
+}
+
 // containersConfigFrom carries what the embedded config says about topics
 // over to the containers mode, so that a scenario runs the same in both.
 func containersConfigFrom(emb EmbeddedConfig) ContainersConfig {
 	return ContainersConfig{Partitions: emb.Partitions, Topics: emb.Topics, TopicConfigs: emb.TopicConfigs}
-}
-
-// logfLogger adapts ContainersConfig.Logf to testcontainers' logger.
-type logfLogger func(format string, args ...any)
-
-func (f logfLogger) Printf(format string, args ...any) { f(format, args...) }
-
-// quietOnce silences testcontainers' package-wide default logger, which writes
-// to stderr (infra does not log; see the package doc). Loggers given per
-// container through ContainersConfig.Logf are unaffected.
-var quietOnce sync.Once
-
-func quietTestcontainers() {
-	quietOnce.Do(func() { tclog.SetDefault(tclog.NewNoopLogger()) })
 }
 
 // DockerAvailable reports whether a Docker daemon answers, within 2 s or ctx,
@@ -158,7 +164,7 @@ func quietTestcontainers() {
 // context and the default sockets; it remembers the first answer for the
 // life of the process.
 func DockerAvailable(ctx context.Context) (bool, string) {
-	quietTestcontainers()
+	ownCleanup()
 	ctx, cancel := context.WithTimeout(ctx, dockerCheckTimeout)
 	defer cancel()
 	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
@@ -177,75 +183,115 @@ func DockerAvailable(ctx context.Context) (bool, string) {
 	return true, "a Docker daemon answers at " + host
 }
 
+// noDaemon is the error of a containers mode without a Docker daemon: a
+// missing prerequisite, like a broker that does not answer (exit 3).
+func noDaemon(why string) error {
+	return exitcode.With(fmt.Errorf("infra mode containers: no Docker daemon: run make docker-up (%s)", why), exitcode.Unreachable)
+}
+
 // oneLine joins the lines of err's message (errors.Join separates with
 // newlines) so that it fits in a label or a one-line error.
 func oneLine(err error) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
 }
 
+// ContainerSet is what a containers-mode Env runs on: the Docker daemon and
+// the containers started on it (Kafka and Qdrant by StartContainers, the
+// pipeline by the harness).
+type ContainerSet struct {
+	// Docker is the daemon.
+	Docker *Docker
+	// Kafka and Qdrant are the services' containers.
+	Kafka, Qdrant *Container
+	mu            sync.Mutex
+	all           []*Container
+}
+
+// Add records c as one of the set's (All lists it; the Env's Close removes it).
+func (s *ContainerSet) Add(c *Container) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.all = append(s.all, c)
+}
+
+// All lists the set's containers in the order they started.
+func (s *ContainerSet) All() []*Container {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]*Container(nil), s.all...)
+}
+
+func (s *ContainerSet) removeAll() {
+	for _, c := range slices.Backward(s.All()) {
+		c.Remove()
+	}
+	s.Docker.Close()
+}
+
 // StartContainers starts Kafka (a single KRaft node of cfg.KafkaImage) and
-// Qdrant (cfg.QdrantImage) in Docker containers with testcontainers-go,
-// creates cfg.Topics, and returns an Env of ModeContainers addressing their
-// ports mapped on the Docker host. Env.Close terminates both containers;
-// testcontainers' reaper (Ryuk) removes them if the process dies first.
-// It fails when no Docker daemon answers, and when cfg.Timeout (or ctx) ends
-// before both services are ready; its errors name the container that failed,
-// and those of a missing daemon or a deadline carry exitcode.Unreachable.
+// Qdrant (cfg.QdrantImage) in Docker containers with testcontainers-go, on the
+// host network at free loopback ports it picks (so two runs can share a
+// daemon), creates cfg.Topics, and returns an Env of ModeContainers. Env.Close
+// saves the containers' output into cfg.LogDir and removes them; containers
+// that a killed process left are removed at the next start (RemoveOrphans).
+// It fails when no Docker daemon answers, when an image is missing, and when
+// cfg.Timeout (or ctx) ends before both services are ready; its errors name the
+// container that failed, and those of a missing daemon or a deadline carry
+// exitcode.Unreachable.
 func StartContainers(ctx context.Context, cfg ContainersConfig) (*Env, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	if ok, why := DockerAvailable(ctx); !ok {
-		// A missing prerequisite, like a broker that does not answer: exit 3.
-		return nil, exitcode.With(fmt.Errorf("infra mode containers: %s: use embedded or external", why), exitcode.Unreachable)
+	d, err := ConnectDocker(ctx)
+	if err != nil {
+		return nil, err
 	}
+	_, _ = d.RemoveOrphans(ctx)
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
 
-	var logger tclog.Logger = tclog.NewNoopLogger()
-	if cfg.Logf != nil {
-		logger = logfLogger(cfg.Logf)
-	}
-	env := &Env{Mode: ModeContainers}
+	set := &ContainerSet{Docker: d}
+	env := &Env{Mode: ModeContainers, Containers: set}
+	env.OnClose(set.removeAll)
 	fail := func(err error) (*Env, error) {
 		env.Close()
 		return nil, notReadyErr(err)
 	}
+	ports, err := freeLoopbackPorts(4)
+	if err != nil {
+		return fail(fmt.Errorf("infra: containers: %w", err))
+	}
+	kafkaPort, controllerPort, grpcPort, httpPort := ports[0], ports[1], ports[2], ports[3]
 
-	kafkaCtr, brokers, err := runKafka(ctx, cfg, logger)
-	if kafkaCtr != nil {
-		env.OnClose(terminator(kafkaCtr))
-	}
+	set.Kafka, err = d.Run(ctx, ContainerSpec{Role: "kafka", Image: cfg.KafkaImage, Run: cfg.Run, LogDir: cfg.LogDir,
+		Env: kafkaEnv(cfg, kafkaPort, controllerPort), Limits: cfg.KafkaLimits,
+		Ready: wait.ForLog(`Kafka Server started|Transitioning from RECOVERY to RUNNING`).AsRegexp().WithStartupTimeout(cfg.Timeout)})
 	if err != nil {
-		return fail(fmt.Errorf("infra: containers: kafka (%s): %w", cfg.KafkaImage, err))
+		return fail(fmt.Errorf("infra: containers: %w", err))
 	}
-	env.KafkaBrokers = brokers
-	env.KafkaLabel = imageLabel("Kafka", cfg.KafkaImage)
+	set.Add(set.Kafka)
+	env.KafkaBrokers = []string{net.JoinHostPort(loopback, strconv.Itoa(kafkaPort))}
+	env.KafkaLabel = imageLabel("Kafka", cfg.KafkaImage, set.Kafka.Image)
 
-	qdrantCtr, err := tcqdrant.Run(ctx, cfg.QdrantImage,
-		testcontainers.WithLogger(logger),
-		testcontainers.WithWaitStrategyAndDeadline(cfg.Timeout,
-			wait.ForListeningPort(qdrantGRPCPort),
-			wait.ForHTTP("/readyz").WithPort(qdrantRESTPort),
-		),
-	)
-	if qdrantCtr != nil {
-		env.OnClose(terminator(qdrantCtr))
-	}
+	env.QdrantHost, env.QdrantPort = loopback, grpcPort
+	set.Qdrant, err = d.Run(ctx, ContainerSpec{Role: "qdrant", Image: cfg.QdrantImage, Run: cfg.Run, LogDir: cfg.LogDir,
+		Env: map[string]string{"QDRANT__SERVICE__HOST": loopback, "QDRANT__SERVICE__GRPC_PORT": strconv.Itoa(grpcPort),
+			"QDRANT__SERVICE__HTTP_PORT": strconv.Itoa(httpPort), "QDRANT__TELEMETRY_DISABLED": "true"},
+		Limits: cfg.QdrantLimits, Ready: qdrantAnswers{env: env, timeout: cfg.Timeout}})
 	if err != nil {
-		return fail(fmt.Errorf("infra: containers: qdrant (%s): %w", cfg.QdrantImage, err))
+		return fail(fmt.Errorf("infra: containers: %w", err))
 	}
-	grpcAddr, err := qdrantCtr.GRPCEndpoint(ctx)
-	if err != nil {
-		return fail(fmt.Errorf("infra: containers: qdrant (%s): gRPC port: %w", cfg.QdrantImage, err))
+	set.Add(set.Qdrant)
+	env.QdrantEngine = strings.HasPrefix(cfg.QdrantImage, "vectorstream/qdrant:")
+	env.QdrantLabel = imageLabel("Qdrant", cfg.QdrantImage, set.Qdrant.Image)
+	if env.QdrantEngine {
+		env.QdrantLabel = "Qdrant engine (qdrant-edge " + strings.TrimPrefix(cfg.QdrantImage, "vectorstream/qdrant:edge-") +
+			" behind VectorStream's gRPC server, " + cfg.QdrantImage + " container), not a Qdrant server"
 	}
-	host, port, err := splitAddr(grpcAddr)
-	if err != nil {
-		return fail(fmt.Errorf("infra: containers: qdrant (%s): gRPC address %w", cfg.QdrantImage, err))
+	if st, err := set.Qdrant.State(ctx); err == nil {
+		env.QdrantPid = st.Pid
 	}
-	env.QdrantHost, env.QdrantPort = host, port
-	env.QdrantLabel = imageLabel("Qdrant", cfg.QdrantImage)
 
 	if err := createTopics(ctx, env, cfg); err != nil {
 		return fail(fmt.Errorf("infra: containers: kafka (%s): %w", cfg.KafkaImage, err))
@@ -253,83 +299,90 @@ func StartContainers(ctx context.Context, cfg ContainersConfig) (*Env, error) {
 	return env, nil
 }
 
-// runKafka starts the Kafka container and returns it (also on failure, when
-// it exists, so that it can be terminated) with its bootstrap address.
-//
-// Kafka must advertise the port Docker maps on the host, which is known only
-// once the container runs: the container waits for a starter script that
-// exports the advertised listeners and then runs the image's own start
-// script; a post-start hook writes that script and waits until the broker is
-// unfenced.
-func runKafka(ctx context.Context, cfg ContainersConfig, logger tclog.Logger) (testcontainers.Container, []string, error) {
-	controller := strconv.Itoa(kafkaControllerPort)
-	broker := strconv.Itoa(kafkaBrokerPort)
-	env := map[string]string{
-		"KAFKA_NODE_ID":                                  "1",
-		"KAFKA_PROCESS_ROLES":                            "broker,controller",
-		"KAFKA_LISTENERS":                                "PLAINTEXT://0.0.0.0:9092,BROKER://0.0.0.0:" + broker + ",CONTROLLER://0.0.0.0:" + controller,
-		"KAFKA_LISTENER_SECURITY_PROTOCOL_MAP":           "PLAINTEXT:PLAINTEXT,BROKER:PLAINTEXT,CONTROLLER:PLAINTEXT",
-		"KAFKA_INTER_BROKER_LISTENER_NAME":               "BROKER",
-		"KAFKA_CONTROLLER_LISTENER_NAMES":                "CONTROLLER",
-		"KAFKA_CONTROLLER_QUORUM_VOTERS":                 "1@localhost:" + controller,
-		"KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR":         "1",
-		"KAFKA_OFFSETS_TOPIC_NUM_PARTITIONS":             "1",
-		"KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR": "1",
-		"KAFKA_TRANSACTION_STATE_LOG_MIN_ISR":            "1",
-		"KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS":         "0",
-		"KAFKA_AUTO_CREATE_TOPICS_ENABLE":                "true",
-		"KAFKA_NUM_PARTITIONS":                           strconv.Itoa(cfg.Partitions),
-	}
-	waitDeadline := cfg.Timeout
-	if d, ok := ctx.Deadline(); ok {
-		waitDeadline = time.Until(d)
-	}
-	start := func(ctx context.Context, c testcontainers.Container) error {
-		if err := wait.ForMappedPort(kafkaClientPort).WaitUntilReady(ctx, c); err != nil {
-			return fmt.Errorf("wait for mapped port %s: %w", kafkaClientPort, err)
-		}
-		endpoint, err := c.PortEndpoint(ctx, kafkaClientPort, "")
+// loopback is where every container listens: the host network's loopback.
+const loopback = "127.0.0.1"
+
+// freeLoopbackPorts picks n distinct free TCP ports on the loopback address
+// (held open together while picking, so they differ).
+func freeLoopbackPorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", loopback+":0")
 		if err != nil {
-			return fmt.Errorf("mapped port %s: %w", kafkaClientPort, err)
+			return nil, fmt.Errorf("pick a free loopback port: %w", err)
 		}
-		script := "#!/bin/bash\n" +
-			"export KAFKA_ADVERTISED_LISTENERS=PLAINTEXT://" + endpoint + ",BROKER://localhost:" + broker + "\n" +
-			"exec /etc/kafka/docker/run\n"
-		if err := c.CopyToContainer(ctx, []byte(script), kafkaStarter, 0o755); err != nil {
-			return fmt.Errorf("copy starter script: %w", err)
-		}
-		ready := wait.ForLog(`Transitioning from RECOVERY to RUNNING|Kafka Server started`).
-			AsRegexp().WithStartupTimeout(waitDeadline)
-		if err := ready.WaitUntilReady(ctx, c); err != nil {
-			return fmt.Errorf("broker not ready within %s: %w", waitDeadline.Round(time.Second), err)
-		}
-		return nil
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
-	ctr, err := testcontainers.Run(ctx, cfg.KafkaImage,
-		testcontainers.WithLogger(logger),
-		testcontainers.WithExposedPorts(kafkaClientPort),
-		testcontainers.WithEnv(env),
-		testcontainers.WithEntrypoint("sh"),
-		testcontainers.WithCmd("-c", "while [ ! -f "+kafkaStarter+" ]; do sleep 0.1; done; exec bash "+kafkaStarter),
-		testcontainers.WithLifecycleHooks(testcontainers.ContainerLifecycleHooks{
-			PostStarts: []testcontainers.ContainerHook{start},
-		}),
-	)
-	if ctr == nil {
-		// A typed nil in the interface would defeat the caller's nil check.
+	return ports, nil
+}
+
+// kafkaEnv configures a single KRaft node (broker and controller in one
+// process) listening on the loopback ports, as apache/kafka reads it.
+func kafkaEnv(cfg ContainersConfig, port, controller int) map[string]string {
+	p, c := strconv.Itoa(port), strconv.Itoa(controller)
+	env := map[string]string{
+		"KAFKA_NODE_ID":                                          "1",
+		"KAFKA_PROCESS_ROLES":                                    "broker,controller",
+		"KAFKA_LISTENERS":                                        "PLAINTEXT://" + loopback + ":" + p + ",CONTROLLER://" + loopback + ":" + c,
+		"KAFKA_ADVERTISED_LISTENERS":                             "PLAINTEXT://" + loopback + ":" + p,
+		"KAFKA_LISTENER_SECURITY_PROTOCOL_MAP":                   "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+		"KAFKA_INTER_BROKER_LISTENER_NAME":                       "PLAINTEXT",
+		"KAFKA_CONTROLLER_LISTENER_NAMES":                        "CONTROLLER",
+		"KAFKA_CONTROLLER_QUORUM_VOTERS":                         "1@" + loopback + ":" + c,
+		"KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR":                 "1",
+		"KAFKA_OFFSETS_TOPIC_NUM_PARTITIONS":                     "1",
+		"KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR":         "1",
+		"KAFKA_TRANSACTION_STATE_LOG_MIN_ISR":                    "1",
+		"KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR": "1",
+		"KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR":            "1",
+		"KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS":                 "0",
+		"KAFKA_AUTO_CREATE_TOPICS_ENABLE":                        "true",
+		"KAFKA_NUM_PARTITIONS":                                   strconv.Itoa(cfg.Partitions),
+		// A restarted broker (kafka_broker_restart) waits out its old
+		// registration; keep that short, as deploy/kafka does.
+		"KAFKA_BROKER_HEARTBEAT_INTERVAL_MS": "500",
+		"KAFKA_BROKER_SESSION_TIMEOUT_MS":    "3000",
+	}
+	// The JVM's heap must fit a memory limit: half of it, as a rule of thumb
+	// that leaves room for page cache and the JVM's own memory.
+	if mem, _ := cfg.KafkaLimits.MemoryBytes(); mem > 0 && mem < 2<<30 {
+		heap := strconv.FormatInt(mem/2>>20, 10) + "m"
+		env["KAFKA_HEAP_OPTS"] = "-Xmx" + heap + " -Xms" + heap
+	}
+	return env
+}
+
+// qdrantAnswers waits until Qdrant answers a gRPC HealthCheck on the Env's
+// loopback port: a real protocol round trip, not a port probe.
+type qdrantAnswers struct {
+	env     *Env
+	timeout time.Duration
+}
+
+// WaitUntilReady implements wait.Strategy.
+func (q qdrantAnswers) WaitUntilReady(ctx context.Context, _ wait.StrategyTarget) error {
+	ctx, cancel := context.WithTimeout(ctx, q.timeout)
+	defer cancel()
+	var last error
+	for {
+		qc, err := newQdrantClient(q.env, true, 0)
 		if err == nil {
-			err = errors.New("no container")
+			hctx, hcancel := context.WithTimeout(ctx, 2*time.Second)
+			_, err = qc.HealthCheck(hctx)
+			hcancel()
+			qc.Close()
+			if err == nil {
+				return nil
+			}
 		}
-		return nil, nil, err
+		last = err
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("no gRPC HealthCheck answer at %s within %s: %w", q.env.QdrantAddr(), q.timeout, last)
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
-	if err != nil {
-		return ctr, nil, err
-	}
-	endpoint, err := ctr.PortEndpoint(ctx, kafkaClientPort, "")
-	if err != nil {
-		return ctr, nil, fmt.Errorf("mapped port %s: %w", kafkaClientPort, err)
-	}
-	return ctr, []string{endpoint}, nil
 }
 
 // createTopics creates cfg.Topics with kadm, retrying while the broker is
@@ -383,26 +436,24 @@ func createTopics(ctx context.Context, env *Env, cfg ContainersConfig) error {
 	}
 }
 
-// terminator returns an Env closer that terminates c, bounded in time. The
-// error is dropped: closers have none, and the reaper removes what is left.
-func terminator(c testcontainers.Container) func() {
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = testcontainers.TerminateContainer(c, testcontainers.StopContext(ctx))
+// imageLabel names the product and version an image runs and the image
+// itself, e.g. "Kafka 4.4.0 (vectorstream/kafka:4.4.0 container, image
+// sha256:1234abcd5678, recipe 0123456789abcdef)".
+func imageLabel(product, ref string, img Image) string {
+	tag := ""
+	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+		tag = strings.TrimPrefix(ref[i+1:], "v")
 	}
-}
-
-// imageLabel names the product and version an image runs, e.g.
-// imageLabel("Kafka", "apache/kafka:4.1.0") is
-// "Kafka 4.1.0 (apache/kafka container)".
-func imageLabel(product, image string) string {
-	name, tag := image, ""
-	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
-		name, tag = image[:i], strings.TrimPrefix(image[i+1:], "v")
+	id := strings.TrimPrefix(img.ID, "sha256:")
+	if len(id) > 12 {
+		id = id[:12]
+	}
+	what := ref + " container, image " + id
+	if img.Recipe != "" {
+		what += ", recipe " + img.Recipe
 	}
 	if tag == "" || tag == "latest" {
-		return product + " (" + image + " container, version unpinned)"
+		return product + " (" + what + ", version unpinned)"
 	}
-	return product + " " + tag + " (" + name + " container)"
+	return product + " " + tag + " (" + what + ")"
 }

@@ -80,6 +80,10 @@ type Env struct {
 	QdrantPid     int
 	QdrantMetrics string
 
+	// Containers is set in containers mode: the Docker daemon and the
+	// containers the run started on it.
+	Containers *ContainerSet
+
 	closeOnce sync.Once
 	closers   []func()
 }

@@ -677,6 +677,10 @@ type Missing struct {
 var RunFigureFiles = []string{"throughput.png", "latency_timeline.png", "latency_percentiles.png",
 	"stage_breakdown.png", "resources.png", "memory.png", "efficiency.png"}
 
+// ContainersFigureFile is the figure a containers-mode run's report adds, after
+// memory.png: each container's CPU and memory.
+const ContainersFigureFile = "containers.png"
+
 // RunFigures builds every figure of a run report. A figure whose data the result lacks
 // (ErrNoData) is listed in missing instead; any other error is returned.
 func RunFigures(res *harness.Result) (figs []Figure, missing []Missing, err error) {
@@ -720,6 +724,22 @@ func RunFigures(res *harness.Result) (figs []Figure, missing []Missing, err erro
 		},
 		func() error {
 			return single("memory.png", "Memory per process", memoryCaption(res), MemoryPlot)
+		},
+		func() error {
+			if len(res.Environment.Containers) == 0 {
+				return nil // not a containers-mode run: no figure to miss
+			}
+			grid, err := ContainersPlot(res)
+			if errors.Is(err, ErrNoData) {
+				missing = append(missing, Missing{ContainersFigureFile, err.Error()})
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			figs = append(figs, Figure{File: ContainersFigureFile, Title: "Containers", Caption: containersCaption(res),
+				Grid: grid, GridTitle: titled(res, "CPU and memory per container"), Width: DefaultWidth, Height: DefaultHeight * 2 / 3})
+			return nil
 		},
 		func() error {
 			return single("efficiency.png", "Efficiency", fmt.Sprintf("Events written per CPU-second of %s (events/s per core actually used), summed over a %d s moving window.", MeasuredProcess(res), EfficiencyWindow(res))+faultCaption(res), EfficiencyPlot)

@@ -36,6 +36,7 @@ func commands() []command {
 		{"fit", "fit an embedding model on a scenario's catalog and save it", runFit, scenario},
 		{"validate", "check scenario files without running them", runValidate, scenario},
 		{"report", "redraw the plots and report.html of run folders (or a series) from their files", runReport, nil},
+		{"healthcheck", "exit 0 when a URL answers 200 (a container health check: the pipeline image has no curl)", runHealthcheck, nil},
 		{"compare", "compare runs side by side (the first is the baseline) and write compare.html", runCompare, nil},
 		{"crossover", "from encode benchmark output, the batch size at which the GPU starts to win; writes crossover.html", runCrossover, nil},
 	}

@@ -45,3 +45,27 @@ broker_pid() {
 KAFKA_TOOL=("$JAVA" -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1
   -Dlog4j2.configurationFile="$KAFKA_DEPLOY/tools-log4j2.properties"
   -cp "$KAFKA_LIBS/*")
+
+# kafka_resolve_jars fetches the broker's jars from Maven Central into $KAFKA_LIBS
+# (deploy/kafka/pom.xml), once: a stamp of the pom's hash says they are there.
+kafka_resolve_jars() {
+  local pom_sum stamp t0
+  pom_sum="$(sha256sum "$KAFKA_DEPLOY/pom.xml" | cut -d' ' -f1)"
+  stamp="$KAFKA_LIBS/.pom.sha256"
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$pom_sum" ]] && compgen -G "$KAFKA_LIBS/kafka_2.13-*.jar" >/dev/null; then
+    log "using cached jars in ${KAFKA_LIBS#"$ROOT/"}"
+  else
+    command -v mvn >/dev/null 2>&1 || die "mvn not found: Maven is needed once to fetch the Kafka jars from Maven Central"
+    log "resolving Kafka jars from Maven Central into ${KAFKA_LIBS#"$ROOT/"} ..."
+    rm -rf "$KAFKA_LIBS"
+    t0=$SECONDS
+    # (Maven 3.8 prints stray colour-reset codes even with -q -B; strip them.)
+    if ! mvn -q -B -f "$KAFKA_DEPLOY/pom.xml" -Dkafka.libs.dir="$KAFKA_LIBS" package 2>&1 \
+      | sed -e 's/\x1b\[[0-9;]*m//g' -e '/^[[:space:]]*$/d' >&2; then
+      die "Maven could not resolve the Kafka jars (see above)"
+    fi
+    compgen -G "$KAFKA_LIBS/kafka_2.13-*.jar" >/dev/null || die "Maven finished but no kafka_2.13 jar is in $KAFKA_LIBS"
+    printf '%s\n' "$pom_sum" >"$stamp"
+    log "jars resolved in $((SECONDS - t0))s"
+  fi
+}

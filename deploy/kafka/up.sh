@@ -71,25 +71,7 @@ if [[ "$started_now" == 1 ]]; then
     ! port_open "$p" || die "port $p on $KAFKA_HOST is already in use by another process (not a broker started by this script); set VECTORSTREAM_KAFKA_PORT / VECTORSTREAM_KAFKA_CONTROLLER_PORT"
   done
 
-  # --- jars from Maven Central (cached) -------------------------------------
-  pom_sum="$(sha256sum "$KAFKA_DEPLOY/pom.xml" | cut -d' ' -f1)"
-  stamp="$KAFKA_LIBS/.pom.sha256"
-  if [[ -f "$stamp" && "$(cat "$stamp")" == "$pom_sum" ]] && compgen -G "$KAFKA_LIBS/kafka_2.13-*.jar" >/dev/null; then
-    log "using cached jars in ${KAFKA_LIBS#"$ROOT/"}"
-  else
-    command -v mvn >/dev/null 2>&1 || die "mvn not found: Maven is needed once to fetch the Kafka jars from Maven Central"
-    log "resolving Kafka jars from Maven Central into ${KAFKA_LIBS#"$ROOT/"} ..."
-    rm -rf "$KAFKA_LIBS"
-    t0=$SECONDS
-    # (Maven 3.8 prints stray colour-reset codes even with -q -B; strip them.)
-    if ! mvn -q -B -f "$KAFKA_DEPLOY/pom.xml" -Dkafka.libs.dir="$KAFKA_LIBS" package 2>&1 \
-      | sed -e 's/\x1b\[[0-9;]*m//g' -e '/^[[:space:]]*$/d' >&2; then
-      die "Maven could not resolve the Kafka jars (see above)"
-    fi
-    compgen -G "$KAFKA_LIBS/kafka_2.13-*.jar" >/dev/null || die "Maven finished but no kafka_2.13 jar is in $KAFKA_LIBS"
-    printf '%s\n' "$pom_sum" >"$stamp"
-    log "jars resolved in $((SECONDS - t0))s"
-  fi
+  kafka_resolve_jars
   kafka_jar="$(compgen -G "$KAFKA_LIBS/kafka_2.13-*.jar" | head -n1)"
   kafka_version="$(basename "$kafka_jar" .jar)"
   kafka_version="${kafka_version#kafka_2.13-}"
