@@ -129,6 +129,13 @@ func startChild(ctx context.Context, spec childSpec) (*childProcess, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pipeline process: %w", err)
 	}
+	if spec.env.Containers != nil && spec.cfg.Spool.Dir != "" {
+		// Mounted in the container at the same path, which must be absolute.
+		if spec.cfg.Spool.Dir, err = filepath.Abs(spec.cfg.Spool.Dir); err != nil {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("pipeline container: spool: %w", err)
+		}
+	}
 	args, err := writeChildFiles(dir, spec)
 	if err != nil {
 		os.RemoveAll(dir)

@@ -47,7 +47,11 @@ func newPipelines(ctx context.Context, r *run) (*pipelines, error) {
 			return nil, err
 		}
 		pl.handle, pl.crash = rs, rs
-		r.note("the pipeline ran as a process of its own, which a pipeline_crash fault killed with SIGKILL and replaced; the killed process's statistics are those it reported just before the kill")
+		if r.env.Containers != nil {
+			r.note("the pipeline ran in a container of its own, which a pipeline_crash fault killed with SIGKILL (docker kill) and replaced with a new container of the same image; the killed container's statistics are those it reported just before the kill")
+		} else {
+			r.note("the pipeline ran as a process of its own, which a pipeline_crash fault killed with SIGKILL and replaced; the killed process's statistics are those it reported just before the kill")
+		}
 	case sc.Infra.PipelineProcess:
 		if pl.handle, err = startChildren(ctx, r, config); err != nil {
 			return nil, err
@@ -113,7 +117,11 @@ func startChildren(ctx context.Context, r *run, config func(int) pipeline.Config
 		}
 		members = append(members, child)
 	}
-	r.note("the pipeline ran as %d process(es) of its own in one consumer group; the timeline's CPU, memory and goroutines are theirs, added up, and their histograms are merged", n)
+	if r.env.Containers != nil {
+		r.note("the pipeline ran in a container of its own; the timeline's CPU, memory and goroutines are its process's")
+	} else {
+		r.note("the pipeline ran as %d process(es) of its own in one consumer group; the timeline's CPU, memory and goroutines are theirs, added up, and their histograms are merged", n)
+	}
 	if n == 1 {
 		return members[0], nil
 	}
