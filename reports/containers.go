@@ -110,6 +110,8 @@ func containersCaption(res *harness.Result) string {
 		switch {
 		case k.OOMKilled:
 			ends = append(ends, k.Name+" was OOM-killed")
+		case k.ExitCode == 137:
+			ends = append(ends, k.Name+" was killed (SIGKILL, exit code 137)")
 		case k.ExitCode > 0:
 			ends = append(ends, fmt.Sprintf("%s exited with code %d", k.Name, k.ExitCode))
 		}

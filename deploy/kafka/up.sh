@@ -12,6 +12,10 @@
 #   VECTORSTREAM_KAFKA_CONTROLLER_PORT  KRaft controller port, default 9093
 #   VECTORSTREAM_KAFKA_START_TIMEOUT    seconds to wait for the broker to answer, default 90
 #   VECTORSTREAM_KAFKA_HEAP             broker heap (-Xmx and -Xms), default 1g
+#   VECTORSTREAM_KAFKA_ADVERTISE        host:port the broker advertises to clients, default
+#                                       its own; a Kafka fault proxy's address (a scenario's
+#                                       infra.kafka_proxy), so that clients stay on the proxy
+#                                       once they read the cluster's metadata
 # Files: .cache/kafka/{libs,data,server.properties,broker.pid,broker.log}.
 # Idempotent: if our broker is already running and answers, it says so and exits 0.
 set -euo pipefail
@@ -20,6 +24,8 @@ set -euo pipefail
 source "$(cd "$(dirname "$0")" && pwd)/common.sh"
 
 START_TIMEOUT="${VECTORSTREAM_KAFKA_START_TIMEOUT:-90}"
+ADVERTISE="${VECTORSTREAM_KAFKA_ADVERTISE:-$KAFKA_BOOTSTRAP}"
+[[ "$ADVERTISE" =~ ^[^:]+:[0-9]+$ ]] || die "VECTORSTREAM_KAFKA_ADVERTISE must be host:port, got '$ADVERTISE'"
 HEAP="${VECTORSTREAM_KAFKA_HEAP:-1g}"
 
 [[ "$KAFKA_PORT" =~ ^[0-9]+$ ]] || die "VECTORSTREAM_KAFKA_PORT must be a port number, got '$KAFKA_PORT'"
@@ -36,7 +42,14 @@ java_major="${java_major#1.}"
 port_open() { (exec 3<>"/dev/tcp/$KAFKA_HOST/$1") 2>/dev/null; }
 
 # answers: a real protocol round trip (Metadata/ListTopics through the admin client).
+# A broker that advertises another address (a proxy that may not run yet) cannot be
+# asked so: the admin client follows the advertised address. It answers once its
+# log says it started and its port accepts connections.
 answers() {
+  if [[ "$ADVERTISE" != "$KAFKA_BOOTSTRAP" ]]; then
+    grep -q "Kafka Server started" "$KAFKA_LOG_FILE" 2>/dev/null && port_open "$KAFKA_PORT"
+    return
+  fi
   printf '%s\n' request.timeout.ms=5000 default.api.timeout.ms=10000 >"$KAFKA_CACHE/check.properties"
   timeout 30 "${KAFKA_TOOL[@]}" org.apache.kafka.tools.TopicCommand \
     --bootstrap-server "$KAFKA_BOOTSTRAP" --command-config "$KAFKA_CACHE/check.properties" --list \
@@ -83,7 +96,7 @@ process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
 listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT,CONTROLLER://$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT,CONTROLLER://$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://$ADVERTISE,CONTROLLER://$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
@@ -129,7 +142,7 @@ PROPS
 
   # --- start in the background ----------------------------------------------
   [[ ! -f "$KAFKA_LOG_FILE" ]] || mv -f "$KAFKA_LOG_FILE" "$KAFKA_LOG_FILE.1"
-  log "starting Kafka $kafka_version (KRaft, single node) on $KAFKA_BOOTSTRAP, controller on $KAFKA_HOST:$KAFKA_CONTROLLER_PORT"
+  log "starting Kafka $kafka_version (KRaft, single node) on $KAFKA_BOOTSTRAP (advertised as $ADVERTISE), controller on $KAFKA_HOST:$KAFKA_CONTROLLER_PORT"
   # setsid: not killed by a Ctrl-C or the end of the calling shell; stdin from /dev/null.
   setsid "$JAVA" -Xms"$HEAP" -Xmx"$HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
     -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent \

@@ -56,6 +56,8 @@ var reserved = []Reserved{
 		Purpose: "seconds to wait after SIGTERM, default 30"},
 	{Name: "VECTORSTREAM_KAFKA_HEAP", ReadBy: "deploy/kafka/up.sh", Children: nil,
 		Purpose: "the broker's heap (-Xmx and -Xms), default 1g"},
+	{Name: "VECTORSTREAM_KAFKA_ADVERTISE", ReadBy: "deploy/kafka/up.sh", Children: nil,
+		Purpose: "the host:port the broker advertises to clients, default its own: a Kafka fault proxy's address (`infra.kafka_proxy`) for kafka_* faults in external mode"},
 	{Name: "VECTORSTREAM_DEBIAN_MIRROR", ReadBy: "deploy/cuda/sdk.sh", Children: nil,
 		Purpose: "the Debian mirror the CUDA SDK packages come from"},
 	{Name: "VECTORSTREAM_REQUIRE_CHROMIUM", ReadBy: "tests of reports", Children: nil,
