@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -56,28 +57,8 @@ func startContainers(ctx context.Context, sc *Scenario, procs *procTable, dir, r
 // autoPicksContainers reports whether infra.mode auto runs the containers mode:
 // a Docker daemon answers and has the images the scenario names.
 func autoPicksContainers(ctx context.Context, sc *Scenario) (bool, string) {
-	ok, why := infra.DockerAvailable(ctx)
-	if !ok {
-		return false, why
-	}
-	d, err := infra.ConnectDocker(ctx)
-	if err != nil {
-		return false, err.Error()
-	}
-	defer d.Close()
-	for _, ref := range []string{orDefault(sc.Infra.Containers.KafkaImage, infra.DefaultKafkaImage), orDefault(sc.Infra.Containers.QdrantImage, infra.DefaultQdrantImage)} {
-		if _, err := d.Image(ctx, ref); err != nil {
-			return false, why + " but has no image " + ref + " (make images builds it)"
-		}
-	}
-	return true, why
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
+	c := sc.Infra.Containers
+	return infra.ContainersUsable(ctx, cmp.Or(c.KafkaImage, infra.DefaultKafkaImage), cmp.Or(c.QdrantImage, infra.DefaultQdrantImage))
 }
 
 // DefaultPipelineImage is the pipeline container's image unless
@@ -112,7 +93,7 @@ var pipelineContainers struct {
 // the run's folder) when the pipeline stops.
 func launchContainer(ctx context.Context, spec childSpec, argv []string, dir string) (*childProcess, error) {
 	set := spec.env.Containers
-	image := orDefault(spec.sc.Infra.Containers.PipelineImage, DefaultPipelineImage)
+	image := cmp.Or(spec.sc.Infra.Containers.PipelineImage, DefaultPipelineImage)
 	pipelineContainers.Lock()
 	if pipelineContainers.n == nil {
 		pipelineContainers.n = map[*infra.ContainerSet]int{}

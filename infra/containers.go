@@ -116,10 +116,7 @@ func (cfg ContainersConfig) Validate() error {
 // start: a daemon that answers but cannot run them is a problem to report, not
 // to hide.
 func startAuto(ctx context.Context, emb EmbeddedConfig) (*Env, error) {
-	ok, why := DockerAvailable(ctx)
-	if ok {
-		ok, why = defaultImagesPresent(ctx, why)
-	}
+	ok, why := ContainersUsable(ctx, DefaultKafkaImage, DefaultQdrantImage)
 	if !ok {
 		env, err := StartEmbedded(ctx, emb)
 		if err != nil {
@@ -136,20 +133,25 @@ func startAuto(ctx context.Context, emb EmbeddedConfig) (*Env, error) {
 	return env, nil
 }
 
-// defaultImagesPresent reports whether the daemon has the default images, and
-// says so after why.
-func defaultImagesPresent(ctx context.Context, why string) (bool, string) {
+// ContainersUsable reports whether the containers mode can run here: a Docker
+// daemon answers and has the images refs. It says why, or why not, in one line
+// (infra.mode auto records it).
+func ContainersUsable(ctx context.Context, refs ...string) (bool, string) {
+	ok, why := DockerAvailable(ctx)
+	if !ok {
+		return false, why
+	}
 	d, err := ConnectDocker(ctx)
 	if err != nil {
 		return false, oneLine(err)
 	}
 	defer d.Close()
-	for _, ref := range []string{DefaultKafkaImage, DefaultQdrantImage} {
+	for _, ref := range refs {
 		if _, err := d.Image(ctx, ref); err != nil {
 			return false, why + " but has no image " + ref + " (make images builds it)"
 		}
 	}
-	return true, why + " and has the images " + DefaultKafkaImage + " and " + DefaultQdrantImage
+	return true, why + " and has the images " + strings.Join(refs, ", ")
 }
 
 // containersConfigFrom carries what the embedded config says about topics

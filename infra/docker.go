@@ -210,9 +210,12 @@ type Container struct {
 // limits, and waits for spec.Ready. On failure the container (if any) is
 // removed, its log kept in spec.LogDir.
 func (d *Docker) Run(ctx context.Context, spec ContainerSpec) (*Container, error) {
-	img, err := d.Image(ctx, spec.Image)
-	if err != nil {
-		return nil, fmt.Errorf("%s: image %s: %s", spec.Role, spec.Image, missingImageHint(spec.Image, err))
+	// The project's images are built here, never pulled: a missing one is an
+	// error that says how to build it. Another (apache/kafka, qdrant/qdrant)
+	// testcontainers pulls where a registry answers.
+	img, imgErr := d.Image(ctx, spec.Image)
+	if imgErr != nil && strings.HasPrefix(spec.Image, "vectorstream/") {
+		return nil, fmt.Errorf("%s: image %s: %s: build the project's images with make images (deploy/images/build.sh)", spec.Role, spec.Image, oneLine(imgErr))
 	}
 	mem, err := spec.Limits.MemoryBytes()
 	if err != nil {
@@ -241,12 +244,15 @@ func (d *Docker) Run(ctx context.Context, spec ContainerSpec) (*Container, error
 		},
 	}
 	ctr, err := d.provider.CreateContainer(ctx, req)
-	var dc *testcontainers.DockerContainer
-	if ctr != nil {
-		dc, _ = ctr.(*testcontainers.DockerContainer)
-	}
-	if err != nil && dc == nil {
+	dc, _ := ctr.(*testcontainers.DockerContainer)
+	if dc == nil {
+		if err == nil {
+			err = errors.New("no container")
+		}
 		return nil, fmt.Errorf("%s: create container of %s: %w", spec.Role, spec.Image, err)
+	}
+	if imgErr != nil { // pulled just now
+		img, _ = d.Image(ctx, spec.Image)
 	}
 	c := &Container{d: d, c: dc, spec: spec, Image: img, ID: dc.GetContainerID()}
 	if err == nil {
@@ -265,14 +271,6 @@ func (d *Docker) Run(ctx context.Context, spec ContainerSpec) (*Container, error
 
 // Final is the container's state just before it was removed (nil before).
 func (c *Container) Final() *State { return c.final.Load() }
-
-// missingImageHint says how to get an image that the daemon lacks.
-func missingImageHint(ref string, err error) string {
-	if strings.HasPrefix(ref, "vectorstream/") {
-		return oneLine(err) + ": build the project's images with make images (deploy/images/build.sh)"
-	}
-	return oneLine(err) + " (pull it where a registry is reachable, or use the project's vectorstream/ images)"
-}
 
 // logTail is the end of the container's saved log, for an error message.
 func (c *Container) logTail() string {
