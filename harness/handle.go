@@ -218,7 +218,11 @@ func awaitAnnouncement(ctx context.Context, ctl childControl, out io.Reader, dir
 	select {
 	case a := <-annc:
 		if a.err != nil {
-			_ = h.Stop()
+			// Why it exited (an exit code, an OOM kill) says more than the
+			// missing announcement.
+			if stopErr := h.Stop(); stopErr != nil {
+				return nil, fmt.Errorf("%w (%v)", stopErr, a.err)
+			}
 			return nil, fmt.Errorf("pipeline process: %w", a.err)
 		}
 		h.client = childproc.NewClient(a.addr)
