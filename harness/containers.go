@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -79,13 +78,6 @@ func (k containerControl) signal(sig syscall.Signal) error {
 	return k.c.Kill(ctx, sig)
 }
 
-// pipelineContainers numbers the pipeline containers of a process (a
-// pipeline_crash restart starts a new one), for their log files.
-var pipelineContainers struct {
-	sync.Mutex
-	n map[*infra.ContainerSet]int
-}
-
 // launchContainer runs `vectorstream pipeline argv` in the pipeline image, on the
 // host network, with dir (the model and configuration) and the spool folder
 // mounted at their own paths, and waits for its announcement on the
@@ -94,15 +86,10 @@ var pipelineContainers struct {
 func launchContainer(ctx context.Context, spec childSpec, argv []string, dir string) (*childProcess, error) {
 	set := spec.env.Containers
 	image := cmp.Or(spec.sc.Infra.Containers.PipelineImage, DefaultPipelineImage)
-	pipelineContainers.Lock()
-	if pipelineContainers.n == nil {
-		pipelineContainers.n = map[*infra.ContainerSet]int{}
-	}
-	pipelineContainers.n[set]++
-	k := pipelineContainers.n[set]
-	pipelineContainers.Unlock()
+	// A pipeline_crash restart's container is the set's k-th pipeline: its log
+	// is pipeline-k.log.
 	logName := "pipeline"
-	if k > 1 {
+	if k := 1 + countRole(set, "pipeline"); k > 1 {
 		logName = fmt.Sprintf("pipeline-%d", k)
 	}
 	binds := []string{dir + ":" + dir}
@@ -145,6 +132,17 @@ func launchContainer(ctx context.Context, spec childSpec, argv []string, dir str
 		}
 		return nil
 	})
+}
+
+// countRole is how many containers of role set has started.
+func countRole(set *infra.ContainerSet, role string) int {
+	n := 0
+	for _, c := range set.All() {
+		if c.Role() == role {
+			n++
+		}
+	}
+	return n
 }
 
 // containerEnv is what the pipeline container's environment gets of the

@@ -77,7 +77,6 @@ func (s *sampler) run(ctx context.Context) {
 		prev = measure.ProcessSample{}
 	}
 	var prevAcked int64
-	total := s.sc.Warmup + s.sc.Duration
 	for k := 1; ; k++ {
 		next := s.start.Add(time.Duration(k) * time.Second)
 		t := time.NewTimer(time.Until(next))
@@ -133,23 +132,30 @@ func (s *sampler) run(ctx context.Context) {
 		s.committed = append(s.committed, pipeline.Commit{At: next, Cumulative: c.Consumed})
 		prev, prevC, prevAcked = ps, c, acked
 		if s.progress != nil && k%s.every == 0 {
-			phase := "load"
-			elapsed := time.Duration(k) * time.Second
-			remaining := total - elapsed
-			if elapsed <= s.sc.Warmup {
-				phase = "warm-up"
-			}
-			if remaining < 0 {
-				phase, remaining = "drain", 0
-			}
-			achieved := "-"
-			if eps := commitRate(s.committed, s.lg.measureFrom, s.lg.measureTo); eps > 0 {
-				achieved = strconv.FormatFloat(eps, 'f', 0, 64)
-			}
-			fmt.Fprintf(s.progress, "%-7s %4ds elapsed %4ds left  achieved %6s/s after warm-up  | this second: offered %6d/s consumed %6d/s e2e p99 %8.1f ms cpu %4.0f%%  | dlq %6d in all  lag %6d  backend %s\n",
-				phase, k, int(remaining.Seconds()), achieved, row.Offered, row.Consumed, row.E2EP99MS, row.CPUPercent, c.DeadLettered, row.Lag, s.backend)
+			s.printSecond(k, row, c.DeadLettered)
 		}
 	}
+}
+
+// printSecond writes the progress line of second k: phase, elapsed and remaining
+// time, the achieved rate so far (from the batch commits) and row's numbers.
+func (s *sampler) printSecond(k int, row TimelineRow, deadLettered int64) {
+	total := s.sc.Warmup + s.sc.Duration
+	phase := "load"
+	elapsed := time.Duration(k) * time.Second
+	remaining := total - elapsed
+	if elapsed <= s.sc.Warmup {
+		phase = "warm-up"
+	}
+	if remaining < 0 {
+		phase, remaining = "drain", 0
+	}
+	achieved := "-"
+	if eps := commitRate(s.committed, s.lg.measureFrom, s.lg.measureTo); eps > 0 {
+		achieved = strconv.FormatFloat(eps, 'f', 0, 64)
+	}
+	fmt.Fprintf(s.progress, "%-7s %4ds elapsed %4ds left  achieved %6s/s after warm-up  | this second: offered %6d/s consumed %6d/s e2e p99 %8.1f ms cpu %4.0f%%  | dlq %6d in all  lag %6d  backend %s\n",
+		phase, k, int(remaining.Seconds()), achieved, row.Offered, row.Consumed, row.E2EP99MS, row.CPUPercent, deadLettered, row.Lag, s.backend)
 }
 
 // printEnd writes the last progress line, once the run is summed up: the achieved

@@ -439,8 +439,9 @@ func createTopics(ctx context.Context, env *Env, cfg ContainersConfig) error {
 }
 
 // imageLabel names the product and version an image runs and the image
-// itself, e.g. "Kafka 4.4.0 (vectorstream/kafka:4.4.0 container, image
-// sha256:1234abcd5678, recipe 0123456789abcdef)".
+// itself (its ID's first 12 hex digits), e.g. "Kafka 4.4.0
+// (vectorstream/kafka:4.4.0 container, image 1234abcd5678, recipe
+// 0123456789abcdef)".
 func imageLabel(product, ref string, img Image) string {
 	tag := ""
 	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
