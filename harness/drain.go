@@ -45,10 +45,12 @@ type drainWait struct {
 	timeout  time.Duration
 }
 
-// drainState is how far the pipeline has got: the records it has committed and the
-// spooled batches that still wait for replay.
+// drainState is how far the pipeline has got: the records it has committed, the
+// spooled batches that still wait for replay, and whether event writes wait for
+// the retention's next sweep (pipeline.qdrant.retention).
 type drainState struct {
 	committed, spoolPending int64
+	expirePending           int64
 	lag                     int64 // records of the raw topic the group has not committed
 }
 
@@ -65,7 +67,7 @@ func waitDrained(ctx context.Context, w drainWait) error {
 			lastErr = err
 		} else {
 			st, lastErr = got, nil
-			if st.committed >= w.acked() && st.spoolPending == 0 && st.lag == 0 {
+			if st.committed >= w.acked() && st.spoolPending == 0 && st.lag == 0 && st.expirePending == 0 {
 				return nil
 			}
 		}
@@ -75,8 +77,8 @@ func waitDrained(ctx context.Context, w drainWait) error {
 		case <-w.ph.Done():
 			return fmt.Errorf("drain: pipeline stopped with %d of %d records committed", st.committed, w.acked())
 		case <-deadline:
-			return errors.Join(fmt.Errorf("drain: %d of %d records committed, %d spooled batches waiting, after %v",
-				st.committed, w.acked(), st.spoolPending, w.timeout), lastErr)
+			return errors.Join(fmt.Errorf("drain: %d of %d records committed, %d spooled batches waiting, %d pipelines' writes waiting for the retention's sweep, after %v",
+				st.committed, w.acked(), st.spoolPending, st.expirePending, w.timeout), lastErr)
 		case <-t.C:
 		}
 	}
@@ -86,7 +88,7 @@ func waitDrained(ctx context.Context, w drainWait) error {
 func counterProgress(ph pipelineHandle) func(context.Context) (drainState, error) {
 	return func(ctx context.Context) (drainState, error) {
 		c, err := ph.Counters(ctx)
-		return drainState{committed: c.Consumed, spoolPending: c.SpoolPending}, err
+		return drainState{committed: c.Consumed, spoolPending: c.SpoolPending, expirePending: c.ExpirePending}, err
 	}
 }
 
@@ -101,7 +103,7 @@ func committedProgress(adm *kadm.Client, r *run) func(context.Context) (drainSta
 			return drainState{}, err
 		}
 		c, err := r.pl.handle.Counters(ctx)
-		return drainState{committed: total - lag, lag: lag, spoolPending: c.SpoolPending}, err
+		return drainState{committed: total - lag, lag: lag, spoolPending: c.SpoolPending, expirePending: c.ExpirePending}, err
 	}
 }
 

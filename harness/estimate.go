@@ -97,9 +97,19 @@ func EstimateRun(sc *Scenario) (Estimate, error) {
 		add(host, "embedded Kafka log on disk (bounded by retention)", 0, kafka, append(events, "kafka.partitions")...)
 		points := n + users
 		if engine, _ := qdrantStoreOf(sc); engine {
+			what := "of every point"
+			if ret := sc.Pipeline.Qdrant.Retention; ret > 0 {
+				// The engine vacuums deleted points away: it holds the window, and
+				// the deleted points of segments not yet vacuumed (up to Qdrant's
+				// deleted_threshold, 20 %), counted as half a window more.
+				span := sc.Warmup + sc.Duration
+				points = min(n, int64(float64(n)*1.5*ret.Seconds()/span.Seconds())) + users
+				what = "of the retention's window"
+				events = append(events, "pipeline.qdrant.retention")
+			}
 			add(procQdrantEngine, "process, segments being built", estEngineBase, estEngineTemp)
-			add(procQdrantEngine, "id tracker and versions of every point", points*estEnginePointMem, 0, events...)
-			add(procQdrantEngine, "Qdrant engine segments (vectors, payloads, HNSW)", 0, points*(dim*4+estEnginePoint),
+			add(procQdrantEngine, "id tracker and versions "+what, points*estEnginePointMem, 0, events...)
+			add(procQdrantEngine, "Qdrant engine segments (vectors, payloads, HNSW) "+what, 0, points*(dim*4+estEnginePoint),
 				append(events, "embedding.dimensions")...)
 		} else {
 			add(host, "Qdrant stand-in index caches", estQdrantCache, 0)

@@ -18,7 +18,7 @@ import (
 // ScenarioSchemaVersion is the layout of the scenario this build records in a run's
 // result.json, written there as the scenario's "schema_version". A recorded scenario
 // without one is version 1: the layout of the committed 2026-11-26 baselines.
-const ScenarioSchemaVersion = 5
+const ScenarioSchemaVersion = 6
 
 // scenarioFields is the current layout (ScenarioSchemaVersion): the JSON path of every
 // field a recorded scenario may hold, "[]" marking the elements of a list. The JSON
@@ -129,6 +129,7 @@ var scenarioFields = []string{
 	"pipeline.qdrant.on_disk_payload",
 	"pipeline.qdrant.payload_pad_bytes",
 	"pipeline.qdrant.profiles_collection",
+	"pipeline.qdrant.retention",
 	"pipeline.qdrant.upsert_batch",
 	"pipeline.qdrant.wait",
 	"pipeline.retry.attempt_timeout",
@@ -263,6 +264,12 @@ var scenarioMigrations = []scenarioMigration{
 		// and no containers-mode run was ever recorded (it never ran), so empty
 		// is what every version 4 run had.
 		Version: 4,
+	},
+	{
+		// Version 5: the pipeline kept every event point. From version 6
+		// pipeline.qdrant.retention may bound the events collection to a window of
+		// event time; unset, as in every version 5 recording, it keeps every point.
+		Version: 5,
 	},
 }
 

@@ -217,7 +217,7 @@ func TestScenarioMigrations(t *testing.T) {
 			t.Errorf("v3 qdrant_errors answers %v, %v; want UNAVAILABLE, as v3's did", c, err)
 		}
 	})
-	t.Run("v5, the current layout", func(t *testing.T) {
+	t.Run("v6, the current layout", func(t *testing.T) {
 		t.Parallel()
 		want := DefaultScenario()
 		want.Name, want.Seed = "now", 9
@@ -230,7 +230,7 @@ func TestScenarioMigrations(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.HasPrefix(string(b), `{"schema_version":5,`) {
+		if !strings.HasPrefix(string(b), `{"schema_version":6,`) {
 			t.Errorf("recorded as %.40s…, want schema_version first", b)
 		}
 		var got Scenario
@@ -248,7 +248,7 @@ func TestScenarioMigrations(t *testing.T) {
 func TestScenarioSchemaVersionRefused(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ body, want string }{
-		{`{"schema_version": 6, "name": "x"}`, "this build reads up to 5"},
+		{`{"schema_version": 7, "name": "x"}`, "this build reads up to 6"},
 		{`{"schema_version": 0}`, "want a whole number of at least 1"},
 		{`{"schema_version": "2"}`, "want a whole number"},
 		{`{"schema_version": 1.5}`, "want a whole number"},

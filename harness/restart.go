@@ -81,8 +81,9 @@ func (r *restartable) Kill(ctx context.Context) error {
 	}
 	<-c.Done()
 	_ = c.Stop() // removes its folder; the process is gone
-	// SpoolPending is a level, not a total: the next incarnation reports the spool.
-	st.Snapshot.Counters.SpoolPending = 0
+	// SpoolPending and ExpirePending are levels, not totals: the next incarnation
+	// reports the spool, and sweeps what it writes.
+	st.Snapshot.Counters.SpoolPending, st.Snapshot.Counters.ExpirePending = 0, 0
 	r.mu.Lock()
 	r.past = append(r.past, st)
 	r.pastC.Add(st.Snapshot.Counters)

@@ -138,6 +138,12 @@ type Verification struct {
 	StoredPoints   int64 `json:"stored_points"`
 	Lost           int64 `json:"lost"`
 	Unexpected     int64 `json:"unexpected"`
+	// Retention (pipeline.qdrant.retention): the valid events older than the
+	// pipeline's last cutoff, whose points must be gone (they are not in
+	// ExpectedPoints), and that cutoff, which must be the newest valid event's
+	// time minus the retention.
+	Expired         int64      `json:"expired,omitempty"`
+	RetentionCutoff *time.Time `json:"retention_cutoff,omitempty"`
 	// DLQ: the dead letters are exactly the malformed events, with the right reasons.
 	ExpectedDLQ  int64 `json:"expected_dlq"`
 	DLQRecords   int64 `json:"dlq_records"`

@@ -227,3 +227,30 @@ func TestExternalRunsAreScopedAndCheckTopics(t *testing.T) {
 		t.Errorf("got %v, want the non-empty topic refused", err)
 	}
 }
+
+// TestRetentionRunVerifiesTheWindow runs a scenario whose pipeline keeps 1 s of
+// event time out of a 4 s stream: the verification expects exactly the points
+// from the newest valid event's time minus 1 s on, counts the others as expired
+// (not lost), and still checks every profile.
+func TestRetentionRunVerifiesTheWindow(t *testing.T) {
+	t.Parallel()
+	sc := smallScenario()
+	sc.Pipeline.Qdrant.Retention = time.Second
+	res, err := Run(t.Context(), sc, Options{RunID: "retention"})
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	v, c := res.Verification, res.Counts
+	if !v.Passed || v.Lost != 0 || v.Unexpected != 0 || v.ProfilesBad != 0 {
+		t.Fatalf("verification %+v", v)
+	}
+	if v.Expired == 0 || v.ExpectedPoints == 0 || v.ExpectedPoints+v.Expired != c.Valid || v.StoredPoints != v.ExpectedPoints {
+		t.Errorf("expired %d, expected %d, stored %d of %d valid: want the window to cut the stream", v.Expired, v.ExpectedPoints, v.StoredPoints, c.Valid)
+	}
+	if v.RetentionCutoff == nil || res.Pipeline.Counters.ExpireSweeps == 0 {
+		t.Errorf("cutoff %v after %d sweeps: want the last sweep's", v.RetentionCutoff, res.Pipeline.Counters.ExpireSweeps)
+	}
+	if v.ExpectedProfiles != v.StoredProfiles || v.ExpectedProfiles == 0 {
+		t.Errorf("profiles %d stored of %d: the retention keeps profiles", v.StoredProfiles, v.ExpectedProfiles)
+	}
+}

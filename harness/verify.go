@@ -46,7 +46,10 @@ type verifier struct {
 	// looked up by id as the stream is regenerated, a chunk at a time, so no set
 	// of ids is held (a long run has millions).
 	expected  int64                        // valid events Kafka acknowledged
-	found     int64                        // of those, points Qdrant has
+	expired   int64                        // of those, older than the retention's cutoff
+	found     int64                        // of the others, points Qdrant has
+	cutoff    time.Time                    // the retention's last cutoff; zero without one
+	newest    time.Time                    // the newest valid event's time
 	lookupErr error                        // the first failed lookup
 	malformed map[string]event.Reason      // dead letters by event id
 	profiles  map[string]*pipeline.Profile // by user
@@ -67,10 +70,14 @@ func (vf *verifier) problem(format string, args ...any) {
 // returns the verification and how many valid and malformed events the run sent.
 func (vf *verifier) run(ctx context.Context, counters pipeline.Counters) (v Verification, valid, malformed int64) {
 	vf.v = Verification{MinVectorCos: 1, MinProfileCos: 1}
+	if vf.sc.Pipeline.Qdrant.Retention > 0 && counters.ExpireCutoff != 0 {
+		vf.cutoff = time.Unix(0, counters.ExpireCutoff)
+	}
 	if err := vf.expect(ctx); err != nil {
 		vf.problem("%v", err)
 		return vf.v, 0, 0
 	}
+	vf.retention(counters)
 	vf.points(ctx)
 	vf.deadLetters(ctx)
 	vf.vectors(ctx)
@@ -106,7 +113,12 @@ func (vf *verifier) expect(ctx context.Context) error {
 			continue
 		}
 		vf.expected++
-		if err := f.add(rec.Event, i); err != nil {
+		vf.newest = rec.Event.Timestamp
+		kept := !rec.Event.Timestamp.Before(vf.cutoff)
+		if !kept {
+			vf.expired++
+		}
+		if err := f.add(rec.Event, i, kept); err != nil {
 			return fmt.Errorf("re-embed: %w", err)
 		}
 	}
@@ -133,13 +145,15 @@ type folder struct {
 	disordered  map[string]bool // users whose events Kafka holds out of stream order
 	evs         []event.Event
 	seqs        []int64
+	kept        []bool // whether the event's point must be in Qdrant (not expired)
 	docs        []embed.Doc
 	vecs        []float32
 }
 
-func (f *folder) add(ev event.Event, seq int64) error {
+func (f *folder) add(ev event.Event, seq int64, kept bool) error {
 	f.evs = append(f.evs, ev)
 	f.seqs = append(f.seqs, seq)
+	f.kept = append(f.kept, kept)
 	f.docs = append(f.docs, embed.Doc{Text: ev.EmbedText(), Lang: ev.Locale})
 	if len(f.evs) == foldChunk {
 		return f.flush()
@@ -155,7 +169,7 @@ func (f *folder) flush() error {
 	if err := vf.enc.Encode(f.docs, f.vecs[:len(f.docs)*dim]); err != nil {
 		return err
 	}
-	vf.lookup(f.ctx, f.evs)
+	vf.lookup(f.ctx, f.evs, f.kept)
 	for j := range f.evs {
 		ev, seq := &f.evs[j], f.seqs[j]
 		vec := f.vecs[j*dim : (j+1)*dim]
@@ -173,22 +187,28 @@ func (f *folder) flush() error {
 		}
 		f.lastPos[ev.UserID] = pos
 		pr.Apply(vec, ev, pipeline.Position{Partition: pos.partition, Offset: pos.offset}, vf.sc.Pipeline.Profiles.HalfLife)
-		if seq%f.sampleEvery == 0 {
+		if seq%f.sampleEvery == 0 && f.kept[j] {
 			vf.samples = append(vf.samples, sample{ev.EventID, append([]float32(nil), vec...)})
 		}
 	}
-	f.evs, f.seqs, f.docs = f.evs[:0], f.seqs[:0], f.docs[:0]
+	f.evs, f.seqs, f.kept, f.docs = f.evs[:0], f.seqs[:0], f.kept[:0], f.docs[:0]
 	return nil
 }
 
-// lookup counts how many of evs have their point in the events collection.
-func (vf *verifier) lookup(ctx context.Context, evs []event.Event) {
+// lookup counts how many of the kept of evs have their point in the events
+// collection.
+func (vf *verifier) lookup(ctx context.Context, evs []event.Event, kept []bool) {
 	if vf.lookupErr != nil {
 		return
 	}
-	ids := make([]*qdrant.PointId, len(evs))
+	ids := make([]*qdrant.PointId, 0, len(evs))
 	for i := range evs {
-		ids[i] = qdrant.NewIDUUID(pipeline.EventPointID(evs[i].EventID))
+		if kept[i] {
+			ids = append(ids, qdrant.NewIDUUID(pipeline.EventPointID(evs[i].EventID)))
+		}
+	}
+	if len(ids) == 0 {
+		return
 	}
 	pts, err := vf.qc.Get(ctx, &qdrant.GetPoints{CollectionName: vf.sc.Pipeline.Qdrant.EventsCollection, Ids: ids,
 		WithVectors: qdrant.NewWithVectors(false), WithPayload: qdrant.NewWithPayload(false)})
@@ -199,11 +219,35 @@ func (vf *verifier) lookup(ctx context.Context, evs []event.Event) {
 	vf.found += int64(len(pts))
 }
 
+// retention checks the pipeline's retention: its last cutoff is the newest valid
+// event's time minus pipeline.qdrant.retention (the final sweep came after the
+// last write: the drain waits for it), so the points of exactly the events before
+// it are gone, which points then checks.
+func (vf *verifier) retention(c pipeline.Counters) {
+	window := vf.sc.Pipeline.Qdrant.Retention
+	if window <= 0 || vf.expected == 0 {
+		return
+	}
+	v := &vf.v
+	v.Expired = vf.expired
+	if vf.cutoff.IsZero() {
+		vf.problem("retention: the pipeline reported no completed sweep (%d sweeps)", c.ExpireSweeps)
+		return
+	}
+	cut := vf.cutoff.UTC()
+	v.RetentionCutoff = &cut
+	if want := pipeline.RetentionCutoff(vf.newest, window); !want.Equal(vf.cutoff) {
+		vf.problem("retention: the last sweep's cutoff %s is not the newest event's time minus %v (%s)",
+			cut.Format(time.RFC3339Nano), window, want.UTC().Format(time.RFC3339Nano))
+	}
+}
+
 // points checks the event points by identity: every valid event's (looked up by
-// expect), and no other (the collection holds exactly as many as were found).
+// expect) but the expired ones, and no other (the collection holds exactly as
+// many as were found).
 func (vf *verifier) points(ctx context.Context) {
 	v, coll := &vf.v, vf.sc.Pipeline.Qdrant.EventsCollection
-	v.ExpectedPoints = vf.expected
+	v.ExpectedPoints = vf.expected - vf.expired
 	if vf.lookupErr != nil {
 		vf.problem("look up points in %s: %v", coll, vf.lookupErr)
 		return
@@ -214,7 +258,7 @@ func (vf *verifier) points(ctx context.Context) {
 		return
 	}
 	v.StoredPoints = int64(n)
-	v.Lost = vf.expected - vf.found
+	v.Lost = v.ExpectedPoints - vf.found
 	v.Unexpected = v.StoredPoints - vf.found
 	if v.Lost > 0 {
 		vf.problem("%d valid events missing from %s", v.Lost, coll)

@@ -85,6 +85,19 @@ type QdrantConfig struct {
 	// point's payload: the payload size knob of the capacity sweeps, standing
 	// for the attributes a real catalogue would store. 0 adds none.
 	PayloadPadBytes int `yaml:"payload_pad_bytes" json:"payload_pad_bytes,omitempty"`
+	// Retention keeps the events collection to the last Retention of event time,
+	// as a TTL would (Qdrant has none): every Retention/10 (between 1 s and 10 s)
+	// the pipeline deletes the event points whose timestamp is older than the
+	// newest event it has written minus Retention, by a filter on a datetime
+	// payload index of "timestamp" it creates. Profiles are kept. 0 (the
+	// default) keeps every point.
+	Retention time.Duration `yaml:"retention" json:"retention,omitempty"`
+}
+
+// RetentionEvery is how often the retention deletes expired points: a tenth of
+// Retention, between 1 s and 10 s.
+func (q QdrantConfig) RetentionEvery() time.Duration {
+	return min(max(q.Retention/10, time.Second), 10*time.Second)
 }
 
 // HNSWConfig is the shape of an HNSW graph (Qdrant's hnsw_config).
@@ -299,6 +312,9 @@ func (q QdrantConfig) problems(ps *problem.List) {
 	}
 	if q.PayloadPadBytes < 0 || q.PayloadPadBytes > 1<<20 {
 		ps.Add("qdrant.payload_pad_bytes", "must be in [0, 1048576], got %d", q.PayloadPadBytes)
+	}
+	if q.Retention != 0 && q.Retention < time.Second {
+		ps.Add("qdrant.retention", "must be 0 (keep every point) or at least 1s, got %v", q.Retention)
 	}
 	// Qdrant's own limits (its validation of hnsw_config).
 	if m := q.HNSW.M; m != 0 && m < 4 || m > 10_000 {

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -94,6 +95,17 @@ func (s *MemoryStore) ReadProfiles(_ context.Context, users []string) ([]*Profil
 		}
 	}
 	return out, nil
+}
+
+// Expire implements Store.
+func (s *MemoryStore) Expire(_ context.Context, cutoff time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down != nil {
+		return s.down
+	}
+	maps.DeleteFunc(s.events, func(_ string, pt EventPoint) bool { return pt.Event.Timestamp.Before(cutoff) })
+	return nil
 }
 
 // Events returns the stored event points by event id.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -159,7 +160,12 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	}
 	p.o.log.Info("pipeline running", "topic", cfg.Kafka.Topic, "group", cfg.Kafka.Group, "workers", cfg.Workers,
 		"batch_interval", cfg.Batch.Interval, "batch_max", cfg.Batch.MaxSize)
+	ectx, stopExpiry := context.WithCancel(ctx)
+	var expiring sync.WaitGroup
+	expiring.Go(func() { p.runExpiry(ectx) })
 	err = p.loop(ctx)
+	stopExpiry()
+	expiring.Wait()
 	if errors.Is(err, errStopped) {
 		return nil
 	}
@@ -216,6 +222,7 @@ type core struct {
 	store     Store
 	dim       int
 	profiles  *profileCache
+	expiry    *expiry // nil without qdrant.retention
 }
 
 func (c *core) init(cfg Config, store Store, dim int, opts []Opt) error {
@@ -244,6 +251,7 @@ func (c *core) init(cfg Config, store Store, dim int, opts []Opt) error {
 		return err
 	}
 	c.store, c.dim, c.profiles = store, dim, newProfileCache(dim)
+	c.expiry = newExpiry(cfg.Qdrant.Retention, c.stats)
 	return nil
 }
 

@@ -112,6 +112,14 @@ type Counters struct {
 	BreakerOpens int64 `json:"breaker_opens"`
 	// BackendFallbacks counts switches from the GPU backend to the CPU one.
 	BackendFallbacks int64 `json:"backend_fallbacks"`
+	// ExpireSweeps counts the retention's completed deletes (qdrant.retention);
+	// ExpireCutoff is the latest one's cutoff in Unix nanoseconds (the newest of
+	// a group's members'); ExpirePending is 1 while an event write has landed
+	// since the last completed sweep began (a level, summed over a group's
+	// members).
+	ExpireSweeps  int64 `json:"expire_sweeps,omitempty"`
+	ExpireCutoff  int64 `json:"expire_cutoff_ns,omitempty"`
+	ExpirePending int64 `json:"expire_pending,omitempty"`
 }
 
 // Add adds o's totals to c.
@@ -134,6 +142,9 @@ func (c *Counters) Add(o Counters) {
 	c.Held += o.Held
 	c.BreakerOpens += o.BreakerOpens
 	c.BackendFallbacks += o.BackendFallbacks
+	c.ExpireSweeps += o.ExpireSweeps
+	c.ExpireCutoff = max(c.ExpireCutoff, o.ExpireCutoff)
+	c.ExpirePending += o.ExpirePending
 }
 
 // Stats collects latency histograms and counters. Events whose intended send time lies

@@ -10,6 +10,7 @@ import (
 
 	"github.com/qdrant/go-client/qdrant"
 	"github.com/vectorstream/vectorstream/event"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // Store is where the pipeline's writes go: Qdrant (NewQdrantStore), or MemoryStore in
@@ -30,6 +31,8 @@ type Store interface {
 	ReadProfiles(ctx context.Context, users []string) ([]*Profile, error)
 	// Ping reports whether the Store answers.
 	Ping(ctx context.Context) error
+	// Expire deletes the event points whose event timestamp is before cutoff.
+	Expire(ctx context.Context, cutoff time.Time) error
 }
 
 // EventPoint is one valid event as the Store keeps it: the event, where it was
@@ -89,6 +92,7 @@ func (c *core) writeBatch(ctx context.Context, b *batch) (err error) {
 	if err != nil {
 		return err
 	}
+	c.expiry.wrote(b.events)
 	if b.recs != nil { // a live batch, not a replay
 		if err := c.o.fault.hit(FaultAfterUpsert, b.no); err != nil {
 			return err
@@ -194,6 +198,34 @@ func (s qdrantStore) Prepare(ctx context.Context, dim int) error {
 		if err := ensureCollection(ctx, s.qc, name, dim, s.cfg); err != nil {
 			return err
 		}
+	}
+	if s.cfg.Retention > 0 {
+		// The retention's filter on an index, not a scan of every payload. Creating
+		// an index that exists is no error in Qdrant.
+		_, err := s.qc.CreateFieldIndex(ctx, &qdrant.CreateFieldIndexCollection{
+			CollectionName: s.cfg.EventsCollection, FieldName: TimestampField,
+			FieldType: qdrant.FieldType_FieldTypeDatetime.Enum(), Wait: qdrant.PtrOf(true),
+		})
+		if err != nil {
+			return fmt.Errorf("qdrant: datetime index on %s.%s: %w", s.cfg.EventsCollection, TimestampField, err)
+		}
+	}
+	return nil
+}
+
+// TimestampField is the event points' payload field holding the event's time
+// (RFC 3339, UTC), which the retention filters on.
+const TimestampField = "timestamp"
+
+func (s qdrantStore) Expire(ctx context.Context, cutoff time.Time) error {
+	_, err := s.qc.Delete(ctx, &qdrant.DeletePoints{
+		CollectionName: s.cfg.EventsCollection, Wait: qdrant.PtrOf(true),
+		Points: qdrant.NewPointsSelectorFilter(&qdrant.Filter{Must: []*qdrant.Condition{
+			qdrant.NewDatetimeRange(TimestampField, &qdrant.DatetimeRange{Lt: timestamppb.New(cutoff)}),
+		}}),
+	})
+	if err != nil {
+		return fmt.Errorf("expire events before %s from %s: %w", cutoff.UTC().Format(time.RFC3339Nano), s.cfg.EventsCollection, err)
 	}
 	return nil
 }
@@ -326,14 +358,14 @@ func VectorOf(v *qdrant.VectorsOutput) []float32 {
 
 func eventPayload(ev *event.Event, at Position) map[string]*qdrant.Value {
 	m := map[string]*qdrant.Value{
-		"event_id":   qdrant.NewValueString(ev.EventID),
-		"event_type": qdrant.NewValueString(string(ev.EventType)),
-		"user_id":    qdrant.NewValueString(ev.UserID),
-		"session_id": qdrant.NewValueString(ev.SessionID),
-		"timestamp":  qdrant.NewValueString(ev.Timestamp.UTC().Format(time.RFC3339Nano)),
-		"locale":     qdrant.NewValueString(ev.Locale),
-		"partition":  qdrant.NewValueInt(int64(at.Partition)),
-		"offset":     qdrant.NewValueInt(at.Offset),
+		"event_id":     qdrant.NewValueString(ev.EventID),
+		"event_type":   qdrant.NewValueString(string(ev.EventType)),
+		"user_id":      qdrant.NewValueString(ev.UserID),
+		"session_id":   qdrant.NewValueString(ev.SessionID),
+		TimestampField: qdrant.NewValueString(ev.Timestamp.UTC().Format(time.RFC3339Nano)),
+		"locale":       qdrant.NewValueString(ev.Locale),
+		"partition":    qdrant.NewValueInt(int64(at.Partition)),
+		"offset":       qdrant.NewValueInt(at.Offset),
 	}
 	if ev.Product != nil {
 		m["product_id"] = qdrant.NewValueString(ev.Product.ID)

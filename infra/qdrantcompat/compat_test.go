@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // serverSet names Qdrant-protocol servers, as a set of bits.
@@ -304,8 +305,8 @@ type unimplementedCall struct {
 // unimplementedCalls lists the RPCs of Qdrant's API that a server may leave
 // out. Both servers serve the health check; collections create, get, list,
 // exists and delete; points upsert, get, delete, count, scroll, search and
-// query. The engine also serves collections update and points
-// create_field_index. Every other RPC must answer UNIMPLEMENTED, not fail in
+// query, and points create_field_index (an index changes no answer of the
+// stand-in, which scans). The engine also serves collections update. Every other RPC must answer UNIMPLEMENTED, not fail in
 // some other way or pretend to succeed. coll names an existing collection of
 // 2-dimensional vectors holding point 1.
 func unimplementedCalls(coll string) []unimplementedCall {
@@ -351,9 +352,6 @@ func unimplementedCalls(coll string) []unimplementedCall {
 		{qdrant.Points_OverwritePayload_FullMethodName, both, &qdrant.SetPayloadPoints{CollectionName: coll, Payload: payload, PointsSelector: ids}},
 		{qdrant.Points_DeletePayload_FullMethodName, both, &qdrant.DeletePayloadPoints{CollectionName: coll, Keys: []string{"k"}, PointsSelector: ids}},
 		{qdrant.Points_ClearPayload_FullMethodName, both, &qdrant.ClearPayloadPoints{CollectionName: coll, Points: ids}},
-		{qdrant.Points_CreateFieldIndex_FullMethodName, standin, &qdrant.CreateFieldIndexCollection{
-			CollectionName: coll, FieldName: "k", FieldType: qdrant.FieldType_FieldTypeKeyword.Enum(),
-		}},
 		{qdrant.Points_DeleteFieldIndex_FullMethodName, both, &qdrant.DeleteFieldIndexCollection{CollectionName: coll, FieldName: "k"}},
 		{qdrant.Points_SearchBatch_FullMethodName, both, &qdrant.SearchBatchPoints{CollectionName: coll, SearchPoints: []*qdrant.SearchPoints{search}}},
 		{qdrant.Points_SearchGroups_FullMethodName, both, &qdrant.SearchPointGroups{
@@ -511,5 +509,61 @@ func wantStatus(t *testing.T, err error, code codes.Code, text string) {
 	}
 	if !strings.Contains(err.Error(), text) {
 		t.Fatalf("message %q does not contain %q", err, text)
+	}
+}
+
+// TestDatetimeRangeDelete checks the retention's delete (pipeline.qdrant.retention)
+// against every server as Qdrant 1.18 does it: a datetime index on an RFC 3339
+// payload field, then a delete by a datetime_range filter with lt, which removes
+// exactly the points before the bound, compared in whole microseconds
+// (segment::types::DateTimeWrapper keeps microseconds; the index compares those).
+func TestDatetimeRangeDelete(t *testing.T) {
+	cutoff := time.Date(2026, 12, 2, 8, 0, 0, 0, time.UTC)
+	at := map[uint64]time.Time{ // id → the point's timestamp
+		1: cutoff.Add(-time.Hour),
+		2: cutoff.Add(-time.Microsecond),
+		3: cutoff.Add(-time.Microsecond + 500*time.Nanosecond), // same microsecond as 2
+		4: cutoff,
+		5: cutoff.Add(999 * time.Nanosecond), // the cutoff's microsecond: kept
+		6: cutoff.Add(time.Minute),
+	}
+	kept := []uint64{4, 5, 6}
+	for _, s := range servers(t) {
+		t.Run(s.name, func(t *testing.T) {
+			t.Parallel()
+			c, coll := s.client, "compat_datetime_delete"
+			mustCreate(t, c, coll, 2, qdrant.Distance_Dot)
+			if _, err := c.CreateFieldIndex(t.Context(), &qdrant.CreateFieldIndexCollection{
+				CollectionName: coll, FieldName: "timestamp", FieldType: qdrant.FieldType_FieldTypeDatetime.Enum(), Wait: qdrant.PtrOf(true),
+			}); err != nil {
+				t.Fatalf("create datetime index: %v", err)
+			}
+			var pts []*qdrant.PointStruct
+			for id, ts := range at {
+				pts = append(pts, &qdrant.PointStruct{Id: qdrant.NewIDNum(id), Vectors: qdrant.NewVectorsDense([]float32{1, 0}),
+					Payload: qdrant.NewValueMap(map[string]any{"timestamp": ts.Format(time.RFC3339Nano)})})
+			}
+			if _, err := c.Upsert(t.Context(), &qdrant.UpsertPoints{CollectionName: coll, Wait: qdrant.PtrOf(true), Points: pts}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.Delete(t.Context(), &qdrant.DeletePoints{CollectionName: coll, Wait: qdrant.PtrOf(true),
+				Points: qdrant.NewPointsSelectorFilter(&qdrant.Filter{Must: []*qdrant.Condition{
+					qdrant.NewDatetimeRange("timestamp", &qdrant.DatetimeRange{Lt: timestamppb.New(cutoff)}),
+				}}),
+			}); err != nil {
+				t.Fatalf("delete by datetime_range: %v", err)
+			}
+			got, err := c.Scroll(t.Context(), &qdrant.ScrollPoints{CollectionName: coll, Limit: qdrant.PtrOf(uint32(10))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []uint64
+			for _, p := range got {
+				ids = append(ids, p.GetId().GetNum())
+			}
+			if !slices.Equal(ids, kept) {
+				t.Errorf("after deleting timestamp < %s: points %v, want %v", cutoff.Format(time.RFC3339Nano), ids, kept)
+			}
+		})
 	}
 }

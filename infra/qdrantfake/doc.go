@@ -47,6 +47,7 @@
 // It must not be presented as Qdrant: its health check title says it is the
 // VectorStream embedded stand-in, and numbers measured against it are numbers
 // of the stand-in. It has no persistence across restarts, no HNSW, no sparse or multi vectors,
-// no payload indexes, no snapshots, no aliases and no cluster operations; those
+// no payload indexes (CreateFieldIndex is accepted and changes nothing: every filter
+// scans), no snapshots, no aliases and no cluster operations; those
 // RPCs answer Unimplemented.
 package qdrantfake

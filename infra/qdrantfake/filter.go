@@ -3,8 +3,10 @@ package qdrantfake
 import (
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/qdrant/go-client/qdrant"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // predicate reports whether a point matches a filter.
@@ -135,6 +137,12 @@ func compileField(fc *qdrant.FieldCondition) (predicate, error) {
 			return (r.Lt == nil || f < *r.Lt) && (r.Lte == nil || f <= *r.Lte) &&
 				(r.Gt == nil || f > *r.Gt) && (r.Gte == nil || f >= *r.Gte)
 		}
+	case fc.GetDatetimeRange() != nil:
+		t, err := compileDatetimeRange(fc.GetDatetimeRange())
+		if err != nil {
+			return nil, err
+		}
+		test = t
 	case fc.IsEmpty != nil:
 		want := fc.GetIsEmpty()
 		return func(p *point) bool { return (len(lookup(p.payload, key)) == 0) == want }, nil
@@ -142,6 +150,45 @@ func compileField(fc *qdrant.FieldCondition) (predicate, error) {
 		return nil, errUnsupported("this field condition")
 	}
 	return func(p *point) bool { return slices.ContainsFunc(lookup(p.payload, key), test) }, nil
+}
+
+// compileDatetimeRange tests a payload value that is an RFC 3339 string (or one
+// of the zoneless forms Qdrant also reads, as UTC) against r's bounds, in whole
+// microseconds as Qdrant compares datetimes.
+func compileDatetimeRange(r *qdrant.DatetimeRange) (func(*qdrant.Value) bool, error) {
+	bound := func(ts *timestamppb.Timestamp) (int64, bool) {
+		if ts == nil {
+			return 0, false
+		}
+		return ts.AsTime().UnixMicro(), true
+	}
+	lt, hasLt := bound(r.GetLt())
+	lte, hasLte := bound(r.GetLte())
+	gt, hasGt := bound(r.GetGt())
+	gte, hasGte := bound(r.GetGte())
+	return func(x *qdrant.Value) bool {
+		s, ok := x.GetKind().(*qdrant.Value_StringValue)
+		if !ok {
+			return false
+		}
+		t, ok := parseDatetime(s.StringValue)
+		if !ok {
+			return false
+		}
+		us := t.UnixMicro()
+		return (!hasLt || us < lt) && (!hasLte || us <= lte) && (!hasGt || us > gt) && (!hasGte || us >= gte)
+	}, nil
+}
+
+// parseDatetime reads the datetime forms Qdrant's payload accepts: RFC 3339, and
+// the same without a zone (UTC).
+func parseDatetime(s string) (time.Time, bool) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
 }
 
 func compileMatch(m *qdrant.Match) (func(*qdrant.Value) bool, error) {

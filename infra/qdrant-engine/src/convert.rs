@@ -267,6 +267,11 @@ fn field_json(fc: &proto::FieldCondition) -> Result<Json, Status> {
     if let Some(r) = &fc.range {
         m.insert("range".into(), json!({ "lt": r.lt, "gt": r.gt, "gte": r.gte, "lte": r.lte }));
     }
+    if let Some(r) = &fc.datetime_range {
+        // RFC 3339 bounds: Qdrant's datetime range (prost's Timestamp prints RFC 3339).
+        let b = |t: &Option<prost_types::Timestamp>| t.as_ref().map(|t| t.to_string());
+        m.insert("range".into(), json!({ "lt": b(&r.lt), "gt": b(&r.gt), "gte": b(&r.gte), "lte": b(&r.lte) }));
+    }
     if let Some(v) = &fc.values_count {
         m.insert("values_count".into(), json!({ "lt": v.lt, "gt": v.gt, "gte": v.gte, "lte": v.lte }));
     }
@@ -276,9 +281,9 @@ fn field_json(fc: &proto::FieldCondition) -> Result<Json, Status> {
     if let Some(b) = fc.is_null {
         m.insert("is_null".into(), json!(b));
     }
-    if fc.geo_bounding_box.is_some() || fc.geo_radius.is_some() || fc.geo_polygon.is_some() || fc.datetime_range.is_some() {
+    if fc.geo_bounding_box.is_some() || fc.geo_radius.is_some() || fc.geo_polygon.is_some() {
         return Err(Status::unimplemented(
-            "geo and datetime conditions are not served by VectorStream's engine server",
+            "geo conditions are not served by VectorStream's engine server",
         ));
     }
     Ok(Json::Object(m))
