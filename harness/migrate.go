@@ -121,10 +121,12 @@ var scenarioFields = []string{
 	"pipeline.log_level",
 	"pipeline.profiles.coalesce",
 	"pipeline.profiles.half_life",
+	"pipeline.qdrant.deleted_threshold",
 	"pipeline.qdrant.events_collection",
 	"pipeline.qdrant.hnsw.ef_construct",
 	"pipeline.qdrant.hnsw.m",
 	"pipeline.qdrant.indexing_threshold",
+	"pipeline.qdrant.max_segment_size",
 	"pipeline.qdrant.on_disk",
 	"pipeline.qdrant.on_disk_payload",
 	"pipeline.qdrant.payload_pad_bytes",
@@ -268,7 +270,9 @@ var scenarioMigrations = []scenarioMigration{
 	{
 		// Version 5: the pipeline kept every event point. From version 6
 		// pipeline.qdrant.retention may bound the events collection to a window of
-		// event time; unset, as in every version 5 recording, it keeps every point.
+		// event time, and pipeline.qdrant.{max_segment_size, deleted_threshold}
+		// shape the optimizer's segments; unset, as in every version 5 recording,
+		// they keep every point and Qdrant's defaults.
 		Version: 5,
 	},
 }

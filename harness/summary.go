@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/vectorstream/vectorstream/pipeline"
 )
@@ -53,6 +54,10 @@ func PrintSummary(w io.Writer, r *Result) {
 	fmt.Fprintf(w, "\nverification: %s — points %d/%d (lost %d, unexpected %d), dlq %d/%d (missing %d, wrong reason %d, duplicates %d), vectors %d checked (min cos %.6f), profiles %d/%d (bad %d, min cos %.6f)\n",
 		passFail(v.Passed), v.StoredPoints, v.ExpectedPoints, v.Lost, v.Unexpected, v.DLQRecords, v.ExpectedDLQ, v.DLQMissing, v.DLQWrong, v.DLQDuplicate,
 		v.VectorsChecked, v.MinVectorCos, v.StoredProfiles, v.ExpectedProfiles, v.ProfilesBad, v.MinProfileCos)
+	if v.RetentionCutoff != nil {
+		fmt.Fprintf(w, "retention: %d valid events before the last sweep's cutoff %s (the newest event's time minus %v) expired, as they must\n",
+			v.Expired, v.RetentionCutoff.Format(time.RFC3339Nano), r.Scenario.Pipeline.Qdrant.Retention)
+	}
 	if r.Validity.Valid {
 		fmt.Fprintf(w, "validity: valid (send delay p99 %.2f ms, %.3f%% late, drift %.1f%%)\n", r.Validity.SendDelayP99MS, 100*r.Validity.LateFraction, 100*r.Validity.ThroughputDrift)
 		if h := r.Validity.Host; h != nil {

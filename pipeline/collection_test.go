@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"fmt"
 	"net"
 	"slices"
@@ -38,9 +39,9 @@ func TestCollectionKnobs(t *testing.T) {
 	t.Parallel()
 	qc := standIn(t)
 	off := false
-	thr := uint64(0)
+	thr, maxSeg, del := uint64(0), uint64(51_200), 0.8
 	tuned := QdrantConfig{EventsCollection: "ev", ProfilesCollection: "pr", OnDisk: true, OnDiskPayload: &off,
-		HNSW: HNSWConfig{M: 8, EfConstruct: 64}, IndexingThreshold: &thr}
+		HNSW: HNSWConfig{M: 8, EfConstruct: 64}, IndexingThreshold: &thr, MaxSegmentSize: &maxSeg, DeletedThreshold: &del}
 	for _, tc := range []struct {
 		name          string
 		cfg           QdrantConfig
@@ -64,6 +65,9 @@ func TestCollectionKnobs(t *testing.T) {
 			if c.GetHnswConfig().GetM() != tc.m || c.GetHnswConfig().GetEfConstruct() != tc.ef ||
 				(c.GetOptimizerConfig().IndexingThreshold == nil) != (tc.indexing == nil) ||
 				tc.indexing != nil && c.GetOptimizerConfig().GetIndexingThreshold() != *tc.indexing || c.GetParams().GetOnDiskPayload() != tc.onDiskPayload ||
+				(c.GetOptimizerConfig().MaxSegmentSize != nil) != (tc.cfg.MaxSegmentSize != nil) ||
+				tc.cfg.MaxSegmentSize != nil && c.GetOptimizerConfig().GetMaxSegmentSize() != *tc.cfg.MaxSegmentSize ||
+				c.GetOptimizerConfig().GetDeletedThreshold() != cmp.Or(ptrVal(tc.cfg.DeletedThreshold), 0.2) ||
 				c.GetParams().GetVectorsConfig().GetParams().GetOnDisk() != tc.onDiskVectors {
 				t.Errorf("%s: collection %s reports %v", tc.name, name, c)
 			}
@@ -72,6 +76,13 @@ func TestCollectionKnobs(t *testing.T) {
 	if !(QdrantConfig{}).Waits() || (QdrantConfig{Wait: &off}).Waits() {
 		t.Error("wait: unset must wait, false must not")
 	}
+}
+
+func ptrVal[T any](p *T) (v T) {
+	if p != nil {
+		v = *p
+	}
+	return v
 }
 
 // TestProfileCoalescing checks that a batch with two events of one user writes

@@ -76,6 +76,16 @@ type QdrantConfig struct {
 	// optimizer; 0 turns indexing off (searches scan). Unset keeps Qdrant's
 	// default (10,000 KB).
 	IndexingThreshold *uint64 `yaml:"indexing_threshold" json:"indexing_threshold,omitempty"`
+	// MaxSegmentSize is Qdrant's optimizers_config.max_segment_size, in KB of
+	// vectors: the optimizer builds no segment larger. Unset keeps Qdrant's
+	// default (derived from the number of CPUs).
+	MaxSegmentSize *uint64 `yaml:"max_segment_size" json:"max_segment_size,omitempty"`
+	// DeletedThreshold is Qdrant's optimizers_config.deleted_threshold: the
+	// fraction of a segment's points deleted before the optimizer rebuilds it
+	// without them. Unset keeps Qdrant's 0.2; a store expiring points in time
+	// order (Retention) wants more, so that a segment is rebuilt once, nearly
+	// empty, rather than several times as its oldest points go.
+	DeletedThreshold *float64 `yaml:"deleted_threshold" json:"deleted_threshold,omitempty"`
 	// Wait is the upserts' wait flag: true (the default) answers once the points
 	// are applied and searchable; false once Qdrant has them in its write-ahead
 	// log, so a search may miss them for a while after the offsets are
@@ -312,6 +322,9 @@ func (q QdrantConfig) problems(ps *problem.List) {
 	}
 	if q.PayloadPadBytes < 0 || q.PayloadPadBytes > 1<<20 {
 		ps.Add("qdrant.payload_pad_bytes", "must be in [0, 1048576], got %d", q.PayloadPadBytes)
+	}
+	if d := q.DeletedThreshold; d != nil && (*d <= 0 || *d > 1) {
+		ps.Add("qdrant.deleted_threshold", "must be in (0, 1], got %v", *d)
 	}
 	if q.Retention != 0 && q.Retention < time.Second {
 		ps.Add("qdrant.retention", "must be 0 (keep every point) or at least 1s, got %v", q.Retention)

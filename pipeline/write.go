@@ -298,7 +298,8 @@ func EnsureCollection(ctx context.Context, qc *qdrant.Client, name string, dim i
 
 // ensureCollection is EnsureCollection creating the collection with cfg's
 // storage and index settings (on_disk, on_disk_payload, hnsw,
-// indexing_threshold); a collection that exists is left as it is.
+// indexing_threshold, max_segment_size, deleted_threshold); a collection that
+// exists is left as it is.
 func ensureCollection(ctx context.Context, qc *qdrant.Client, name string, dim int, cfg QdrantConfig) error {
 	exists, err := qc.CollectionExists(ctx, name)
 	if err != nil {
@@ -340,8 +341,9 @@ func createRequest(name string, dim int, cfg QdrantConfig) *qdrant.CreateCollect
 	if hnsw.OnDisk != nil || hnsw.M != nil || hnsw.EfConstruct != nil {
 		req.HnswConfig = hnsw
 	}
-	if cfg.IndexingThreshold != nil {
-		req.OptimizersConfig = &qdrant.OptimizersConfigDiff{IndexingThreshold: cfg.IndexingThreshold}
+	if cfg.IndexingThreshold != nil || cfg.MaxSegmentSize != nil || cfg.DeletedThreshold != nil {
+		req.OptimizersConfig = &qdrant.OptimizersConfigDiff{IndexingThreshold: cfg.IndexingThreshold,
+			MaxSegmentSize: cfg.MaxSegmentSize, DeletedThreshold: cfg.DeletedThreshold}
 	}
 	req.VectorsConfig = qdrant.NewVectorsConfig(vp)
 	return req

@@ -390,6 +390,11 @@ func countsView(res *harness.Result) (counts, verify []checkRow) {
 		{Name: "user profiles", Value: fmt.Sprintf("%d stored, %d bad, min cosine %.6f", v.StoredProfiles, v.ProfilesBad, v.MinProfileCos),
 			Expected: i(v.ExpectedProfiles), Status: eq(v.StoredProfiles-v.ProfilesBad, v.ExpectedProfiles)},
 	}
+	if v.RetentionCutoff != nil {
+		verify = append(verify, checkRow{Name: "expired by the retention", Value: i(v.Expired),
+			Note: fmt.Sprintf("valid events before the last sweep's cutoff %s (the newest event's time minus pipeline.qdrant.retention, %v): their points are gone, not lost",
+				v.RetentionCutoff.Format(time.RFC3339), res.Scenario.Pipeline.Qdrant.Retention)})
+	}
 	return counts, verify
 }
 
