@@ -28,7 +28,7 @@ const (
 	estKafkaRecord   = 700       // embedded Kafka: one raw_data record with its headers, uncompressed
 	estQdrantPayload = 400       // Qdrant stand-in: one point's payload and index entry, on disk
 	estQdrantCache   = 96 << 20  // Qdrant stand-in: its index's memtables and block cache
-	// The Qdrant engine server, from results/soak-10k-1h's first minutes (128
+	// The Qdrant engine server, from results/soak-10k-1h-keep-all's first minutes (128
 	// dimensions): ~900 B a point on disk besides the vector (payload storage,
 	// HNSW links, id tracker), the optimizer's temporary segments, and the id
 	// tracker's and versions' memory per point.

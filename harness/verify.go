@@ -113,7 +113,9 @@ func (vf *verifier) expect(ctx context.Context) error {
 			continue
 		}
 		vf.expected++
-		vf.newest = rec.Event.Timestamp
+		if rec.Event.Timestamp.After(vf.newest) {
+			vf.newest = rec.Event.Timestamp
+		}
 		kept := !rec.Event.Timestamp.Before(vf.cutoff)
 		if !kept {
 			vf.expired++

@@ -51,6 +51,8 @@ func newMetrics(reg prometheus.Registerer, s *Stats) (*metrics, error) {
 	gauge("vectorstream_pipeline_spool_pending_batches", "Spooled batches waiting for replay.", func(c Counters) int64 { return c.SpoolPending })
 	add("vectorstream_pipeline_held_batches_total", "Batches held in memory while a dependency was unavailable (no spool).", func(c Counters) int64 { return c.Held })
 	add("vectorstream_pipeline_backend_fallbacks_total", "Switches from the GPU backend to the CPU one after a GPU error.", func(c Counters) int64 { return c.BackendFallbacks })
+	add("vectorstream_pipeline_retention_sweeps_total", "Completed deletes of the event points older than qdrant.retention.", func(c Counters) int64 { return c.ExpireSweeps })
+	gauge("vectorstream_pipeline_retention_cutoff_timestamp_seconds", "The last retention sweep's cutoff, Unix time; 0 before the first.", func(c Counters) int64 { return c.ExpireCutoff / 1e9 })
 	var err error
 	if m.breakers, err = breaker.NewMetrics(reg, "vectorstream"); err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
