@@ -100,8 +100,9 @@ func EstimateRun(sc *Scenario) (Estimate, error) {
 			what := "of every point"
 			if ret := sc.Pipeline.Qdrant.Retention; ret > 0 {
 				// The engine vacuums deleted points away: it holds the window, and
-				// the deleted points of segments not yet vacuumed (up to Qdrant's
-				// deleted_threshold, 20 %), counted as half a window more.
+				// the deleted points of segments not yet rebuilt, allowed for as half
+				// a window more (a margin, not a measurement: soak-10k-1h's 30 s
+				// window held about 550 MiB of engine RssAnon).
 				span := sc.Warmup + sc.Duration
 				points = min(n, int64(float64(n)*1.5*ret.Seconds()/span.Seconds())) + users
 				what = "of the retention's window"

@@ -77,8 +77,10 @@ type QdrantConfig struct {
 	// default (10,000 KB).
 	IndexingThreshold *uint64 `yaml:"indexing_threshold" json:"indexing_threshold,omitempty"`
 	// MaxSegmentSize is Qdrant's optimizers_config.max_segment_size, in KB of
-	// vectors: the optimizer builds no segment larger. Unset keeps Qdrant's
-	// default (derived from the number of CPUs).
+	// vectors: the optimizer merges no segments into a larger one. It does not
+	// cap the appendable segment: one that grew past it while the optimizer was
+	// busy is indexed whole. Unset keeps Qdrant's default (derived from the
+	// number of CPUs).
 	MaxSegmentSize *uint64 `yaml:"max_segment_size" json:"max_segment_size,omitempty"`
 	// DeletedThreshold is Qdrant's optimizers_config.deleted_threshold: the
 	// fraction of a segment's points deleted before the optimizer rebuilds it

@@ -138,11 +138,7 @@ func compileField(fc *qdrant.FieldCondition) (predicate, error) {
 				(r.Gt == nil || f > *r.Gt) && (r.Gte == nil || f >= *r.Gte)
 		}
 	case fc.GetDatetimeRange() != nil:
-		t, err := compileDatetimeRange(fc.GetDatetimeRange())
-		if err != nil {
-			return nil, err
-		}
-		test = t
+		test = compileDatetimeRange(fc.GetDatetimeRange())
 	case fc.IsEmpty != nil:
 		want := fc.GetIsEmpty()
 		return func(p *point) bool { return (len(lookup(p.payload, key)) == 0) == want }, nil
@@ -155,7 +151,7 @@ func compileField(fc *qdrant.FieldCondition) (predicate, error) {
 // compileDatetimeRange tests a payload value that is an RFC 3339 string (or one
 // of the zoneless forms Qdrant also reads, as UTC) against r's bounds, in whole
 // microseconds as Qdrant compares datetimes.
-func compileDatetimeRange(r *qdrant.DatetimeRange) (func(*qdrant.Value) bool, error) {
+func compileDatetimeRange(r *qdrant.DatetimeRange) func(*qdrant.Value) bool {
 	bound := func(ts *timestamppb.Timestamp) (int64, bool) {
 		if ts == nil {
 			return 0, false
@@ -177,7 +173,7 @@ func compileDatetimeRange(r *qdrant.DatetimeRange) (func(*qdrant.Value) bool, er
 		}
 		us := t.UnixMicro()
 		return (!hasLt || us < lt) && (!hasLte || us <= lte) && (!hasGt || us > gt) && (!hasGte || us >= gte)
-	}, nil
+	}
 }
 
 // parseDatetime reads the datetime forms Qdrant's payload accepts: RFC 3339, and
